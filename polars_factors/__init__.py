@@ -1,0 +1,59 @@
+"""polars_factors: equity factor models as lazy, streaming Polars plans.
+
+Importing the package registers the ``.factors`` namespace on ``pl.LazyFrame`` and
+``pl.DataFrame``.
+
+Examples
+--------
+>>> import polars as pl
+>>> import polars_factors as pf
+>>> lf = pl.LazyFrame(
+...     {"date": [1, 1, 2, 2], "asset": ["a", "b", "a", "b"], "bm": [0.2, 0.6, 0.3, 0.1]}
+... )
+>>> lf.factors.zscore("bm").collect()["bm"].to_list()
+[-1.0, 1.0, 1.0, -1.0]
+"""
+
+from polars_factors import _namespace, exceptions, exprs
+from polars_factors.exceptions import (
+    ColumnNotFoundError,
+    DataLossWarning,
+    DuplicateKeyError,
+    FactorsError,
+    InsufficientDataError,
+    RankDeficientWarning,
+    SchemaError,
+)
+from polars_factors.standardize import (
+    combine,
+    fill_missing,
+    neutralize,
+    rank,
+    standardize,
+    winsorize,
+    zscore,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnNotFoundError",
+    "DataLossWarning",
+    "DuplicateKeyError",
+    "FactorsError",
+    "InsufficientDataError",
+    "RankDeficientWarning",
+    "SchemaError",
+    "__version__",
+    "combine",
+    "exceptions",
+    "exprs",
+    "fill_missing",
+    "neutralize",
+    "rank",
+    "standardize",
+    "winsorize",
+    "zscore",
+]
+
+del _namespace

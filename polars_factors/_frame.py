@@ -1,0 +1,121 @@
+"""Glue shared by the panel-level transforms: validation, output names, loss warnings."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.exceptions import DataLossWarning
+from polars_factors.typing import ColumnNames, FrameT
+
+__all__ = ["Prepared", "apply_columns", "prepare", "user_stacklevel", "warn_lost"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Validated arguments of a per-group column transform."""
+
+    columns: list[str]
+    by: list[str]
+    outputs: list[str]
+
+
+def prepare(
+    frame: pl.DataFrame | pl.LazyFrame,
+    columns: ColumnNames,
+    *,
+    by: ColumnNames | None,
+    date: str,
+    asset: str,
+    weights: str | None = None,
+    suffix: str | None = None,
+    check_keys: bool = True,
+) -> Prepared:
+    """Check names, dtypes and keys at call time; return the validated pieces."""
+    if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
+        raise TypeError(msg)
+    cols = _validate.as_list(columns)
+    if not cols:
+        msg = "`columns` must name at least one column."
+        raise ValueError(msg)
+    keys = _validate.resolve_by(by, date)
+    schema = frame.collect_schema()
+    _validate.check_columns_exist(schema, cols)
+    _validate.check_numeric(schema, cols)
+    _validate.check_columns_exist(schema, keys, role="group key")
+    if weights is not None:
+        if not isinstance(weights, str):
+            msg = f"`weights` must be a column name; got {weights!r}."
+            raise TypeError(msg)
+        _validate.check_columns_exist(schema, [weights], role="weights column")
+        _validate.check_numeric(schema, [weights], role="weights column")
+    if suffix is not None and not isinstance(suffix, str):
+        msg = f"`suffix` must be a string or None; got {suffix!r}."
+        raise TypeError(msg)
+    outputs = [c if not suffix else f"{c}{suffix}" for c in cols]
+    if check_keys:
+        _validate.check_columns_exist(schema, [date, asset], role="panel key")
+        _validate.check_unique_keys(frame, date=date, asset=asset)
+    return Prepared(columns=cols, by=keys, outputs=outputs)
+
+
+def apply_columns(
+    frame: FrameT,
+    exprs: Sequence[pl.Expr],
+    *,
+    inputs: Sequence[str | pl.Expr],
+    outputs: Sequence[str],
+    reason: str,
+) -> FrameT:
+    """``with_columns`` the expressions; on eager frames warn about values turned null.
+
+    A LazyFrame cannot be inspected without running it, so the warning is only
+    issued for DataFrames; the null rule itself is the same for both.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return frame.with_columns(exprs)
+    before = frame.select(
+        [
+            (pl.col(c) if isinstance(c, str) else c).cast(pl.Float64).alias(f"in{i}")
+            for i, c in enumerate(inputs)
+        ]
+    )
+    out = frame.with_columns(exprs)
+    warn_lost(before, out.select(outputs), reason=reason)
+    return out
+
+
+def warn_lost(before: pl.DataFrame, after: pl.DataFrame, *, reason: str) -> None:
+    """Warn when a present input value gives a null output (infinite values included)."""
+    messages = []
+    for old, new in zip(before.iter_columns(), after.iter_columns(), strict=True):
+        name = new.name
+        lost_inf = int((old.is_infinite() & new.is_null()).sum())
+        lost = int((old.is_finite() & new.is_null()).sum())
+        parts = []
+        if lost:
+            parts.append(f"{lost} values became null ({reason})")
+        if lost_inf:
+            parts.append(f"{lost_inf} infinite values were treated as missing")
+        if parts:
+            messages.append(f"{name!r}: " + "; ".join(parts))
+    if messages:
+        warnings.warn("; ".join(messages) + ".", DataLossWarning, stacklevel=user_stacklevel())
+
+
+def user_stacklevel() -> int:
+    """Stack level of the first frame outside polars_factors (for ``warnings.warn``)."""
+    package_dir = str(Path(__file__).parent)
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+        frame = frame.f_back
+        level += 1
+    return max(level, 1)

@@ -1,0 +1,55 @@
+"""The ``.factors`` namespace on ``pl.LazyFrame`` and ``pl.DataFrame``.
+
+Each method is a one-line delegation to the module-level function of the same name,
+which carries the full docstring and types. Lazy in, lazy out; eager in, eager out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic
+
+import polars as pl
+
+from polars_factors import standardize as _std
+from polars_factors.typing import FrameT
+
+__all__ = ["FactorsNamespace"]
+
+
+class FactorsNamespace(Generic[FrameT]):
+    """``frame.factors``: factor-model operations on a panel (see :mod:`polars_factors`)."""
+
+    def __init__(self, frame: FrameT) -> None:
+        self._frame = frame
+
+    def winsorize(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.winsorize`."""
+        return _std.winsorize(self._frame, columns, **kwargs)
+
+    def zscore(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.zscore`."""
+        return _std.zscore(self._frame, columns, **kwargs)
+
+    def rank(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.rank`."""
+        return _std.rank(self._frame, columns, **kwargs)
+
+    def fill_missing(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.fill_missing`."""
+        return _std.fill_missing(self._frame, columns, **kwargs)
+
+    def neutralize(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.neutralize`."""
+        return _std.neutralize(self._frame, columns, **kwargs)  # type: ignore[no-any-return]
+
+    def combine(self, styles: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.combine`."""
+        return _std.combine(self._frame, styles, **kwargs)
+
+    def standardize(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.standardize.standardize`."""
+        return _std.standardize(self._frame, columns, **kwargs)
+
+
+pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)
+pl.api.register_dataframe_namespace("factors")(FactorsNamespace)

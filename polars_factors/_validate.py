@@ -1,0 +1,142 @@
+"""Call-time checks of panels and options.
+
+Schema checks use ``collect_schema()``, which reads no data. The only check that
+reads data is the duplicate-key check (:func:`check_unique_keys`), which reads just
+the two key columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+
+from polars_factors.exceptions import (
+    ColumnNotFoundError,
+    DuplicateKeyError,
+    SchemaError,
+)
+from polars_factors.typing import ColumnNames
+
+__all__ = [
+    "as_list",
+    "check_choice",
+    "check_columns_exist",
+    "check_numeric",
+    "check_unique_keys",
+    "resolve_by",
+]
+
+_MAX_LISTED = 12
+
+
+def as_list(columns: ColumnNames | None, *, name: str = "columns") -> list[str]:
+    """Turn one column name or a sequence of names into a list, rejecting empty input."""
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [columns]
+    if isinstance(columns, pl.Expr):
+        msg = f"`{name}` takes column names, not expressions; got {columns!r}."
+        raise TypeError(msg)
+    out = list(columns)
+    for col in out:
+        if not isinstance(col, str):
+            msg = f"`{name}` must contain column names (str); got {col!r} of type {type(col).__name__}."
+            raise TypeError(msg)
+    if len(set(out)) != len(out):
+        dupes = sorted({c for c in out if out.count(c) > 1})
+        msg = f"`{name}` names a column more than once: {dupes}."
+        raise ValueError(msg)
+    return out
+
+
+def _describe(names: Sequence[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:_MAX_LISTED])
+    more = len(names) - _MAX_LISTED
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def check_columns_exist(
+    schema: pl.Schema, columns: Iterable[str], *, role: str = "column"
+) -> None:
+    """Raise :class:`ColumnNotFoundError` naming the first missing column and its closest match."""
+    names = list(schema.names())
+    for col in columns:
+        if col in schema:
+            continue
+        close = difflib.get_close_matches(col, names, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        msg = (
+            f"{role} {col!r} not found in the frame.{hint} "
+            f"The frame has {len(names)} columns: {_describe(names)}. "
+            f"Pass the right name (for the panel keys, use date=/asset=)."
+        )
+        raise ColumnNotFoundError(msg)
+
+
+def check_numeric(schema: pl.Schema, columns: Iterable[str], *, role: str = "column") -> None:
+    """Raise :class:`SchemaError` if a column is not integer, float or decimal."""
+    for col in columns:
+        dtype = schema[col]
+        if not (dtype.is_numeric() and dtype != pl.Boolean):
+            msg = (
+                f"{role} {col!r} must be numeric (integer or float), but its dtype is {dtype}. "
+                f"Cast it first, e.g. pl.col({col!r}).cast(pl.Float64)."
+            )
+            raise SchemaError(msg)
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    """Raise ``ValueError`` if ``value`` is not one of ``allowed``."""
+    if value not in allowed:
+        msg = f"unknown {name}={value!r}; expected one of {', '.join(repr(a) for a in allowed)}."
+        raise ValueError(msg)
+
+
+def resolve_by(by: ColumnNames | None, date: str) -> list[str]:
+    """Group keys of a per-date operation: ``by`` if given, else ``[date]``."""
+    keys = as_list(by, name="by") if by is not None else [date]
+    if not keys:
+        msg = "`by` must name at least one column (the default is the date column)."
+        raise ValueError(msg)
+    return keys
+
+
+def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: str) -> None:
+    """Raise :class:`DuplicateKeyError` if some ``(date, asset)`` key has more than one row.
+
+    Reads only the two key columns. On a LazyFrame the check runs as one streaming
+    aggregation per date (bounded by the number of assets on a date).
+    """
+    lf = frame.lazy().select(pl.col(date), pl.col(asset))
+    per_date = lf.group_by(date).agg(
+        (pl.len() - pl.col(asset).n_unique()).alias("_extra"),
+    )
+    bad = (
+        per_date.filter(pl.col("_extra") > 0)
+        .select(pl.len().alias("dates"), pl.col("_extra").sum().alias("rows"))
+        .collect()
+    )
+    n_dates, n_rows = bad.row(0)
+    if not n_dates:
+        return
+    examples = (
+        lf.group_by(date, asset)
+        .agg(pl.len().alias("rows"))
+        .filter(pl.col("rows") > 1)
+        .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
+        .head(3)
+        .collect()
+    )
+    shown = "; ".join(
+        f"({d!r}, {a!r}) x{r}" for d, a, r in examples.select(date, asset, "rows").iter_rows()
+    )
+    msg = (
+        f"the panel has duplicate ({date!r}, {asset!r}) keys: {n_rows} extra rows on "
+        f"{n_dates} dates, e.g. {shown}. A panel needs one row per (date, asset); "
+        f"deduplicate it first, e.g. frame.unique([{date!r}, {asset!r}], keep='last')."
+    )
+    raise DuplicateKeyError(msg)

@@ -1,0 +1,66 @@
+"""Exceptions and warnings raised by polars_factors.
+
+Every error derives from :class:`FactorsError` and from the matching built-in
+exception, so ``except KeyError`` and ``except pf.exceptions.FactorsError`` both
+catch a missing column.
+
+Examples
+--------
+>>> import polars as pl
+>>> import polars_factors as pf
+>>> lf = pl.LazyFrame({"date": [1, 1], "asset": ["a", "b"], "bm": [0.5, 0.7]})
+>>> try:
+...     lf.factors.zscore("b2m")
+... except pf.exceptions.ColumnNotFoundError as err:
+...     print(type(err).__mro__[2].__name__)
+KeyError
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ColumnNotFoundError",
+    "DataLossWarning",
+    "DuplicateKeyError",
+    "FactorsError",
+    "FactorsWarning",
+    "InsufficientDataError",
+    "RankDeficientWarning",
+    "SchemaError",
+]
+
+
+class FactorsError(Exception):
+    """Base class of every error raised by polars_factors."""
+
+
+class ColumnNotFoundError(FactorsError, KeyError):
+    """A column named in the call is not in the frame."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ quotes its message; show it as written.
+        return str(self.args[0]) if self.args else ""
+
+
+class SchemaError(FactorsError, TypeError):
+    """A column exists but has the wrong dtype (e.g. a string where a number is needed)."""
+
+
+class DuplicateKeyError(FactorsError, ValueError):
+    """The panel has more than one row for some ``(date, asset)`` key."""
+
+
+class InsufficientDataError(FactorsError, ValueError):
+    """There are too few rows (or dates, or assets) to compute what was asked."""
+
+
+class FactorsWarning(UserWarning):
+    """Base class of every warning issued by polars_factors."""
+
+
+class DataLossWarning(FactorsWarning):
+    """Some values could not be used and give null results (e.g. a zero-variance date)."""
+
+
+class RankDeficientWarning(FactorsWarning):
+    """A regression system is singular or badly conditioned on some dates."""

@@ -1,0 +1,21 @@
+"""Pure Polars expression builders, to be used with ``.over(by)``.
+
+Examples
+--------
+>>> import polars as pl
+>>> import polars_factors as pf
+>>> df = pl.DataFrame({"date": [1, 1, 2, 2], "x": [1.0, 3.0, 5.0, 9.0]})
+>>> df.with_columns(z=pf.exprs.zscore("x").over("date"))["z"].to_list()
+[-1.0, 1.0, -1.0, 1.0]
+"""
+
+from polars_factors.exprs._standardize import (
+    fill_missing,
+    norm_ppf,
+    rank,
+    standardize,
+    winsorize,
+    zscore,
+)
+
+__all__ = ["fill_missing", "norm_ppf", "rank", "standardize", "winsorize", "zscore"]

@@ -1,0 +1,38 @@
+"""Type aliases shared by the public API.
+
+Options are ``Literal`` strings so that type checkers catch a misspelled method,
+and every function also validates them at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, TypeVar, Union
+
+import polars as pl
+
+__all__ = [
+    "ColumnNames",
+    "FillStrategy",
+    "FrameT",
+    "IntoExpr",
+    "StdWeights",
+    "StyleSpec",
+    "WinsorizeMethod",
+]
+
+#: A panel, lazy or eager; functions return the same kind they are given.
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+#: One column name or several.
+ColumnNames = Union[str, Sequence[str]]
+
+#: A column name or a Polars expression.
+IntoExpr = Union[str, pl.Expr]
+
+WinsorizeMethod = Literal["quantile", "sigma", "mad"]
+StdWeights = Literal["equal", "weighted"]
+FillStrategy = Literal["median", "mean", "zero"]
+
+#: ``{"value": ["bp", "ey"]}`` or ``{"value": {"bp": 0.5, "ey": 0.5}}``.
+StyleSpec = Mapping[str, Union[Sequence[str], Mapping[str, float]]]
