@@ -14,7 +14,15 @@ from polars_factors import _validate
 from polars_factors.exceptions import DataLossWarning
 from polars_factors.typing import ColumnNames, FrameT
 
-__all__ = ["Prepared", "apply_columns", "prepare", "user_stacklevel", "warn_lost"]
+__all__ = [
+    "Prepared",
+    "apply_columns",
+    "finish_staged",
+    "prepare",
+    "temp_name",
+    "user_stacklevel",
+    "warn_lost",
+]
 
 
 @dataclass(frozen=True)
@@ -79,15 +87,38 @@ def apply_columns(
     A LazyFrame cannot be inspected without running it, so the warning is only
     issued for DataFrames; the null rule itself is the same for both.
     """
+    return finish_staged(
+        frame, frame.lazy().with_columns(exprs), inputs=inputs, outputs=outputs, reason=reason
+    )
+
+
+def temp_name(taken: set[str], hint: str) -> str:
+    """A column name not in ``taken`` (which it joins), for intermediate results."""
+    name = f"__pf_{hint}"
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def finish_staged(
+    frame: FrameT,
+    staged: pl.LazyFrame,
+    *,
+    inputs: Sequence[str | pl.Expr],
+    outputs: Sequence[str],
+    reason: str,
+) -> FrameT:
+    """Return ``staged`` as the kind of ``frame``; on eager frames, warn about lost values."""
     if isinstance(frame, pl.LazyFrame):
-        return frame.with_columns(exprs)
+        return staged
     before = frame.select(
         [
             (pl.col(c) if isinstance(c, str) else c).cast(pl.Float64).alias(f"in{i}")
             for i, c in enumerate(inputs)
         ]
     )
-    out = frame.with_columns(exprs)
+    out = staged.collect(engine="in-memory")
     warn_lost(before, out.select(outputs), reason=reason)
     return out
 

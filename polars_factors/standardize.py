@@ -21,11 +21,14 @@ from polars_factors import _frame
 from polars_factors import exprs as E
 from polars_factors._neutralize import neutralize
 from polars_factors._validate import check_choice
-from polars_factors.exprs._core import clean
+from polars_factors.exprs._core import clean, clean_weights
 from polars_factors.exprs._standardize import (
-    _check_fractions,
-    _check_n_sigma,
+    check_fractions,
     check_min_count,
+    check_n_sigma,
+    quantile_clip,
+    sigma_clip,
+    support_count,
 )
 from polars_factors.typing import (
     ColumnNames,
@@ -374,24 +377,41 @@ def standardize(
     >>> out["x"].round(4).to_list()
     [-0.2957, -0.2143, -0.1328, 2.0913]
     """
-    _check_fractions(lower, upper)
-    _check_n_sigma(n_sigma)
+    check_fractions(lower, upper)
+    check_n_sigma(n_sigma)
     check_min_count(min_count)
     check_choice("std_weights", std_weights, ("equal", "weighted"))
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
+    # The three steps run as three `with_columns` on temporary columns: one nested
+    # expression would repeat each earlier step inside every later statistic.
+    taken = set(frame.collect_schema().names())
+    tmp1 = [_frame.temp_name(taken, f"{c}_s1") for c in prep.columns]
+    tmp2 = [_frame.temp_name(taken, f"{c}_s2") for c in prep.columns]
+    lazy = frame.lazy().with_columns(
+        quantile_clip(clean(c), lower, upper).over(prep.by).alias(t)
+        for c, t in zip(prep.columns, tmp1, strict=True)
+    )
+    lazy = lazy.with_columns(
+        sigma_clip(
+            pl.col(t1), None if weights is None else clean_weights(weights, pl.col(t1)),
+            n_sigma, std_weights,
+        ).over(prep.by).alias(t2)
+        for t1, t2 in zip(tmp1, tmp2, strict=True)
+    )  # fmt: skip
     built = [
-        E.standardize(
-            c, weights=weights, lower=lower, upper=upper, n_sigma=n_sigma,
-            std_weights=std_weights, min_count=min_count,
-        ).over(prep.by).alias(out)
-        for c, out in zip(prep.columns, prep.outputs, strict=True)
-    ]  # fmt: skip
+        pl.when(support_count(clean(c), weights) >= min_count)
+        .then(E.zscore(t2, weights=weights, std_weights=std_weights))
+        .over(prep.by)
+        .alias(out)
+        for c, t2, out in zip(prep.columns, tmp2, prep.outputs, strict=True)
+    ]
+    staged = lazy.with_columns(built).drop(tmp1 + tmp2)
     reason = _ZERO_SPREAD + (f", or fewer than min_count={min_count} rows" if min_count > 1 else "")
-    return _frame.apply_columns(
-        frame, built, inputs=prep.columns, outputs=prep.outputs, reason=reason
+    return _frame.finish_staged(
+        frame, staged, inputs=prep.columns, outputs=prep.outputs, reason=reason
     )
 
 

@@ -79,4 +79,5 @@ def nonzero_spread(x: pl.Expr, std: pl.Expr) -> pl.Expr:
 
 def clip_between(x: pl.Expr, lower: pl.Expr, upper: pl.Expr) -> pl.Expr:
     """Clip ``x`` to ``[lower, upper]``; a null bound leaves that side unclipped."""
-    return pl.when(x < lower).then(lower).when(x > upper).then(upper).otherwise(x)
+    # ``Expr.clip`` references ``x`` once, which keeps nested builders small.
+    return x.clip(lower, upper)

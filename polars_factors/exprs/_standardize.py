@@ -26,7 +26,7 @@ _STD_WEIGHTS = ("equal", "weighted")
 _FILL_STRATEGIES = ("median", "mean", "zero")
 
 
-def _check_fractions(lower: float, upper: float) -> None:
+def check_fractions(lower: float, upper: float) -> None:
     for name, q in (("lower", lower), ("upper", upper)):
         if not 0.0 <= q <= 1.0:
             msg = f"`{name}` must be a fraction in [0, 1]; got {q!r}."
@@ -36,19 +36,19 @@ def _check_fractions(lower: float, upper: float) -> None:
         raise ValueError(msg)
 
 
-def _check_n_sigma(n_sigma: float) -> None:
+def check_n_sigma(n_sigma: float) -> None:
     if not n_sigma > 0:
         msg = f"`n_sigma` must be positive; got {n_sigma!r}."
         raise ValueError(msg)
 
 
-def _quantile_clip(x: pl.Expr, lower: float, upper: float) -> pl.Expr:
+def quantile_clip(x: pl.Expr, lower: float, upper: float) -> pl.Expr:
     lo = x.quantile(lower, interpolation="linear")
     hi = x.quantile(upper, interpolation="linear")
     return clip_between(x, lo, hi)
 
 
-def _sigma_clip(
+def sigma_clip(
     x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWeights
 ) -> pl.Expr:
     mean = _core.location(x, w)
@@ -57,7 +57,7 @@ def _sigma_clip(
     return clip_between(x, mean - half_width, mean + half_width)
 
 
-def _mad_clip(x: pl.Expr, n_sigma: float) -> pl.Expr:
+def mad_clip(x: pl.Expr, n_sigma: float) -> pl.Expr:
     med = x.median()
     mad = (x - med).abs().median()
     half_width = pl.when(mad > 0).then(n_sigma * MAD_SCALE * mad)
@@ -115,15 +115,15 @@ def winsorize(
     check_choice("std_weights", std_weights, _STD_WEIGHTS)
     x = clean(column)
     if method == "quantile":
-        _check_fractions(lower, upper)
+        check_fractions(lower, upper)
         _reject_weights(weights, method)
-        return _quantile_clip(x, lower, upper)
-    _check_n_sigma(n_sigma)
+        return quantile_clip(x, lower, upper)
+    check_n_sigma(n_sigma)
     if method == "sigma":
         w = None if weights is None else clean_weights(weights, x)
-        return _sigma_clip(x, w, n_sigma, std_weights)
+        return sigma_clip(x, w, n_sigma, std_weights)
     _reject_weights(weights, method)
-    return _mad_clip(x, n_sigma)
+    return mad_clip(x, n_sigma)
 
 
 def _reject_weights(weights: IntoExpr | None, method: str) -> None:
@@ -272,13 +272,13 @@ def standardize(
     [-1.341641, -0.447214, 0.447214, 1.341641]
     """
     check_choice("std_weights", std_weights, _STD_WEIGHTS)
-    _check_fractions(lower, upper)
-    _check_n_sigma(n_sigma)
+    check_fractions(lower, upper)
+    check_n_sigma(n_sigma)
     check_min_count(min_count)
     x = clean(column)
-    stage1 = _quantile_clip(x, lower, upper)
+    stage1 = quantile_clip(x, lower, upper)
     w1 = None if weights is None else clean_weights(weights, stage1)
-    stage2 = _sigma_clip(stage1, w1, n_sigma, std_weights)
+    stage2 = sigma_clip(stage1, w1, n_sigma, std_weights)
     z = zscore(stage2, weights=weights, std_weights=std_weights)
     return pl.when(support_count(x, weights) >= min_count).then(z)
 

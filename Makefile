@@ -1,0 +1,43 @@
+# Two entry points: `make demo` and `make test`. Both create .venv with the
+# interpreter named by PYTHON (python3 by default) and install the package into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test lint typecheck pytest docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test,dev,docs]"
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	$(BIN)/python examples/standardize_sp500.py
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test-installed
+	$(BIN)/pytest tests polars_factors
+
+docs: $(VENV)/.test-installed
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: lint typecheck pytest docs
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/standardize.py
+
+clean:
+	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache

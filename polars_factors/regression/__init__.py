@@ -1,0 +1,9 @@
+"""Regressions on a panel: sufficient statistics in Polars, small batched solves in numpy.
+
+The numerical kernels live in :mod:`polars_factors.regression._solve` (numpy only, no
+Polars); the modules that build the per-date systems from a panel use Polars only.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
