@@ -93,7 +93,7 @@ def apply_columns(
 
 
 def temp_name(taken: set[str], hint: str) -> str:
-    """A column name not in ``taken`` (which it joins), for intermediate results."""
+    """Return a column name not in ``taken`` (and add it there) for intermediate results."""
     name = f"__pf_{hint}"
     while name in taken:
         name += "_"

@@ -20,7 +20,7 @@ class FactorsNamespace(Generic[FrameT]):
     """``frame.factors``: factor-model operations on a panel (see :mod:`polars_factors`)."""
 
     def __init__(self, frame: FrameT) -> None:
-        self._frame = frame
+        self._frame: FrameT = frame
 
     def winsorize(self, columns: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.standardize.winsorize`."""
@@ -40,7 +40,7 @@ class FactorsNamespace(Generic[FrameT]):
 
     def neutralize(self, columns: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.standardize.neutralize`."""
-        return _std.neutralize(self._frame, columns, **kwargs)  # type: ignore[no-any-return]
+        return _std.neutralize(self._frame, columns, **kwargs)
 
     def combine(self, styles: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.standardize.combine`."""

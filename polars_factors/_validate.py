@@ -44,7 +44,8 @@ def as_list(columns: ColumnNames | None, *, name: str = "columns") -> list[str]:
     out = list(columns)
     for col in out:
         if not isinstance(col, str):
-            msg = f"`{name}` must contain column names (str); got {col!r} of type {type(col).__name__}."
+            kind = type(col).__name__
+            msg = f"`{name}` must contain column names (str); got {col!r} of type {kind}."
             raise TypeError(msg)
     if len(set(out)) != len(out):
         dupes = sorted({c for c in out if out.count(c) > 1})
@@ -59,9 +60,7 @@ def _describe(names: Sequence[str]) -> str:
     return shown + (f", ... ({more} more)" if more > 0 else "")
 
 
-def check_columns_exist(
-    schema: pl.Schema, columns: Iterable[str], *, role: str = "column"
-) -> None:
+def check_columns_exist(schema: pl.Schema, columns: Iterable[str], *, role: str = "column") -> None:
     """Raise :class:`ColumnNotFoundError` naming the first missing column and its closest match."""
     names = list(schema.names())
     for col in columns:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from polars_factors import _frame
-from polars_factors import exprs as E
+from polars_factors import exprs as fx
 from polars_factors._neutralize import neutralize
 from polars_factors._validate import check_choice
 from polars_factors.exprs._core import clean, clean_weights
@@ -127,7 +127,7 @@ def winsorize(
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
     built = [
-        E.winsorize(
+        fx.winsorize(
             c, method=method, lower=lower, upper=upper, n_sigma=n_sigma,
             weights=weights, std_weights=std_weights,
         ).over(prep.by).alias(out)
@@ -201,7 +201,7 @@ def zscore(
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
     built = [
-        E.zscore(c, weights=weights, std_weights=std_weights).over(prep.by).alias(out)
+        fx.zscore(c, weights=weights, std_weights=std_weights).over(prep.by).alias(out)
         for c, out in zip(prep.columns, prep.outputs, strict=True)
     ]
     return _frame.apply_columns(
@@ -252,7 +252,7 @@ def rank(
         frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
     )
     built = [
-        E.rank(c, gaussian=gaussian).over(prep.by).alias(out)
+        fx.rank(c, gaussian=gaussian).over(prep.by).alias(out)
         for c, out in zip(prep.columns, prep.outputs, strict=True)
     ]
     return _frame.apply_columns(
@@ -302,7 +302,7 @@ def fill_missing(
         frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
     )
     built = [
-        E.fill_missing(c, strategy=strategy).over(prep.by).alias(out)
+        fx.fill_missing(c, strategy=strategy).over(prep.by).alias(out)
         for c, out in zip(prep.columns, prep.outputs, strict=True)
     ]
     return _frame.apply_columns(
@@ -403,7 +403,7 @@ def standardize(
     )  # fmt: skip
     built = [
         pl.when(support_count(clean(c), weights) >= min_count)
-        .then(E.zscore(t2, weights=weights, std_weights=std_weights))
+        .then(fx.zscore(t2, weights=weights, std_weights=std_weights))
         .over(prep.by)
         .alias(out)
         for c, t2, out in zip(prep.columns, tmp2, prep.outputs, strict=True)
@@ -426,7 +426,10 @@ def _style_weights(styles: StyleSpec) -> dict[str, dict[str, float]]:
         elif isinstance(spec, Sequence) and not isinstance(spec, str):
             pairs = dict.fromkeys((str(c) for c in spec), 1.0)
         else:
-            msg = f"style {style!r}: expected a list of columns or a {{column: weight}} mapping; got {spec!r}."
+            msg = (
+                f"style {style!r}: expected a list of columns or a {{column: weight}} "
+                f"mapping; got {spec!r}."
+            )
             raise TypeError(msg)
         if not pairs:
             msg = f"style {style!r} has no descriptors."
@@ -504,7 +507,7 @@ def combine(
     )  # fmt: skip
     raw = {style: _weighted_average(pairs) for style, pairs in spec.items()}
     built = [
-        E.zscore(expr, weights=weights, std_weights=std_weights).over(prep.by).alias(style)
+        fx.zscore(expr, weights=weights, std_weights=std_weights).over(prep.by).alias(style)
         for style, expr in raw.items()
     ]
     return _frame.apply_columns(

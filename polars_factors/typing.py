@@ -7,7 +7,7 @@ and every function also validates them at run time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypeVar, Union
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -25,14 +25,14 @@ __all__ = [
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 #: One column name or several.
-ColumnNames = Union[str, Sequence[str]]
+ColumnNames = str | Sequence[str]
 
 #: A column name or a Polars expression.
-IntoExpr = Union[str, pl.Expr]
+IntoExpr = str | pl.Expr
 
 WinsorizeMethod = Literal["quantile", "sigma", "mad"]
 StdWeights = Literal["equal", "weighted"]
 FillStrategy = Literal["median", "mean", "zero"]
 
 #: ``{"value": ["bp", "ey"]}`` or ``{"value": {"bp": 0.5, "ey": 0.5}}``.
-StyleSpec = Mapping[str, Union[Sequence[str], Mapping[str, float]]]
+StyleSpec = Mapping[str, Sequence[str] | Mapping[str, float]]

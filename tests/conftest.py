@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -68,12 +68,23 @@ def make_panel(
             pl.when(pl.Series(rng.random(n) < null_frac)).then(None).otherwise(pl.col(c)).alias(c)
             for c in columns
         ]
-        + [pl.when(pl.Series(rng.random(n) < 0.05)).then(None).otherwise(pl.col("mcap")).alias("mcap")]
+        + [
+            pl.when(pl.Series(rng.random(n) < 0.05))
+            .then(None)
+            .otherwise(pl.col("mcap"))
+            .alias("mcap")
+        ]
     )
     # a constant column on one date, and negative weights
     df = df.with_columns(
-        pl.when(pl.col("date") == 2).then(pl.lit(1.25)).otherwise(pl.col(columns[0])).alias(columns[0]),
-        pl.when(pl.Series(rng.random(n) < 0.03)).then(-pl.col("mcap")).otherwise(pl.col("mcap")).alias("mcap"),
+        pl.when(pl.col("date") == 2)
+        .then(pl.lit(1.25))
+        .otherwise(pl.col(columns[0]))
+        .alias(columns[0]),
+        pl.when(pl.Series(rng.random(n) < 0.03))
+        .then(-pl.col("mcap"))
+        .otherwise(pl.col("mcap"))
+        .alias("mcap"),
     )
     return df.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(1 << 31)))
 

@@ -48,9 +48,7 @@ def eff_weights(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(ok, w, 0.0)
 
 
-def mean_std(
-    x: np.ndarray, w: np.ndarray | None, std_weights: str
-) -> tuple[float, float]:
+def mean_std(x: np.ndarray, w: np.ndarray | None, std_weights: str) -> tuple[float, float]:
     present = ~np.isnan(x)
     v = x[present]
     if v.size == 0:

@@ -41,7 +41,9 @@ def test_hierarchy():
 
 @pytest.mark.parametrize("func", FUNCS)
 def test_missing_column_suggests_closest(frame, func):
-    with pytest.raises(pf.ColumnNotFoundError, match=r"'book_to_prce' not found.*Did you mean 'book_to_price'\?") as info:
+    with pytest.raises(
+        pf.ColumnNotFoundError, match=r"'book_to_prce' not found.*Did you mean 'book_to_price'\?"
+    ) as info:
         getattr(frame.factors, func)("book_to_prce")
     assert "The frame has 6 columns" in str(info.value)
     assert isinstance(info.value, KeyError)
@@ -72,8 +74,15 @@ def test_bad_weights_and_keys(frame):
 
 @pytest.mark.parametrize("func", FUNCS)
 def test_duplicate_keys(frame, func):
-    dup = pl.concat([frame, frame.lazy().head(1).collect() if isinstance(frame, pl.DataFrame) else frame.head(1)])
-    with pytest.raises(pf.DuplicateKeyError, match=r"1 extra rows on 1 dates, e\.g\. \(1, 'a'\) x2"):
+    dup = pl.concat(
+        [
+            frame,
+            frame.lazy().head(1).collect() if isinstance(frame, pl.DataFrame) else frame.head(1),
+        ]
+    )
+    with pytest.raises(
+        pf.DuplicateKeyError, match=r"1 extra rows on 1 dates, e\.g\. \(1, 'a'\) x2"
+    ):
         getattr(dup.factors, func)("mcap")
 
 
@@ -109,7 +118,9 @@ def test_combine_spec_errors(frame):
 
 def test_zero_spread_warns_on_eager_and_gives_null():
     df = pl.DataFrame({"date": [1, 1, 2, 2], "asset": list("abab"), "x": [0.1, 0.1, 1.0, 3.0]})
-    with pytest.warns(pf.DataLossWarning, match=r"'x': 2 values became null \(their group has zero spread") as rec:
+    with pytest.warns(
+        pf.DataLossWarning, match=r"'x': 2 values became null \(their group has zero spread"
+    ) as rec:
         out = df.factors.zscore("x")
     assert rec[0].filename == __file__  # points at the caller
     assert out["x"].to_list() == [None, None, -1.0, 1.0]
@@ -118,7 +129,9 @@ def test_zero_spread_warns_on_eager_and_gives_null():
 
 
 def test_infinite_values_warn_and_are_missing():
-    df = pl.DataFrame({"date": [1] * 4, "asset": list("abcd"), "x": [1.0, float("inf"), 3.0, float("-inf")]})
+    df = pl.DataFrame(
+        {"date": [1] * 4, "asset": list("abcd"), "x": [1.0, float("inf"), 3.0, float("-inf")]}
+    )
     with pytest.warns(pf.DataLossWarning, match="2 infinite values were treated as missing"):
         out = df.factors.zscore("x")
     assert out["x"].to_list() == [-1.0, None, 1.0, None]

@@ -41,19 +41,27 @@ def test_builders_with_over_match_frame_functions(panel):
             pf.exprs.winsorize("x", method="sigma", weights="mcap"),
             lambda f: f.factors.winsorize("x", method="sigma", weights="mcap"),
         ),
-        "zscore": (pf.exprs.zscore("x", weights="mcap"), lambda f: f.factors.zscore("x", weights="mcap")),
+        "zscore": (
+            pf.exprs.zscore("x", weights="mcap"),
+            lambda f: f.factors.zscore("x", weights="mcap"),
+        ),
         "rank": (pf.exprs.rank("x", gaussian=True), lambda f: f.factors.rank("x", gaussian=True)),
         "fill": (pf.exprs.fill_missing("x"), lambda f: f.factors.fill_missing("x")),
         "standardize": (
             pf.exprs.standardize("x", weights="mcap", std_weights="weighted", min_count=5),
-            lambda f: f.factors.standardize("x", weights="mcap", std_weights="weighted", min_count=5),
+            lambda f: f.factors.standardize(
+                "x", weights="mcap", std_weights="weighted", min_count=5
+            ),
         ),
     }
     for name, (expr, frame_fn) in builders.items():
         via_expr = lf.with_columns(expr.over("date")).collect()["x"]
         via_frame = frame_fn(lf).collect()["x"]
         np.testing.assert_allclose(
-            via_expr.to_numpy().astype(float), via_frame.to_numpy().astype(float), rtol=1e-13, err_msg=name
+            via_expr.to_numpy().astype(float),
+            via_frame.to_numpy().astype(float),
+            rtol=1e-13,
+            err_msg=name,
         )
 
 

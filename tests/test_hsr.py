@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-import polars_factors as pf
-
 
 def _cap_weights(caps: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     w = caps.where(valid).clip(lower=0.0)
@@ -71,7 +69,12 @@ def test_standardize_reproduces_hsr(rng):
     out = (
         long.lazy()
         .factors.standardize(
-            "x", weights="mcap", std_weights="weighted", lower=0.001, upper=0.999, n_sigma=3.0,
+            "x",
+            weights="mcap",
+            std_weights="weighted",
+            lower=0.001,
+            upper=0.999,
+            n_sigma=3.0,
             min_count=25,
         )
         .collect(engine="streaming")

@@ -62,9 +62,10 @@ def make_panel(rng: np.random.Generator, n_dates: int = 6, n_assets: int = 40) -
     neg_w = rng.random(n) < 0.05
     zero_w = rng.random(n) < 0.05
     return df.with_columns(
-        *[pl.when(pl.Series(holes[c])).then(None).otherwise(pl.col(c)).alias(c) for c in holes],
         pl.when(pl.Series(nan_y)).then(float("nan")).otherwise(pl.col("y1")).alias("y1"),
         pl.when(pl.Series(neg_w)).then(-1.0).otherwise(pl.col("w")).alias("w"),
+    ).with_columns(
+        *[pl.when(pl.Series(holes[c])).then(None).otherwise(pl.col(c)).alias(c) for c in holes],
     ).with_columns(
         pl.when(pl.Series(zero_w)).then(0.0).otherwise(pl.col("w")).alias("w"),
         # industry "d" is absent on date 1
@@ -102,7 +103,9 @@ def oracle(
             else np.ones(part.height)
         )
         w = np.where(np.isfinite(w) & (w > 0), w, 0.0)
-        sample = np.isfinite(yv) & np.isfinite(X).all(axis=1) & np.array([i is not None for i in ind])
+        sample = (
+            np.isfinite(yv) & np.isfinite(X).all(axis=1) & np.array([i is not None for i in ind])
+        )
         fit = sample & (w > 0)
         cats = sorted({i for i, f in zip(ind, fit, strict=True) if f})
         if not cats:
@@ -110,9 +113,9 @@ def oracle(
         D = np.array([[float(i == c) for c in cats] for i in ind]).reshape(part.height, -1)
         design = np.column_stack([np.where(sample[:, None], X, 0.0), D])
         sw = np.sqrt(w[fit])
-        beta = np.linalg.lstsq(
-            design[fit] * sw[:, None], np.nan_to_num(yv[fit]) * sw, rcond=1e-10
-        )[0]
+        beta = np.linalg.lstsq(design[fit] * sw[:, None], np.nan_to_num(yv[fit]) * sw, rcond=1e-10)[
+            0
+        ]
         resid = yv - design @ beta
         ok = sample & np.array([i in cats for i in ind])
         rows = part["_row"].to_numpy()
@@ -369,9 +372,7 @@ def small_panels(draw: st.DrawFn) -> pl.DataFrame:
             "ind": draw(st.lists(st.sampled_from("pq"), min_size=rows, max_size=rows)),
             "x1": draw(st.lists(ints, min_size=rows, max_size=rows)),
             "x2": draw(st.lists(ints, min_size=rows, max_size=rows)),
-            "y": draw(
-                st.lists(st.floats(-10, 10, allow_nan=False), min_size=rows, max_size=rows)
-            ),
+            "y": draw(st.lists(st.floats(-10, 10, allow_nan=False), min_size=rows, max_size=rows)),
             "w": draw(st.lists(st.integers(0, 3), min_size=rows, max_size=rows)),
         }
     )
@@ -439,18 +440,22 @@ def test_duplicate_keys(small: pl.DataFrame) -> None:
 
 
 def test_solver_batches_and_scales(rng: np.random.Generator) -> None:
-    # Columns on wildly different scales: Jacobi scaling keeps the solve accurate.
-    X = rng.normal(size=(5, 30, 3)) * np.array([1e6, 1.0, 1e-6])
-    beta = rng.normal(size=(5, 3, 2))
-    xtx = np.swapaxes(X, 1, 2) @ X
-    sol = _solve.solve_normal_equations(xtx, xtx @ beta)
-    np.testing.assert_allclose(sol.beta, beta, rtol=1e-8)
+    # Parameters on wildly different scales, xtx = D A D with A well conditioned:
+    # Jacobi scaling undoes D, so the solve is as accurate as for A.
+    X = rng.normal(size=(5, 30, 3))
+    A = np.swapaxes(X, 1, 2) @ X
+    d = np.array([1e6, 1.0, 1e-6])
+    z = rng.normal(size=(5, 3, 2))
+    xtx = A * d[:, None] * d[None, :]
+    xty = d[:, None] * (A @ z)
+    sol = _solve.solve_normal_equations(xtx, xty)
+    np.testing.assert_allclose(sol.beta * d[:, None], z, rtol=1e-12)
     assert sol.beta.shape == (5, 3, 2)
     assert sol.rank.tolist() == [3] * 5
     assert (sol.cond < 100).all()
-    vec = _solve.solve_normal_equations(xtx.reshape(5, 1, 3, 3), (xtx @ beta)[..., 0][:, None])
+    vec = _solve.solve_normal_equations(xtx.reshape(5, 1, 3, 3), xty[None, ..., 0])
     assert vec.beta.shape == (5, 1, 3)
-    np.testing.assert_allclose(vec.beta[:, 0], beta[..., 0], rtol=1e-8)
+    np.testing.assert_allclose(vec.beta[:, 0] * d, z[..., 0], rtol=1e-12)
 
 
 def test_solver_singular_and_non_finite() -> None:

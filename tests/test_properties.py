@@ -33,8 +33,7 @@ def panels(draw: st.DrawFn) -> pl.DataFrame:
     return df[list(order)]
 
 
-SETTINGS = settings(
-max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _per_date(out: pl.DataFrame, col: str, w: str | None) -> pl.DataFrame:
@@ -109,7 +108,10 @@ def test_rank_in_open_unit_interval_and_monotone(df, gaussian):
     assert out.height == df.height
     clean = out.filter(pl.col("x").is_finite())
     if not gaussian:
-        assert clean.select(((pl.col("x_r") > 0) & (pl.col("x_r") < 1)).all()).item() in (True, None)
+        assert clean.select(((pl.col("x_r") > 0) & (pl.col("x_r") < 1)).all()).item() in (
+            True,
+            None,
+        )
     ordered = clean.sort("date", "x")
     diffs = ordered.select(pl.col("x_r").diff().over("date")).to_series().drop_nulls()
     assert (diffs >= 0).all()
@@ -118,10 +120,6 @@ def test_rank_in_open_unit_interval_and_monotone(df, gaussian):
 @SETTINGS
 @given(df=panels())
 def test_standardize_preserves_rows_and_order(df):
-    out = (
-        df.lazy()
-        .factors.standardize("x", weights="w", min_count=2)
-        .collect(engine="streaming")
-    )
+    out = df.lazy().factors.standardize("x", weights="w", min_count=2).collect(engine="streaming")
     assert out.select("date", "asset", "w").equals(df.select("date", "asset", "w"))
     assert not out["x"].is_nan().any()

@@ -6,7 +6,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-import polars_factors as pf
 from tests import oracle
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -70,7 +69,9 @@ def test_winsorize_mad(panel, run):
 @pytest.mark.parametrize("std_weights", ["equal", "weighted"])
 def test_zscore(panel, run, weighted, std_weights):
     weights = "mcap" if weighted else None
-    out = run(panel, lambda f: f.factors.zscore(["x", "y"], weights=weights, std_weights=std_weights))
+    out = run(
+        panel, lambda f: f.factors.zscore(["x", "y"], weights=weights, std_weights=std_weights)
+    )
     _assert_same_rows(panel, out, {"x", "y"})
     w = oracle.raw_column(panel, "mcap")
     for col in ("x", "y"):
@@ -99,14 +100,19 @@ def test_rank(panel, run, gaussian):
     out = run(panel, lambda f: f.factors.rank(["x", "y"], gaussian=gaussian))
     for col in ("x", "y"):
         expected = oracle.per_group(
-            panel, ["date"], [oracle.column(panel, col)], lambda v: oracle.rank(v, gaussian=gaussian)
+            panel,
+            ["date"],
+            [oracle.column(panel, col)],
+            lambda v: oracle.rank(v, gaussian=gaussian),
         )
         np.testing.assert_allclose(_values(out, col), expected, **TOL)
 
 
 @pytest.mark.parametrize("strategy", ["median", "mean", "zero"])
 def test_fill_missing(panel, run, strategy):
-    out = run(panel, lambda f: f.factors.fill_missing("x", strategy=strategy, by=["date", "sector"]))
+    out = run(
+        panel, lambda f: f.factors.fill_missing("x", strategy=strategy, by=["date", "sector"])
+    )
     expected = oracle.per_group(
         panel, ["date", "sector"], [oracle.column(panel, "x")], lambda v: oracle.fill(v, strategy)
     )
@@ -151,9 +157,9 @@ def test_combine(panel, run):
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(den > 0, num / den, np.nan)
     w = oracle.raw_column(panel, "mcap")
-    expected = oracle.per_group(panel, ["date"], [raw, w], lambda v, wv: oracle.zscore(v, wv))
+    expected = oracle.per_group(panel, ["date"], [raw, w], oracle.zscore)
     np.testing.assert_allclose(_values(out, "value"), expected, **TOL)
-    expected_x = oracle.per_group(panel, ["date"], [x, w], lambda v, wv: oracle.zscore(v, wv))
+    expected_x = oracle.per_group(panel, ["date"], [x, w], oracle.zscore)
     np.testing.assert_allclose(_values(out, "just_x"), expected_x, **TOL)
 
 
@@ -164,11 +170,13 @@ def test_suffix_adds_columns(panel, run):
 
 
 def test_custom_key_names(rng, run):
-    df = oracle_panel = (
-        pl.DataFrame({"dt": [1, 1, 1, 2, 2], "ticker": list("abcab"), "v": [1.0, 2.0, 4.0, 3.0, 5.0]})
+    df = oracle_panel = pl.DataFrame(
+        {"dt": [1, 1, 1, 2, 2], "ticker": list("abcab"), "v": [1.0, 2.0, 4.0, 3.0, 5.0]}
     )
     out = run(df, lambda f: f.factors.zscore("v", date="dt", asset="ticker"))
-    expected = oracle.per_group(oracle_panel, ["dt"], [oracle.column(df, "v")], lambda v: oracle.zscore(v, None))
+    expected = oracle.per_group(
+        oracle_panel, ["dt"], [oracle.column(df, "v")], lambda v: oracle.zscore(v, None)
+    )
     np.testing.assert_allclose(_values(out, "v"), expected, **TOL)
 
 
@@ -189,7 +197,8 @@ def test_integer_and_float32_columns(run):
 
 def test_empty_frame(run):
     df = pl.DataFrame(
-        {"date": [], "asset": [], "x": []}, schema={"date": pl.Date, "asset": pl.String, "x": pl.Float64}
+        {"date": [], "asset": [], "x": []},
+        schema={"date": pl.Date, "asset": pl.String, "x": pl.Float64},
     )
     out = run(df, lambda f: f.factors.standardize("x"))
     assert out.height == 0

@@ -57,10 +57,8 @@ def location(x: pl.Expr, w: pl.Expr | None) -> pl.Expr:
     return pl.when(total > 0).then((x * w).sum() / total)
 
 
-def dispersion(
-    x: pl.Expr, w: pl.Expr | None, mean: pl.Expr, std_weights: StdWeights
-) -> pl.Expr:
-    """Population standard deviation of ``x``.
+def dispersion(x: pl.Expr, w: pl.Expr | None, mean: pl.Expr, std_weights: StdWeights) -> pl.Expr:
+    """Compute the population standard deviation of ``x``.
 
     ``std_weights="equal"`` (or no weights): the equal-weighted std around the
     equal-weighted mean. ``"weighted"``: ``sqrt(sum w (x - mean)^2 / sum w)`` around
@@ -73,7 +71,7 @@ def dispersion(
 
 
 def nonzero_spread(x: pl.Expr, std: pl.Expr) -> pl.Expr:
-    """True where ``std`` is a usable (positive, not round-off) scale for ``x``."""
+    """Tell whether ``std`` is a usable (positive, not round-off) scale for ``x``."""
     return std > ZERO_SPREAD_RTOL * x.abs().max()
 
 

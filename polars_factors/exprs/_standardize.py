@@ -8,12 +8,11 @@ The frame-level functions in :mod:`polars_factors.standardize` call these builde
 
 from __future__ import annotations
 
-from polars_factors.exprs import _core
-from polars_factors.exprs._core import clean, clean_weights, clip_between, to_expr
-
 import polars as pl
 
 from polars_factors._validate import check_choice
+from polars_factors.exprs import _core
+from polars_factors.exprs._core import clean, clean_weights, clip_between, to_expr
 from polars_factors.typing import FillStrategy, IntoExpr, StdWeights, WinsorizeMethod
 
 __all__ = ["fill_missing", "norm_ppf", "rank", "standardize", "winsorize", "zscore"]
@@ -48,9 +47,7 @@ def quantile_clip(x: pl.Expr, lower: float, upper: float) -> pl.Expr:
     return clip_between(x, lo, hi)
 
 
-def sigma_clip(
-    x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWeights
-) -> pl.Expr:
+def sigma_clip(x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWeights) -> pl.Expr:
     mean = _core.location(x, w)
     std = _core.dispersion(x, w, mean, std_weights)
     half_width = pl.when(_core.nonzero_spread(x, std)).then(n_sigma * std)
@@ -256,7 +253,7 @@ def standardize(
     std_weights: StdWeights = "equal",
     min_count: int = 1,
 ) -> pl.Expr:
-    """The risk-model descriptor pipeline in one expression; use with ``.over(by)``.
+    """Apply the risk-model descriptor pipeline in one expression; use with ``.over(by)``.
 
     Quantile clip (equal-weighted), then clip at weighted mean ``+- n_sigma`` std,
     then z-score with the weighted mean and the ``std_weights`` std. See
@@ -291,7 +288,7 @@ def check_min_count(min_count: int) -> None:
 
 
 def support_count(x: pl.Expr, weights: IntoExpr | None) -> pl.Expr:
-    """Number of rows of the group with a value and (when given) a non-null weight."""
+    """Count the rows of the group with a value and (when given) a non-null weight."""
     if weights is None:
         return x.count()
     w = to_expr(weights).cast(pl.Float64)
@@ -340,7 +337,7 @@ def _poly(coefs: tuple[float, ...], r: pl.Expr) -> pl.Expr:
 
 
 def norm_ppf(p: IntoExpr) -> pl.Expr:
-    """Standard normal inverse CDF, element-wise (Wichura's AS 241, ~1e-16 relative).
+    """Compute the standard normal inverse CDF element-wise (Wichura's AS 241).
 
     ``p`` outside ``(0, 1)`` gives null; ``p`` of exactly 0 or 1 gives -inf / inf.
 
