@@ -335,7 +335,7 @@ def standardize(
        unclipped when the spread is zero);
     3. z-score: :math:`(x - \bar x_w) / s` recomputed on the clipped values;
     4. a group with fewer than ``min_count`` rows having both a value and a
-       (non-null) weight gives null for all its rows.
+       weight (not null, not NaN) gives null for all its rows.
 
     Parameters
     ----------
