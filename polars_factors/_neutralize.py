@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -20,12 +20,9 @@ from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 
 if TYPE_CHECKING:
-    from polars_factors.typing import ColumnNames, FrameT
+    from polars_factors.typing import ColumnNames, EngineType, FrameT
 
-__all__ = ["EngineType", "neutralize"]
-
-#: Polars engine used to collect (``LazyFrame.collect(engine=...)``).
-EngineType = Literal["auto", "in-memory", "streaming", "gpu"]
+__all__ = ["neutralize"]
 
 _LOST = (
     "a regressor or the industry is missing, or the row's industry has no positive "
@@ -129,7 +126,9 @@ def neutralize(
     from one Polars ``group_by`` over ``(group, industry)`` cells (industry dummies are
     never built); all groups are solved in one batched call. The centring is done on
     the sums, which costs about :math:`\log_{10}(1 + \bar x_c^2 / s_c^2)` digits for a
-    regressor whose industry mean is large against its spread.
+    regressor whose industry mean is large against its spread; a regressor whose
+    within-industry variance in a group is below ``1e-12`` of its mean square counts
+    as constant there (rank deficient).
 
     The coefficients must be known before the residuals, so this function collects
     the sufficient statistics at call time, also for a LazyFrame: the plan runs twice,

@@ -13,6 +13,7 @@ import polars as pl
 
 __all__ = [
     "ColumnNames",
+    "EngineType",
     "FillStrategy",
     "FrameT",
     "IntoExpr",
@@ -29,6 +30,9 @@ ColumnNames = str | Sequence[str]
 
 #: A column name or a Polars expression.
 IntoExpr = str | pl.Expr
+
+#: Polars engines accepted by ``collect(engine=...)``.
+EngineType = Literal["auto", "in-memory", "streaming", "gpu"]
 
 WinsorizeMethod = Literal["quantile", "sigma", "mad"]
 StdWeights = Literal["equal", "weighted"]

@@ -8,7 +8,7 @@ with ``np.linalg.lstsq`` on sqrt(w)-scaled rows.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -61,18 +61,22 @@ def make_panel(rng: np.random.Generator, n_dates: int = 6, n_assets: int = 40) -
     nan_y = rng.random(n) < 0.03
     neg_w = rng.random(n) < 0.05
     zero_w = rng.random(n) < 0.05
-    return df.with_columns(
-        pl.when(pl.Series(nan_y)).then(float("nan")).otherwise(pl.col("y1")).alias("y1"),
-        pl.when(pl.Series(neg_w)).then(-1.0).otherwise(pl.col("w")).alias("w"),
-    ).with_columns(
-        *[pl.when(pl.Series(holes[c])).then(None).otherwise(pl.col(c)).alias(c) for c in holes],
-    ).with_columns(
-        pl.when(pl.Series(zero_w)).then(0.0).otherwise(pl.col("w")).alias("w"),
-        # industry "d" is absent on date 1
-        pl.when((pl.col("date") == 1) & (pl.col("ind") == "d"))
-        .then(pl.lit("a"))
-        .otherwise(pl.col("ind"))
-        .alias("ind"),
+    return (
+        df.with_columns(
+            pl.when(pl.Series(nan_y)).then(float("nan")).otherwise(pl.col("y1")).alias("y1"),
+            pl.when(pl.Series(neg_w)).then(-1.0).otherwise(pl.col("w")).alias("w"),
+        )
+        .with_columns(
+            *[pl.when(pl.Series(holes[c])).then(None).otherwise(pl.col(c)).alias(c) for c in holes],
+        )
+        .with_columns(
+            pl.when(pl.Series(zero_w)).then(0.0).otherwise(pl.col("w")).alias("w"),
+            # industry "d" is absent on date 1
+            pl.when((pl.col("date") == 1) & (pl.col("ind") == "d"))
+            .then(pl.lit("a"))
+            .otherwise(pl.col("ind"))
+            .alias("ind"),
+        )
     )
 
 
@@ -124,7 +128,7 @@ def oracle(
 
 
 def as_array(s: pl.Series) -> np.ndarray:
-    return s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return np.asarray(s.cast(pl.Float64).fill_null(np.nan).to_numpy())
 
 
 def assert_close(got: pl.Series, expected: np.ndarray) -> None:
@@ -178,7 +182,7 @@ def test_demean_without_regressors() -> None:
 # --------------------------------------------------------------------------- oracle
 
 
-CASES = {
+CASES: dict[str, dict[str, Any]] = {
     "against+industry+weights": {"against": ["x1", "x2"], "industry": "ind", "weights": "w"},
     "against+intercept": {"against": ["x1"], "industry": None, "weights": "w"},
     "industry demeaning": {"against": [], "industry": "ind", "weights": None},
@@ -194,11 +198,13 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_matches_oracle(rng: np.random.Generator, case: str, lazy: bool) -> None:
     spec = CASES[case]
-    df = make_panel(rng)
-    frame = df.lazy() if lazy else df
-    out = pf.neutralize(frame, ["y1", "y2"], **spec) if lazy else run(frame, ["y1", "y2"], **spec)
-    assert isinstance(out, pl.LazyFrame) == lazy
-    got = out.collect() if isinstance(out, pl.LazyFrame) else out
+    df = make_panel(rng, n_assets=80)  # >= 20 rows per (date, sector): full rank
+    if lazy:
+        out = pf.neutralize(df.lazy(), ["y1", "y2"], **spec)
+        assert isinstance(out, pl.LazyFrame)
+        got = out.collect()
+    else:
+        got = run(df, ["y1", "y2"], **spec)
     by = spec.get("by", ["date"])
     for y in ["y1", "y2"]:
         expected = oracle(
@@ -207,6 +213,19 @@ def test_matches_oracle(rng: np.random.Generator, case: str, lazy: bool) -> None
         )  # fmt: skip
         assert_close(got[y], expected)
     assert got.drop("y1", "y2").equals(df.drop("y1", "y2"))
+
+
+def test_null_group_key_is_a_group(rng: np.random.Generator) -> None:
+    # As in Polars' group_by/over, rows with a null `by` key form a group of their own.
+    df = make_panel(rng, n_dates=3, n_assets=80)
+    df = df.with_columns(
+        pl.when(pl.col("asset") < "A020").then(None).otherwise(pl.col("sector")).alias("sector")
+    )
+    by = ["date", "sector"]
+    got = run(df.lazy(), "y1", against=["x1"], industry="ind", weights="w", by=by)
+    expected = oracle(df, "y1", against=["x1"], industry="ind", weights="w", by=by)
+    assert_close(got["y1"], expected)
+    assert got.filter(pl.col("sector").is_null())["y1"].drop_nulls().len() > 10
 
 
 @pytest.mark.parametrize(
@@ -225,14 +244,16 @@ def test_industry_dtypes(rng: np.random.Generator, dtype: pl.DataType) -> None:
 
 
 @pytest.mark.parametrize("engine", ["streaming", "in-memory"])
-def test_row_order_kept_on_shuffled_input(rng: np.random.Generator, engine: str) -> None:
+def test_row_order_kept_on_shuffled_input(
+    rng: np.random.Generator, engine: Literal["streaming", "in-memory"]
+) -> None:
     df = make_panel(rng, n_dates=8, n_assets=60)
     shuffled = df.sample(fraction=1.0, shuffle=True, seed=7)
     lf = pf.neutralize(
         shuffled.lazy(), ["y1", "y2"], against=["x1", "x2"], industry="ind", weights="w",
-        engine=engine,  # type: ignore[arg-type]
+        engine=engine,
     )  # fmt: skip
-    got = lf.collect(engine=engine)  # type: ignore[call-overload]
+    got = lf.collect(engine=engine)
     assert got.select("date", "asset").equals(shuffled.select("date", "asset"))
     for y in ["y1", "y2"]:
         expected = oracle(
@@ -311,10 +332,13 @@ def test_industry_without_positive_weight_gives_null() -> None:
 
 def test_identical_regressors_warn_and_match_lstsq(rng: np.random.Generator) -> None:
     df = make_panel(rng, n_dates=3).with_columns(pl.col("x1").alias("x1b"))
-    with pytest.warns(RankDeficientWarning, match=r"'y1' in 3 of 3 groups \(e.g. \{'date': 0\}"):
+    with pytest.warns(
+        RankDeficientWarning, match=r"'y1' in 3 of 3 groups \(e.g. \{'date': 0\}"
+    ) as record:
         got = pf.neutralize(
             df.lazy(), "y1", against=["x1", "x1b"], industry="ind", weights="w"
         ).collect()
+    assert record[0].filename == __file__  # stacklevel points at the caller
     expected = oracle(df, "y1", against=["x1", "x1b"], industry="ind", weights="w", by=["date"])
     assert_close(got["y1"], expected)
     single = run(df, "y1", against=["x1"], industry="ind", weights="w")
@@ -359,28 +383,32 @@ def test_large_offset_keeps_precision(rng: np.random.Generator) -> None:
 # --------------------------------------------------------------------------- property
 
 
-@st.composite
-def small_panels(draw: st.DrawFn) -> pl.DataFrame:
+def draw_panel(draw: Any) -> pl.DataFrame:
+    """Small panel: integer regressors and weights (singular or well-conditioned fits)."""
     n_dates = draw(st.integers(1, 3))
-    n = draw(st.integers(3, 14))
-    ints = st.integers(-3, 3)
-    rows = n_dates * n
+    rows = n_dates * draw(st.integers(3, 14))
+    n = rows // n_dates
+
+    def column(elements: st.SearchStrategy[Any]) -> list[Any]:
+        return list(draw(st.lists(elements, min_size=rows, max_size=rows)))
+
     return pl.DataFrame(
         {
             "date": [d for d in range(n_dates) for _ in range(n)],
             "asset": [f"a{i}" for _ in range(n_dates) for i in range(n)],
-            "ind": draw(st.lists(st.sampled_from("pq"), min_size=rows, max_size=rows)),
-            "x1": draw(st.lists(ints, min_size=rows, max_size=rows)),
-            "x2": draw(st.lists(ints, min_size=rows, max_size=rows)),
-            "y": draw(st.lists(st.floats(-10, 10, allow_nan=False), min_size=rows, max_size=rows)),
-            "w": draw(st.lists(st.integers(0, 3), min_size=rows, max_size=rows)),
+            "ind": column(st.sampled_from("pq")),
+            "x1": column(st.integers(-3, 3)),
+            "x2": column(st.integers(-3, 3)),
+            "y": column(st.floats(-10, 10, allow_nan=False)),
+            "w": column(st.integers(0, 3)),
         }
     )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_panels())
-def test_residuals_weighted_orthogonal(df: pl.DataFrame) -> None:
+@given(st.data())
+def test_residuals_weighted_orthogonal(data: st.DataObject) -> None:
+    df = draw_panel(data.draw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RankDeficientWarning)
         warnings.simplefilter("ignore", DataLossWarning)
@@ -423,9 +451,10 @@ def small() -> pl.DataFrame:
     ],
 )
 def test_errors(small: pl.DataFrame, kwargs: dict[str, Any], error: type, match: str) -> None:
-    for frame in (small, small.lazy()):
-        with pytest.raises(error, match=match):
-            pf.neutralize(frame, **kwargs)
+    with pytest.raises(error, match=match):
+        pf.neutralize(small, **kwargs)
+    with pytest.raises(error, match=match):
+        pf.neutralize(small.lazy(), **kwargs)
 
 
 def test_duplicate_keys(small: pl.DataFrame) -> None:

@@ -93,9 +93,12 @@ def unpack_symmetric(packed: FloatArray, p: int) -> FloatArray:
 def group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
     """Sum the rows of ``values`` (shape ``(C, ...)``) by ``group`` (``(C,)`` in ``[0, G)``)."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.zeros((n_groups, *values.shape[1:]))
-    np.add.at(out, np.asarray(group, dtype=np.intp), values)
-    return out
+    flat = values.reshape(values.shape[0], int(np.prod(values.shape[1:])))
+    idx = np.asarray(group, dtype=np.intp)
+    out = np.zeros((n_groups, flat.shape[1]))
+    for j, col in enumerate(flat.T):
+        out[:, j] = np.bincount(idx, weights=col, minlength=n_groups)
+    return out.reshape(n_groups, *values.shape[1:])
 
 
 def solve_normal_equations(
@@ -153,10 +156,11 @@ def solve_normal_equations(
     b = np.asarray(xty, dtype=np.float64)
     k = a.shape[-1]
     batch = a.shape[:-2]
+    n = int(np.prod(batch))
     vector = b.ndim == a.ndim - 1
-    b = b.reshape(-1, k, 1) if vector else b.reshape(-1, k, b.shape[-1])
-    ref = None if diag_ref is None else np.asarray(diag_ref, dtype=np.float64).reshape(-1, k)
-    beta, cond, rank = _solve_flat(a.reshape(-1, k, k), b, ref, drop_rtol, max_cond)
+    b = b.reshape(n, k, 1) if vector else b.reshape(n, k, b.shape[-1])
+    ref = None if diag_ref is None else np.asarray(diag_ref, dtype=np.float64).reshape(n, k)
+    beta, cond, rank = _solve_flat(a.reshape(n, k, k), b, ref, drop_rtol, max_cond)
     beta = beta.reshape(*batch, k) if vector else beta.reshape(*batch, k, b.shape[-1])
     return NormalSolution(beta=beta, cond=cond.reshape(batch), rank=rank.reshape(batch), n_params=k)
 
@@ -272,16 +276,17 @@ def solve_absorbed(
     mean in a cell is large against its spread there; a regressor whose within-cell
     variance is below ``1e-12`` of its mean square is treated as constant.
     """
-    p = np.asarray(first).shape[1]
     k = n_regressors
     w = np.asarray(weight, dtype=np.float64)
     s = np.asarray(first, dtype=np.float64)
-    q = unpack_symmetric(second, p)
+    q = np.asarray(second, dtype=np.float64)
+    p = s.shape[1]
+    rows, cols = np.triu_indices(p)
+    used = w[:, None] > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        outer = s[:, :, None] * s[:, None, :] / w[:, None, None]
-    centred = np.where(w[:, None, None] > 0, q - outer, 0.0)
-    within = group_sum(centred, group, n_groups)
-    raw = group_sum(np.where(w[:, None, None] > 0, q, 0.0), group, n_groups)
+        centred = q - s[:, rows] * s[:, cols] / w[:, None]
+    within = unpack_symmetric(group_sum(np.where(used, centred, 0.0), group, n_groups), p)
+    raw = unpack_symmetric(group_sum(np.where(used, q, 0.0), group, n_groups), p)
     diag = np.arange(k)
     return solve_normal_equations(
         within[:, :k, :k],
