@@ -1,0 +1,111 @@
+"""Standardization on the real S&P 500 panel (../shared/data), against the numpy oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests import oracle
+from tests.conftest import DATA_DIR
+
+PRICES = DATA_DIR / "sp500_5yr" / "prices.parquet"
+SECTORS = DATA_DIR / "nyse_kaggle" / "securities.csv"
+
+pytestmark = pytest.mark.skipif(not PRICES.exists(), reason=f"real data not found at {DATA_DIR}")
+
+
+@pytest.fixture(scope="module")
+def real_panel() -> pl.DataFrame:
+    """Last 40 dates: daily return, log dollar volume, range; GICS sector (null if unknown)."""
+    sectors = pl.scan_csv(SECTORS).select(
+        pl.col("Ticker symbol").alias("asset"), pl.col("GICS Sector").alias("sector")
+    )
+    lf = (
+        pl.scan_parquet(PRICES)
+        .rename({"Name": "asset"})
+        .sort("asset", "date")
+        .with_columns(
+            (pl.col("close") / pl.col("close").shift(1).over("asset") - 1).alias("ret"),
+            (pl.col("close") * pl.col("volume")).alias("dollar_volume"),
+            ((pl.col("high") - pl.col("low")) / pl.col("close")).alias("range"),
+        )
+        .with_columns(pl.col("dollar_volume").log().alias("log_dv"))
+        .join(sectors, on="asset", how="left")
+    )
+    last = lf.select(pl.col("date").unique().sort().tail(40)).collect()["date"]
+    return lf.filter(pl.col("date").is_in(last.implode())).collect().sort("date", "asset")
+
+
+def test_real_panel_is_messy(real_panel):
+    # The quirks the library must cope with are really there.
+    assert real_panel["sector"].null_count() > 0  # tickers missing from securities.csv
+    assert real_panel.height > 40 * 450
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_real_standardize_matches_oracle(real_panel, engine):
+    out = (
+        real_panel.lazy()
+        .factors.standardize(
+            ["ret", "log_dv", "range"], weights="dollar_volume", min_count=25, suffix="_z"
+        )
+        .collect(engine=engine)
+    )
+    assert out.height == real_panel.height
+    w = oracle.raw_column(real_panel, "dollar_volume")
+    for col in ("ret", "log_dv", "range"):
+        expected = oracle.per_group(
+            real_panel,
+            ["date"],
+            [oracle.column(real_panel, col), w],
+            lambda v, wv: oracle.standardize(
+                v, wv, wv, lower=0.001, upper=0.999, n_sigma=3.0, std_weights="equal", min_count=25
+            ),
+        )
+        np.testing.assert_allclose(
+            out[f"{col}_z"].to_numpy().astype(float), expected, rtol=1e-11, atol=1e-11
+        )
+
+
+def test_real_zscore_and_rank_by_sector(real_panel):
+    out = (
+        real_panel.lazy()
+        .factors.zscore("ret", weights="dollar_volume", by=["date", "sector"], suffix="_z")
+        .factors.rank("log_dv", gaussian=True, suffix="_g")
+        .collect(engine="streaming")
+    )
+    expected_z = oracle.per_group(
+        real_panel,
+        ["date", "sector"],
+        [oracle.column(real_panel, "ret"), oracle.raw_column(real_panel, "dollar_volume")],
+        oracle.zscore,
+    )
+    np.testing.assert_allclose(
+        out["ret_z"].to_numpy().astype(float), expected_z, rtol=1e-11, atol=1e-11
+    )
+    expected_g = oracle.per_group(
+        real_panel,
+        ["date"],
+        [oracle.column(real_panel, "log_dv")],
+        lambda v: oracle.rank(v, gaussian=True),
+    )
+    np.testing.assert_allclose(
+        out["log_dv_g"].to_numpy().astype(float), expected_g, rtol=1e-12, atol=1e-12
+    )
+
+
+def test_real_neutralize_residuals_orthogonal(real_panel):
+    out = (
+        real_panel.lazy()
+        .factors.neutralize("ret", against=["log_dv"], industry="sector", suffix="_n")
+        .collect(engine="streaming")
+    )
+    fitted = out.filter(pl.col("ret_n").is_not_null() & pl.col("sector").is_not_null())
+    per_date = fitted.group_by("date").agg(
+        (pl.col("ret_n") * pl.col("log_dv")).sum().abs().alias("dot"),
+        pl.col("ret_n").abs().max().alias("scale"),
+    )
+    assert (per_date["dot"] <= 1e-9 * per_date["scale"] * 500).all()
+    per_sector = fitted.group_by("date", "sector").agg(pl.col("ret_n").sum().abs().alias("s"))
+    assert per_sector["s"].max() < 1e-12
