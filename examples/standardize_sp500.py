@@ -16,11 +16,15 @@ What it does
    - ``ey``   = net income / market cap (earnings yield);
    - ``mom``  = close 21 trading days ago / close 252 trading days ago - 1 (12-1 momentum).
 
-   Non-positive share counts give a null market cap (hence null size, bp, ey).
+   Non-positive or missing share counts give a null market cap (hence null size, bp,
+   ey). The file lacks the share count of about half of the fiscal-2016 rows (it is
+   Net Income / EPS, and EPS is missing), so in late 2017 only about 300 of the 505
+   stocks have size and value exposures; momentum needs prices only.
 4. Standardizes them the Barra USE4 way (cap-weighted mean 0, equal-weighted std 1,
    winsorized, null on dates with fewer than 25 usable stocks), averages ``bp`` and
    ``ey`` into a re-standardized ``value`` style, and fills missing ``value`` exposures
-   with the same day's sector median (``value_filled``).
+   with the same day's sector median (``value_filled``; not re-standardized, so its
+   std is below 1). Tickers without a sector form a group of their own.
 5. Prints, for the last five month-ends, how many stocks have each exposure, their
    cap-weighted mean (about 0) and equal-weighted std (about 1), then the wall time.
 
