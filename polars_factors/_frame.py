@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,14 +12,15 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors.exceptions import DataLossWarning
+from polars_factors.exprs._core import clean, clean_weights
 from polars_factors.typing import ColumnNames, FrameT
 
 __all__ = [
     "Prepared",
-    "apply_columns",
     "finish_staged",
     "prepare",
     "temp_name",
+    "transform",
     "user_stacklevel",
     "warn_lost",
 ]
@@ -32,6 +33,7 @@ class Prepared:
     columns: list[str]
     by: list[str]
     outputs: list[str]
+    names: list[str]
 
 
 def prepare(
@@ -71,25 +73,47 @@ def prepare(
     if check_keys:
         _validate.check_columns_exist(schema, [date, asset], role="panel key")
         _validate.check_unique_keys(frame, date=date, asset=asset)
-    return Prepared(columns=cols, by=keys, outputs=outputs)
+    return Prepared(columns=cols, by=keys, outputs=outputs, names=list(schema.names()))
 
 
-def apply_columns(
+#: Builds one output from a cleaned input column and its cleaned, masked weights.
+Core = Callable[[pl.Expr, pl.Expr | None], pl.Expr]
+
+
+def transform(
     frame: FrameT,
-    exprs: Sequence[pl.Expr],
+    prep: Prepared,
+    core: Core,
     *,
-    inputs: Sequence[str | pl.Expr],
-    outputs: Sequence[str],
+    weights: str | None,
     reason: str,
+    inputs: Sequence[pl.Expr] | None = None,
 ) -> FrameT:
-    """``with_columns`` the expressions; on eager frames warn about values turned null.
+    """Apply ``core(x, w).over(prep.by)`` to each input, on cleaned temporary columns.
 
-    A LazyFrame cannot be inspected without running it, so the warning is only
-    issued for DataFrames; the null rule itself is the same for both.
+    The inputs (the prepared columns unless ``inputs`` is given) are first written,
+    cleaned, to temporary columns, with one column of masked weights each, so that
+    the window expression refers to plain columns: an expression repeated inside a
+    window is re-evaluated at every reference, which costs more than the columns.
     """
-    return finish_staged(
-        frame, frame.lazy().with_columns(exprs), inputs=inputs, outputs=outputs, reason=reason
-    )
+    sources = inputs if inputs is not None else [pl.col(c) for c in prep.columns]
+    taken = set(prep.names)
+    xs = [temp_name(taken, f"x{i}") for i in range(len(sources))]
+    stage = [clean(e).alias(t) for e, t in zip(sources, xs, strict=True)]
+    ws: list[str] = []
+    if weights is not None:
+        ws = [temp_name(taken, f"w{i}") for i in range(len(xs))]
+        stage += [
+            clean_weights(weights, clean(e)).alias(t) for e, t in zip(sources, ws, strict=True)
+        ]
+    w_cols: list[pl.Expr | None] = [pl.col(w) for w in ws] if ws else [None] * len(xs)
+    built = [
+        core(pl.col(x), w).over(prep.by).alias(out)
+        for x, w, out in zip(xs, w_cols, prep.outputs, strict=True)
+    ]
+    temps = xs + ws
+    staged = frame.lazy().with_columns(stage).with_columns(built).drop(temps)
+    return finish_staged(frame, staged, inputs=sources, outputs=prep.outputs, reason=reason)
 
 
 def temp_name(taken: set[str], hint: str) -> str:

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from polars_factors import _frame
-from polars_factors import exprs as fx
 from polars_factors._neutralize import neutralize
 from polars_factors._validate import check_choice
 from polars_factors.exprs._core import clean, clean_weights
@@ -26,9 +25,14 @@ from polars_factors.exprs._standardize import (
     check_fractions,
     check_min_count,
     check_n_sigma,
+    check_winsorize_options,
+    fill_core,
     quantile_clip,
+    rank_core,
     sigma_clip,
     support_count,
+    winsorize_core,
+    zscore_core,
 )
 from polars_factors.typing import (
     ColumnNames,
@@ -122,19 +126,27 @@ def winsorize(
     >>> df.factors.winsorize("x", method="mad", n_sigma=1.0)["x"].to_list()
     [1.5174, 2.0, 3.0, 4.0, 4.4826]
     """
+    check_winsorize_options(
+        method, lower=lower, upper=upper, n_sigma=n_sigma, weights=weights, std_weights=std_weights
+    )
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
-    built = [
-        fx.winsorize(
-            c, method=method, lower=lower, upper=upper, n_sigma=n_sigma,
-            weights=weights, std_weights=std_weights,
-        ).over(prep.by).alias(out)
-        for c, out in zip(prep.columns, prep.outputs, strict=True)
-    ]  # fmt: skip
-    return _frame.apply_columns(
-        frame, built, inputs=prep.columns, outputs=prep.outputs, reason="unexpected"
+    return _frame.transform(
+        frame,
+        prep,
+        lambda x, w: winsorize_core(
+            x,
+            w,
+            method=method,
+            lower=lower,
+            upper=upper,
+            n_sigma=n_sigma,
+            std_weights=std_weights,
+        ),
+        weights=weights,
+        reason="unexpected",
     )
 
 
@@ -196,16 +208,17 @@ def zscore(
     >>> df.factors.zscore("x", weights="mcap")["x"].round(4).to_list()
     [-1.273, -0.8101, 1.0415]
     """
+    check_choice("std_weights", std_weights, ("equal", "weighted"))
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
-    built = [
-        fx.zscore(c, weights=weights, std_weights=std_weights).over(prep.by).alias(out)
-        for c, out in zip(prep.columns, prep.outputs, strict=True)
-    ]
-    return _frame.apply_columns(
-        frame, built, inputs=prep.columns, outputs=prep.outputs, reason=_ZERO_SPREAD
+    return _frame.transform(
+        frame,
+        prep,
+        lambda x, w: zscore_core(x, w, std_weights),
+        weights=weights,
+        reason=_ZERO_SPREAD,
     )
 
 
@@ -251,12 +264,8 @@ def rank(
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
     )
-    built = [
-        fx.rank(c, gaussian=gaussian).over(prep.by).alias(out)
-        for c, out in zip(prep.columns, prep.outputs, strict=True)
-    ]
-    return _frame.apply_columns(
-        frame, built, inputs=prep.columns, outputs=prep.outputs, reason="unexpected"
+    return _frame.transform(
+        frame, prep, lambda x, _: rank_core(x, gaussian=gaussian), weights=None, reason="unexpected"
     )
 
 
@@ -298,15 +307,12 @@ def fill_missing(
     >>> df.factors.fill_missing("bm", by=["date", "sector"])["bm"].to_list()
     [1.0, 2.0, 1.5, None]
     """
+    check_choice("strategy", strategy, ("median", "mean", "zero"))
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
     )
-    built = [
-        fx.fill_missing(c, strategy=strategy).over(prep.by).alias(out)
-        for c, out in zip(prep.columns, prep.outputs, strict=True)
-    ]
-    return _frame.apply_columns(
-        frame, built, inputs=prep.columns, outputs=prep.outputs, reason="unexpected"
+    return _frame.transform(
+        frame, prep, lambda x, _: fill_core(x, strategy), weights=None, reason="unexpected"
     )
 
 
@@ -385,30 +391,42 @@ def standardize(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
-    # The three steps run as three `with_columns` on temporary columns: one nested
-    # expression would repeat each earlier step inside every later statistic.
-    taken = set(frame.collect_schema().names())
-    tmp1 = [_frame.temp_name(taken, f"{c}_s1") for c in prep.columns]
-    tmp2 = [_frame.temp_name(taken, f"{c}_s2") for c in prep.columns]
-    lazy = frame.lazy().with_columns(
-        quantile_clip(clean(c), lower, upper).over(prep.by).alias(t)
-        for c, t in zip(prep.columns, tmp1, strict=True)
+    # One window per step, each on plain temporary columns: a single nested
+    # expression would re-evaluate every earlier step inside each later statistic.
+    taken = set(prep.names)
+    n = len(prep.columns)
+    ok, xs, ws, qs, ss = (
+        [_frame.temp_name(taken, f"{kind}{i}") for i in range(n)] for kind in "oxwqs"
     )
-    lazy = lazy.with_columns(
-        sigma_clip(
-            pl.col(t1), None if weights is None else clean_weights(weights, pl.col(t1)),
-            n_sigma, std_weights,
-        ).over(prep.by).alias(t2)
-        for t1, t2 in zip(tmp1, tmp2, strict=True)
-    )  # fmt: skip
-    built = [
-        pl.when(support_count(clean(c), weights) >= min_count)
-        .then(fx.zscore(t2, weights=weights, std_weights=std_weights))
-        .over(prep.by)
-        .alias(out)
-        for c, t2, out in zip(prep.columns, tmp2, prep.outputs, strict=True)
+    stage0 = [
+        (support_count(clean(c), weights) >= min_count).over(prep.by).alias(t)
+        for c, t in zip(prep.columns, ok, strict=True)
     ]
-    staged = lazy.with_columns(built).drop(tmp1 + tmp2)
+    stage0 += [clean(c).alias(t) for c, t in zip(prep.columns, xs, strict=True)]
+    stage0 += [
+        (pl.lit(1.0) if weights is None else clean_weights(weights, clean(c))).alias(t)
+        for c, t in zip(prep.columns, ws, strict=True)
+    ]
+    w_of = {x: (None if weights is None else pl.col(w)) for x, w in zip(xs, ws, strict=True)}
+    staged = (
+        frame.lazy()
+        .with_columns(stage0)
+        .with_columns(
+            quantile_clip(pl.col(x), lower, upper).over(prep.by).alias(q)
+            for x, q in zip(xs, qs, strict=True)
+        )
+        .with_columns(
+            sigma_clip(pl.col(q), w_of[x], n_sigma, std_weights).over(prep.by).alias(t)
+            for x, q, t in zip(xs, qs, ss, strict=True)
+        )
+        .with_columns(
+            pl.when(pl.col(o))
+            .then(zscore_core(pl.col(t), w_of[x], std_weights).over(prep.by))
+            .alias(out)
+            for o, x, t, out in zip(ok, xs, ss, prep.outputs, strict=True)
+        )
+        .drop(ok + xs + ws + qs + ss)
+    )
     reason = _ZERO_SPREAD + (f", or fewer than min_count={min_count} rows" if min_count > 1 else "")
     return _frame.finish_staged(
         frame, staged, inputs=prep.columns, outputs=prep.outputs, reason=reason
@@ -500,18 +518,21 @@ def combine(
     [1.3728, -0.9806, -0.3922]
     """
     spec = _style_weights(styles)
+    check_choice("std_weights", std_weights, ("equal", "weighted"))
     descriptors = sorted({c for pairs in spec.values() for c in pairs})
     prep = _frame.prepare(
         frame, descriptors, by=by, date=date, asset=asset, weights=weights,
         check_keys=check_keys,
     )  # fmt: skip
     raw = {style: _weighted_average(pairs) for style, pairs in spec.items()}
-    built = [
-        fx.zscore(expr, weights=weights, std_weights=std_weights).over(prep.by).alias(style)
-        for style, expr in raw.items()
-    ]
-    return _frame.apply_columns(
-        frame, built, inputs=list(raw.values()), outputs=list(raw), reason=_ZERO_SPREAD
+    step = _frame.Prepared(columns=prep.columns, by=prep.by, outputs=list(raw), names=prep.names)
+    return _frame.transform(
+        frame,
+        step,
+        lambda x, w: zscore_core(x, w, std_weights),
+        weights=weights,
+        reason=_ZERO_SPREAD,
+        inputs=list(raw.values()),
     )
 
 

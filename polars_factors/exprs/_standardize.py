@@ -108,18 +108,51 @@ def winsorize(
     >>> df.select(pf.exprs.winsorize("x", lower=0.0, upper=0.75).over("date"))["x"].to_list()
     [1.0, 2.0, 3.0, 4.0, 4.0]
     """
+    check_winsorize_options(
+        method, lower=lower, upper=upper, n_sigma=n_sigma, weights=weights, std_weights=std_weights
+    )
+    x = clean(column)
+    w = None if weights is None else clean_weights(weights, x)
+    return winsorize_core(
+        x, w, method=method, lower=lower, upper=upper, n_sigma=n_sigma, std_weights=std_weights
+    )
+
+
+def check_winsorize_options(
+    method: WinsorizeMethod,
+    *,
+    lower: float,
+    upper: float,
+    n_sigma: float,
+    weights: IntoExpr | None,
+    std_weights: StdWeights,
+) -> None:
+    """Validate the options of :func:`winsorize` (``ValueError`` on a bad one)."""
     check_choice("method", method, _WINSORIZE_METHODS)
     check_choice("std_weights", std_weights, _STD_WEIGHTS)
-    x = clean(column)
     if method == "quantile":
         check_fractions(lower, upper)
+    else:
+        check_n_sigma(n_sigma)
+    if method != "sigma":
         _reject_weights(weights, method)
+
+
+def winsorize_core(
+    x: pl.Expr,
+    w: pl.Expr | None,
+    *,
+    method: WinsorizeMethod,
+    lower: float,
+    upper: float,
+    n_sigma: float,
+    std_weights: StdWeights,
+) -> pl.Expr:
+    """Winsorize a cleaned column ``x`` with cleaned, masked weights ``w``."""
+    if method == "quantile":
         return quantile_clip(x, lower, upper)
-    check_n_sigma(n_sigma)
     if method == "sigma":
-        w = None if weights is None else clean_weights(weights, x)
         return sigma_clip(x, w, n_sigma, std_weights)
-    _reject_weights(weights, method)
     return mad_clip(x, n_sigma)
 
 
@@ -181,6 +214,11 @@ def zscore(
     check_choice("std_weights", std_weights, _STD_WEIGHTS)
     x = clean(column)
     w = None if weights is None else clean_weights(weights, x)
+    return zscore_core(x, w, std_weights)
+
+
+def zscore_core(x: pl.Expr, w: pl.Expr | None, std_weights: StdWeights) -> pl.Expr:
+    """Z-score a cleaned column ``x`` with cleaned, masked weights ``w``."""
     mean = _core.location(x, w)
     std = _core.dispersion(x, w, mean, std_weights)
     return pl.when(_core.nonzero_spread(x, std)).then((x - mean) / std)
@@ -211,7 +249,11 @@ def rank(column: IntoExpr, *, gaussian: bool = False) -> pl.Expr:
     >>> df.select(pf.exprs.rank("x"))["x"].to_list()
     [0.2, 0.8, 0.5, 0.5]
     """
-    x = clean(column)
+    return rank_core(clean(column), gaussian=gaussian)
+
+
+def rank_core(x: pl.Expr, *, gaussian: bool) -> pl.Expr:
+    """Percentile rank (or normal score) of a cleaned column ``x``."""
     pct = x.rank("average") / (x.count() + 1)
     return norm_ppf(pct) if gaussian else pct
 
@@ -236,7 +278,11 @@ def fill_missing(column: IntoExpr, *, strategy: FillStrategy = "median") -> pl.E
     [1.0, 3.0, 3.0, 10.0]
     """
     check_choice("strategy", strategy, _FILL_STRATEGIES)
-    x = clean(column)
+    return fill_core(clean(column), strategy)
+
+
+def fill_core(x: pl.Expr, strategy: FillStrategy) -> pl.Expr:
+    """Fill the nulls of a cleaned column ``x`` with the group's statistic."""
     if strategy == "zero":
         return x.fill_null(0.0)
     fill = x.median() if strategy == "median" else x.mean()
