@@ -1,0 +1,30 @@
+"""The examples run end to end on the real data (they are part of the documentation)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_standardize_sp500_example_runs():
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "standardize_sp500.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # The summary reports standardized descriptors with cap-weighted mean ~0, std ~1.
+    for name in ("size", "bp", "ey", "mom", "value"):
+        assert name in out
+    assert "Traceback" not in result.stderr
