@@ -32,7 +32,7 @@ pytest: $(VENV)/.test-installed
 	$(BIN)/pytest tests polars_factors
 
 docs: $(VENV)/.test-installed
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 test: lint typecheck pytest docs
 

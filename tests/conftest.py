@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,13 @@ import pytest
 
 from polars_factors.exceptions import DataLossWarning
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The real data lives beside the repository (../shared/data); POLARS_FACTORS_DATA
+# points elsewhere, e.g. for a clone in another directory.
+DATA_DIR = Path(
+    os.environ.get(
+        "POLARS_FACTORS_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
 
 FrameFn = Callable[[pl.DataFrame | pl.LazyFrame], pl.DataFrame | pl.LazyFrame]
 
