@@ -33,7 +33,7 @@ class Prepared:
     columns: list[str]
     by: list[str]
     outputs: list[str]
-    names: list[str]
+    schema: pl.Schema
 
 
 def prepare(
@@ -73,7 +73,7 @@ def prepare(
     if check_keys:
         _validate.check_columns_exist(schema, [date, asset], role="panel key")
         _validate.check_unique_keys(frame, date=date, asset=asset)
-    return Prepared(columns=cols, by=keys, outputs=outputs, names=list(schema.names()))
+    return Prepared(columns=cols, by=keys, outputs=outputs, schema=schema)
 
 
 #: Builds one output from a cleaned input column and its cleaned, masked weights.
@@ -83,37 +83,49 @@ Core = Callable[[pl.Expr, pl.Expr | None], pl.Expr]
 def transform(
     frame: FrameT,
     prep: Prepared,
-    core: Core,
-    *,
+    *steps: Core,
     weights: str | None,
     reason: str,
     inputs: Sequence[pl.Expr] | None = None,
 ) -> FrameT:
-    """Apply ``core(x, w).over(prep.by)`` to each input, on cleaned temporary columns.
+    """Apply ``step(x, w).over(prep.by)`` to each input, one window per step.
 
     The inputs (the prepared columns unless ``inputs`` is given) are first written,
-    cleaned, to temporary columns, with one column of masked weights each, so that
-    the window expression refers to plain columns: an expression repeated inside a
-    window is re-evaluated at every reference, which costs more than the columns.
+    cleaned, to temporary columns, with one column of masked weights each; each step
+    then reads the previous step's temporary column and the last one writes the
+    output. Windows on plain columns matter: an expression nested inside a window is
+    re-evaluated at every reference to it.
     """
     sources = inputs if inputs is not None else [pl.col(c) for c in prep.columns]
-    taken = set(prep.names)
-    xs = [temp_name(taken, f"x{i}") for i in range(len(sources))]
-    stage = [clean(e).alias(t) for e, t in zip(sources, xs, strict=True)]
-    ws: list[str] = []
+    taken = set(prep.schema.names())
+    current = [temp_name(taken, f"x{i}") for i in range(len(sources))]
+    temps = list(current)
+    lazy = frame.lazy().with_columns(
+        clean(e).alias(t) for e, t in zip(sources, current, strict=True)
+    )
+    w_cols: list[pl.Expr | None] = [None] * len(sources)
     if weights is not None:
-        ws = [temp_name(taken, f"w{i}") for i in range(len(xs))]
-        stage += [
-            clean_weights(weights, clean(e)).alias(t) for e, t in zip(sources, ws, strict=True)
-        ]
-    w_cols: list[pl.Expr | None] = [pl.col(w) for w in ws] if ws else [None] * len(xs)
-    built = [
-        core(pl.col(x), w).over(prep.by).alias(out)
-        for x, w, out in zip(xs, w_cols, prep.outputs, strict=True)
-    ]
-    temps = xs + ws
-    staged = frame.lazy().with_columns(stage).with_columns(built).drop(temps)
-    return finish_staged(frame, staged, inputs=sources, outputs=prep.outputs, reason=reason)
+        ws = [temp_name(taken, f"w{i}") for i in range(len(sources))]
+        lazy = lazy.with_columns(
+            clean_weights(weights, pl.col(x)).alias(w) for x, w in zip(current, ws, strict=True)
+        )
+        temps += ws
+        w_cols = [pl.col(w) for w in ws]
+    for k, step in enumerate(steps):
+        last = k == len(steps) - 1
+        names = (
+            prep.outputs if last else [temp_name(taken, f"s{k}_{i}") for i in range(len(sources))]
+        )
+        lazy = lazy.with_columns(
+            step(pl.col(x), w).over(prep.by).alias(name)
+            for x, w, name in zip(current, w_cols, names, strict=True)
+        )
+        if not last:
+            temps += names
+            current = names
+    return finish_staged(
+        frame, lazy.drop(temps), inputs=sources, outputs=prep.outputs, reason=reason
+    )
 
 
 def temp_name(taken: set[str], hint: str) -> str:

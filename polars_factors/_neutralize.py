@@ -153,7 +153,7 @@ def neutralize(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=False,
     )  # fmt: skip
-    schema = frame.collect_schema()
+    schema = prep.schema
     model = _Model(
         ys=prep.columns,
         xs=_check_against(schema, prep.columns, against),

@@ -13,6 +13,7 @@ expression builders, in :mod:`polars_factors.exprs`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import polars as pl
@@ -20,7 +21,7 @@ import polars as pl
 from polars_factors import _frame
 from polars_factors._neutralize import neutralize
 from polars_factors._validate import check_choice
-from polars_factors.exprs._core import clean, clean_weights
+from polars_factors.exprs._core import clean
 from polars_factors.exprs._standardize import (
     check_fractions,
     check_min_count,
@@ -391,45 +392,20 @@ def standardize(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
-    # One window per step, each on plain temporary columns: a single nested
-    # expression would re-evaluate every earlier step inside each later statistic.
-    taken = set(prep.names)
-    n = len(prep.columns)
-    ok, xs, ws, qs, ss = (
-        [_frame.temp_name(taken, f"{kind}{i}") for i in range(n)] for kind in "oxwqs"
-    )
-    stage0 = [
-        (support_count(clean(c), weights) >= min_count).over(prep.by).alias(t)
-        for c, t in zip(prep.columns, ok, strict=True)
-    ]
-    stage0 += [clean(c).alias(t) for c, t in zip(prep.columns, xs, strict=True)]
-    stage0 += [
-        (pl.lit(1.0) if weights is None else clean_weights(weights, clean(c))).alias(t)
-        for c, t in zip(prep.columns, ws, strict=True)
-    ]
-    w_of = {x: (None if weights is None else pl.col(w)) for x, w in zip(xs, ws, strict=True)}
-    staged = (
-        frame.lazy()
-        .with_columns(stage0)
-        .with_columns(
-            quantile_clip(pl.col(x), lower, upper).over(prep.by).alias(q)
-            for x, q in zip(xs, qs, strict=True)
-        )
-        .with_columns(
-            sigma_clip(pl.col(q), w_of[x], n_sigma, std_weights).over(prep.by).alias(t)
-            for x, q, t in zip(xs, qs, ss, strict=True)
-        )
-        .with_columns(
-            pl.when(pl.col(o))
-            .then(zscore_core(pl.col(t), w_of[x], std_weights).over(prep.by))
-            .alias(out)
-            for o, x, t, out in zip(ok, xs, ss, prep.outputs, strict=True)
-        )
-        .drop(ok + xs + ws + qs + ss)
-    )
+
+    def final(x: pl.Expr, w: pl.Expr | None) -> pl.Expr:
+        # Clipping keeps every present value, so the support count is the input's.
+        return pl.when(support_count(x, weights) >= min_count).then(zscore_core(x, w, std_weights))
+
     reason = _ZERO_SPREAD + (f", or fewer than min_count={min_count} rows" if min_count > 1 else "")
-    return _frame.finish_staged(
-        frame, staged, inputs=prep.columns, outputs=prep.outputs, reason=reason
+    return _frame.transform(
+        frame,
+        prep,
+        lambda x, _: quantile_clip(x, lower, upper),
+        lambda x, w: sigma_clip(x, w, n_sigma, std_weights),
+        final,
+        weights=weights,
+        reason=reason,
     )
 
 
@@ -525,7 +501,7 @@ def combine(
         check_keys=check_keys,
     )  # fmt: skip
     raw = {style: _weighted_average(pairs) for style, pairs in spec.items()}
-    step = _frame.Prepared(columns=prep.columns, by=prep.by, outputs=list(raw), names=prep.names)
+    step = dataclasses.replace(prep, outputs=list(raw))
     return _frame.transform(
         frame,
         step,
