@@ -24,7 +24,9 @@ from polars_factors.exceptions import (
     InsufficientDataError,
     RankDeficientWarning,
     SchemaError,
+    WeightError,
 )
+from polars_factors.regression import CrossSectionResult, cross_section
 from polars_factors.standardize import (
     combine,
     fill_missing,
@@ -39,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ColumnNotFoundError",
+    "CrossSectionResult",
     "DataLossWarning",
     "DuplicateKeyError",
     "FactorsError",
@@ -46,8 +49,10 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "WeightError",
     "__version__",
     "combine",
+    "cross_section",
     "exceptions",
     "exprs",
     "fill_missing",

@@ -11,6 +11,7 @@ from typing import Any, Generic
 import polars as pl
 
 from polars_factors import standardize as _std
+from polars_factors.regression import cross_sectional as _cs
 from polars_factors.typing import FrameT
 
 __all__ = ["FactorsNamespace"]
@@ -49,6 +50,12 @@ class FactorsNamespace(Generic[FrameT]):
     def standardize(self, columns: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.standardize.standardize`."""
         return _std.standardize(self._frame, columns, **kwargs)
+
+    def cross_section(
+        self, returns: str, exposures: Any = (), **kwargs: Any
+    ) -> _cs.CrossSectionResult[FrameT]:
+        """See :func:`polars_factors.regression.cross_sectional.cross_section`."""
+        return _cs.cross_section(self._frame, returns, exposures, **kwargs)
 
 
 pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)

@@ -27,6 +27,7 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "WeightError",
 ]
 
 
@@ -52,6 +53,10 @@ class DuplicateKeyError(FactorsError, ValueError):
 
 class InsufficientDataError(FactorsError, ValueError):
     """There are too few rows (or dates, or assets) to compute what was asked."""
+
+
+class WeightError(FactorsError, ValueError):
+    """Regression or constraint weights are invalid (e.g. negative)."""
 
 
 class FactorsWarning(UserWarning):

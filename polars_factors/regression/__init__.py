@@ -6,4 +6,6 @@ Polars); the modules that build the per-date systems from a panel use Polars onl
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from polars_factors.regression.cross_sectional import CrossSectionResult, cross_section
+
+__all__ = ["CrossSectionResult", "cross_section"]

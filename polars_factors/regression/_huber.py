@@ -1,0 +1,220 @@
+r"""Huber IRLS per date, in the statsmodels ``RLM`` order, over a collected panel.
+
+Each step is Polars work on the rows (residuals, the per-date MAD, Huber weights, the
+cell sums) and one batched numpy solve. Dates stop independently, exactly when
+statsmodels would stop them; a stopped date drops out of the row work.
+
+statsmodels' loop, per date, on :math:`u = \sqrt{w}(y - Xf)`:
+
+1. fit OLS/WLS; ``scale`` = median :math:`|u|` / 0.6745; deviance
+   :math:`D_1 = \sum \rho(u_i / s^2)` with :math:`s^2 = \sum h_i u_i^2/(n-p)` the fit's
+   residual variance (:math:`h = 1` here); ``iteration = 1``;
+2. stop if ``scale == 0``; Huber weights :math:`h_i = \min(1, t\,s/|u_i|)`; refit with
+   weights :math:`w h`; new ``scale`` and deviance; ``iteration += 1``;
+3. repeat 2 while :math:`|D_{it} - D_{it-1}| > tol` and ``iteration < max_iter``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from polars_factors.regression import _solution
+from polars_factors.regression._solve import _cross
+
+if TYPE_CHECKING:
+    from polars_factors.regression._model import Model
+    from polars_factors.regression._solve import FloatArray
+    from polars_factors.typing import EngineType
+
+__all__ = ["solve"]
+
+
+def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame:
+    """Huber fit of every date; the long solution frame (see ``_solution``)."""
+    rows = lf.select(model.row_columns()).collect(engine=engine)
+    cells = rows.group_by(model.cell).agg(model.cell_sums(pl.col(model.col("w"))))
+    ctx = _solution.prepare(cells, model)
+    fit0 = _cross.solve_design(ctx.design, ctx.transform, constraint_ok=ctx.constraint_ok)
+    data = _used_rows(rows, ctx, model)
+    irls = _Irls(model, ctx, data)
+    state = irls.run(fit0)
+    factor_returns = state.factor_returns
+    cov = _cross.scaled_cov(
+        _cross.huber_h1_factor(
+            n_obs=ctx.design.n_obs,
+            n_free=fit0.n_free,
+            scale=state.scale,
+            sum_dpsi=state.sum_dpsi,
+            sum_psi2=state.sum_psi2,
+        ),
+        fit0,
+        ctx.transform,
+    )
+    return _solution.solution_frame(
+        model,
+        ctx,
+        factor_returns=factor_returns,
+        cov=cov,
+        ssr=_cross.ssr_at(ctx.design, factor_returns),
+        n_free=fit0.n_free,
+        cond=fit0.cond,
+        status=state.status,
+        iterations=state.iteration,
+    )
+
+
+def _used_rows(rows: pl.DataFrame, ctx: _solution.Context, model: Model) -> pl.DataFrame:
+    """Keep the rows in the fit, with their date index ``gid`` and industry index ``jid``."""
+    data = rows.filter(pl.col(model.col("used"))).join(
+        ctx.date_index, on=model.date, how="left", nulls_equal=True
+    )
+    if model.industry is not None:
+        data = data.join(ctx.industry_index, on=model.ind, how="left")
+    return data.with_columns(pl.col(model.col("w")).sqrt().alias(model.col("sw_half")))
+
+
+class _State:
+    """Per-date IRLS state (arrays of length G)."""
+
+    def __init__(self, fit0: _cross.LinearFit) -> None:
+        n = fit0.status.shape[0]
+        self.factor_returns = fit0.factor_returns.copy()
+        self.status = fit0.status.copy()
+        self.iteration = fit0.n_free * 0 + 1
+        self.active = fit0.solved.copy()
+        self.scale = fit0.cond * 0.0
+        self.deviance = self.scale.copy()
+        self.sum_dpsi = self.scale.copy()
+        self.sum_psi2 = self.scale.copy()
+        self.n = n
+
+
+class _Irls:
+    """The IRLS loop over the rows of the solved dates."""
+
+    def __init__(self, model: Model, ctx: _solution.Context, data: pl.DataFrame) -> None:
+        self.model = model
+        self.ctx = ctx
+        self.data = data
+        self.t = model.huber_t
+
+    def col(self, name: str) -> pl.Expr:
+        return pl.col(self.model.col(name))
+
+    def per_date(self, values: FloatArray) -> pl.Expr:
+        """Broadcast a per-date array to the rows (gathered by date index)."""
+        return pl.lit(pl.Series(values, dtype=pl.Float64)).gather(self.col("gid"))
+
+    def fitted(self, f: FloatArray) -> pl.Expr:
+        """:math:`X f` per row, from the ``(G, K)`` factor returns."""
+        model = self.model
+        out = pl.lit(0.0)
+        for k in range(model.n_styles):
+            out = out + self.per_date(f[:, k]) * pl.col(model.z_names[k])
+        if model.country is not None:
+            out = out + self.per_date(f[:, model.n_styles])
+        if model.industry is not None and self.ctx.industries:
+            j = len(self.ctx.industries)
+            flat = pl.Series(f[:, len(model.fixed_factors) :].reshape(-1), dtype=pl.Float64)
+            index = self.col("gid").cast(pl.Int64) * j + self.col("jid").cast(pl.Int64)
+            out = out + pl.lit(flat).gather(index)
+        return out
+
+    def residual(self, f: FloatArray) -> pl.Expr:
+        r""":math:`u = \sqrt{w}(y - Xf)`."""
+        y = pl.col(self.model.z_names[-1])
+        return (self.col("sw_half") * (y - self.fitted(f))).alias(self.model.col("u"))
+
+    def rho(self, z: pl.Expr) -> pl.Expr:
+        t = self.t
+        return pl.when(z.abs() <= t).then(0.5 * z * z).otherwise(z.abs() * t - 0.5 * t * t)
+
+    def moments(self, frame: pl.DataFrame, dof: FloatArray) -> pl.DataFrame:
+        """Per date: MAD scale, deviance and the psi sums at the new scale, sorted by gid."""
+        u = self.col("u")
+        h = self.col("h")
+        t = self.t
+        s2 = (h * u * u).sum() / self.per_date(dof).first()
+        scale = u.abs().median() / _cross.GAUSSIAN_3_4
+        r = u / scale
+        inside = r.abs() <= t
+        return (
+            frame.group_by(self.model.col("gid"))
+            .agg(
+                scale.alias("scale"),
+                self.rho(u / s2).sum().alias("deviance"),
+                inside.sum().cast(pl.Float64).alias("dpsi"),
+                pl.when(inside).then(r * r).otherwise(t * t).sum().alias("psi2"),
+            )
+            .sort(self.model.col("gid"))
+        )
+
+    def run(self, fit0: _cross.LinearFit) -> _State:
+        state = _State(fit0)
+        model = self.model
+        dof = self.ctx.design.n_obs - fit0.n_free
+        data = self.data.with_columns(pl.lit(1.0).alias(model.col("h")))
+        data = data.with_columns(self.residual(state.factor_returns))
+        data = data.filter(self.per_date(state.active.astype(float)) > 0)
+        self._record(state, self.moments(data, dof))
+        tol, max_iter = model.tol, model.max_iter
+        while True:
+            # statsmodels stops a date whose scale is 0 (an exact fit) before reweighting.
+            state.active &= state.scale > 0
+            if not state.active.any():
+                break
+            data = data.filter(self.per_date(state.active.astype(float)) > 0)
+            u_over_s = self.col("u") / self.per_date(state.scale)
+            weight = pl.when(u_over_s.abs() <= self.t).then(1.0).otherwise(self.t / u_over_s.abs())
+            data = data.with_columns(weight.alias(model.col("h")))
+            keys = [model.col("gid")] + ([model.col("jid")] if self.ctx.industries else [])
+            cells = data.group_by(keys).agg(
+                pl.len().alias(model.col("n_rows")),
+                *model.cell_sums(self.col("w") * self.col("h"))[1:],
+            )
+            design = self._design(cells)
+            fit = _cross.solve_design(design, self.ctx.transform)
+            act = state.active
+            failed = act & ~fit.solved
+            state.status[failed] = _cross.SINGULAR
+            state.factor_returns[failed] = float("nan")
+            state.active = act & fit.solved
+            state.factor_returns[state.active] = fit.factor_returns[state.active]
+            data = data.filter(self.per_date(state.active.astype(float)) > 0)
+            data = data.with_columns(self.residual(state.factor_returns))
+            previous = state.deviance.copy()
+            self._record(state, self.moments(data, dof))
+            state.iteration[state.active] += 1
+            done, exhausted = _cross.irls_converged(
+                state.deviance, previous, state.iteration, tol=tol, max_iter=max_iter
+            )
+            state.status[state.active & exhausted] = _cross.MAX_ITER
+            state.active &= ~done
+        return state
+
+    def _record(self, state: _State, moments: pl.DataFrame) -> None:
+        """Store the moments of the dates in ``moments`` (all of them active)."""
+        gid = moments.get_column(self.model.col("gid")).to_numpy()
+        state.scale[gid] = moments.get_column("scale").to_numpy()
+        state.deviance[gid] = moments.get_column("deviance").to_numpy()
+        state.sum_dpsi[gid] = moments.get_column("dpsi").to_numpy()
+        state.sum_psi2[gid] = moments.get_column("psi2").to_numpy()
+
+    def _design(self, cells: pl.DataFrame) -> _cross.Design:
+        model = self.model
+        jid = None
+        if self.ctx.industries:
+            jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy()
+        return _cross.assemble(
+            group=cells.get_column(model.col("gid")).to_numpy(),
+            industry=jid,
+            count=cells.get_column(model.col("n_used")).to_numpy(),
+            weight=cells.get_column(model.col("sw")).to_numpy(),
+            first=cells.select(model.first_names).to_numpy(),
+            second=cells.select(model.second_names).to_numpy(),
+            n_groups=self.ctx.n_dates,
+            n_industries=len(self.ctx.industries),
+            country=model.country is not None,
+        )

@@ -1,0 +1,288 @@
+"""From collected cell sums to the long solution frame (Polars glue around ``_solve``).
+
+:func:`prepare` turns the ``(date, industry)`` cell sums into numpy systems (one per
+date), :func:`solve_linear` solves them (OLS/WLS), and :func:`solution_frame` lays the
+results out as one long frame: ``K`` rows per date, the factor columns, and the
+per-date statistics repeated on each row (``first`` marks one row per date).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from polars_factors.exceptions import DataLossWarning, InsufficientDataError, WeightError
+from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model
+from polars_factors.regression._solve import _cross
+
+if TYPE_CHECKING:
+    from polars_factors.regression._solve import BoolArray, FloatArray, IntArray
+
+__all__ = ["Context", "prepare", "solution_frame", "solution_schema", "solve_linear"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """The per-date systems of one panel, ready to solve."""
+
+    dates: pl.Series
+    industries: list[str]
+    design: _cross.Design
+    transform: FloatArray
+    constraint_ok: BoolArray | None
+    n_rows: pl.Series
+    #: ``(date, industry)`` -> ``gid``, ``jid`` lookup tables (for the Huber rows).
+    date_index: pl.DataFrame
+    industry_index: pl.DataFrame
+
+    @property
+    def n_dates(self) -> int:
+        return self.dates.len()
+
+
+def solution_schema(model: Model) -> pl.Schema:
+    """Return the schema of :func:`solution_frame` (known before the data is read)."""
+    return pl.Schema(
+        {  # type: ignore[arg-type]
+            model.date: model.date_dtype,
+            "factor": pl.String,
+            "factor_return": pl.Float64,
+            "std_error": pl.Float64,
+            "t_stat": pl.Float64,
+            model.col("kind"): pl.Int8,
+            model.col("first"): pl.Boolean,
+            "n_assets": pl.UInt32,
+            "n_excluded": pl.UInt32,
+            "n_factors": pl.UInt32,
+            "r2": pl.Float64,
+            "adj_r2": pl.Float64,
+            "condition_number": pl.Float64,
+            "iterations": pl.Int64,
+            "status": pl.String,
+        }
+    )
+
+
+def prepare(cells: pl.DataFrame, model: Model) -> Context:
+    """Index the cells by date and industry and assemble every date's normal equations.
+
+    Raises
+    ------
+    WeightError
+        When some row has a negative regression or constraint weight.
+    InsufficientDataError
+        When no row of the panel can be used.
+    """
+    _check_cells(cells, model)
+    dates = cells.get_column(model.date).unique().sort(nulls_last=True)
+    date_index = pl.DataFrame({model.date: dates}).with_row_index(model.col("gid"))
+    cells = cells.join(date_index, on=model.date, how="left", nulls_equal=True)
+    industries: list[str] = []
+    industry_index = pl.DataFrame()
+    if model.industry is not None:
+        used = cells.filter(pl.col(model.col("n_used")) > 0)
+        industries = used.get_column(model.ind).drop_nulls().unique().sort().to_list()
+        industry_index = pl.DataFrame(
+            {model.ind: industries}, schema={model.ind: pl.String}
+        ).with_row_index(model.col("jid"))
+        cells = cells.join(industry_index, on=model.ind, how="left")
+    jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy() if industries else None
+    design = _cross.assemble(
+        group=cells.get_column(model.col("gid")).to_numpy(),
+        industry=jid,
+        count=cells.get_column(model.col("n_used")).to_numpy(),
+        weight=cells.get_column(model.col("sw")).to_numpy(),
+        first=cells.select(model.first_names).to_numpy(),
+        second=cells.select(model.second_names).to_numpy(),
+        n_groups=dates.len(),
+        n_industries=len(industries),
+        country=model.country is not None,
+    )
+    k = model.n_styles + int(model.country is not None) + len(industries)
+    constraint_ok = None
+    if model.constrained:
+        transform, constraint_ok = _cross.constraint_transform(
+            design.industry_weight,
+            _constraint_shares(cells, model, dates.len(), len(industries)),
+            offset=len(model.fixed_factors),
+            n_params=k,
+        )
+    else:
+        transform = _cross.identity_transforms(dates.len(), k)
+    n_rows = (
+        cells.group_by(model.col("gid"))
+        .agg(pl.col(model.col("n_rows")).sum())
+        .sort(model.col("gid"))
+        .get_column(model.col("n_rows"))
+    )
+    return Context(
+        dates=dates,
+        industries=industries,
+        design=design,
+        transform=transform,
+        constraint_ok=constraint_ok,
+        n_rows=n_rows,
+        date_index=date_index,
+        industry_index=industry_index,
+    )
+
+
+def _constraint_shares(
+    cells: pl.DataFrame, model: Model, n_dates: int, n_industries: int
+) -> FloatArray | None:
+    """``(G, J)`` summed constraint weights of each date's industries (None: equal)."""
+    if model.constraint_weights is None or not n_industries:
+        return None
+    grid = (
+        cells.filter(pl.col(model.col("jid")).is_not_null())
+        .group_by(model.col("gid"), model.col("jid"))
+        .agg(pl.col(model.col("scw")).sum())
+    )
+    flat = (
+        pl.DataFrame({"i": pl.int_range(0, n_dates * n_industries, eager=True)})
+        .join(
+            grid.select(
+                (
+                    pl.col(model.col("gid")).cast(pl.Int64) * n_industries
+                    + pl.col(model.col("jid")).cast(pl.Int64)
+                ).alias("i"),
+                pl.col(model.col("scw")),
+            ),
+            on="i",
+            how="left",
+        )
+        .sort("i")
+        .get_column(model.col("scw"))
+        .fill_null(0.0)
+        .to_numpy()
+    )
+    return flat.reshape(n_dates, n_industries)
+
+
+def _check_cells(cells: pl.DataFrame, model: Model) -> None:
+    neg = model.col("n_neg")
+    if neg in cells.columns:
+        bad = cells.filter(pl.col(neg) > 0)
+        if bad.height:
+            n_bad = int(bad.get_column(neg).sum())
+            first = bad.get_column(model.date).min()
+            which = " or ".join(
+                repr(c) for c in (model.weights, model.constraint_weights) if c is not None
+            )
+            msg = (
+                f"{n_bad} rows have a negative {which} (first on {first!r}); regression and "
+                "constraint weights must be >= 0 (rows with weight 0 are left out of the fit). "
+                "Fix or filter them, e.g. pl.col(w).clip(lower_bound=0)."
+            )
+            raise WeightError(msg)
+    if cells.height == 0 or int(cells.get_column(model.col("n_used")).sum()) == 0:
+        msg = (
+            "no row of the panel can be used: every row misses the returns, an exposure, "
+            "the industry or a positive weight (or the panel is empty)."
+        )
+        raise InsufficientDataError(msg)
+
+
+def solve_linear(ctx: Context) -> tuple[_cross.LinearFit, FloatArray]:
+    """OLS/WLS fit of every date and the classical covariance of its factor returns."""
+    fit = _cross.solve_design(ctx.design, ctx.transform, constraint_ok=ctx.constraint_ok)
+    return fit, _cross.classical_cov(fit, ctx.design.n_obs, ctx.transform)
+
+
+def factor_names(model: Model, ctx: Context) -> tuple[list[str], list[int]]:
+    """Factor names and kinds in model order: styles, country, industries."""
+    names = [*model.fixed_factors, *ctx.industries]
+    kinds = [STYLE] * model.n_styles + [COUNTRY] * int(model.country is not None)
+    return names, kinds + [INDUSTRY] * len(ctx.industries)
+
+
+def solution_frame(
+    model: Model,
+    ctx: Context,
+    *,
+    factor_returns: FloatArray,
+    cov: FloatArray,
+    ssr: FloatArray,
+    n_free: IntArray,
+    cond: FloatArray,
+    status: IntArray,
+    iterations: IntArray,
+) -> pl.DataFrame:
+    """Lay out the solution as one long frame (:func:`solution_schema`); warn about lost rows."""
+    names, kinds = factor_names(model, ctx)
+    g, k = ctx.n_dates, len(names)
+    r2, adj = _cross.r_squared(ctx.design, ssr, n_free, centred=model.has_intercept)
+    se = _cross.std_errors(cov)
+    per_date = pl.DataFrame(
+        {
+            "n_assets": pl.Series(ctx.design.n_obs).cast(pl.UInt32),
+            "n_excluded": (
+                ctx.n_rows.cast(pl.Int64) - pl.Series(ctx.design.n_obs).cast(pl.Int64)
+            ).cast(pl.UInt32),
+            "r2": pl.Series(r2, dtype=pl.Float64),
+            "adj_r2": pl.Series(adj, dtype=pl.Float64),
+            "condition_number": pl.Series(cond, dtype=pl.Float64),
+            "iterations": pl.Series(iterations, dtype=pl.Int64),
+            "status": pl.Series([_cross.STATUS[s] for s in status.tolist()], dtype=pl.String),
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+    idx = pl.int_range(0, g * k, eager=True)
+    gid = idx // k
+    out = pl.DataFrame(
+        {
+            model.date: ctx.dates.gather(gid),
+            "factor": pl.Series(names * g, dtype=pl.String),
+            "factor_return": pl.Series(factor_returns.reshape(-1), dtype=pl.Float64),
+            "std_error": pl.Series(se.reshape(-1), dtype=pl.Float64),
+            model.col("kind"): pl.Series(kinds * g, dtype=pl.Int8),
+            model.col("first"): idx % k == 0,
+        }
+    ).with_columns(pl.col(pl.Float64).fill_nan(None))
+    out = out.with_columns(
+        pl.when(pl.col("factor_return").is_not_null()).then(pl.col("std_error")).alias("std_error")
+    ).with_columns(
+        (pl.col("factor_return") / pl.col("std_error")).fill_nan(None).alias("t_stat"),
+        pl.col("factor_return").is_not_null().sum().over(pl.col(model.date)).alias("n_factors"),
+    )
+    out = pl.concat([out, per_date.gather(gid)], how="horizontal")
+    _warn_excluded(model, out.filter(pl.col(model.col("first"))))
+    schema = solution_schema(model)
+    return out.select(schema.names()).cast(schema)
+
+
+def _warn_excluded(model: Model, stats: pl.DataFrame) -> None:
+    total = pl.col("n_assets").cast(pl.Int64) + pl.col("n_excluded").cast(pl.Int64)
+    share = pl.col("n_excluded").cast(pl.Float64) / total
+    lossy = stats.filter((share > model.warn_excluded) | (pl.col("n_assets") == 0))
+    if lossy.height == 0:
+        return
+    examples = ", ".join(repr(d) for d in lossy.get_column(model.date).head(3).to_list())
+    n_lost = int(lossy.get_column("n_excluded").sum())
+    msg = (
+        f"cross_section: on {lossy.height} of {stats.height} dates (e.g. {examples}) more "
+        f"than {model.warn_excluded:.0%} of the rows are left out of the fit ({n_lost} rows: "
+        "a missing or non-finite return, exposure, industry or weight, or a zero weight); "
+        "dates without a usable row get null factor returns (status 'no_data'). "
+        "See stats['n_excluded']; set warn_excluded=1.0 to silence this."
+    )
+    warnings.warn(msg, DataLossWarning, stacklevel=2)
+
+
+def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
+    """Turn cell sums into the solution frame (the ``map_batches`` step of the plan)."""
+    ctx = prepare(cells, model)
+    fit, cov = solve_linear(ctx)
+    return solution_frame(
+        model,
+        ctx,
+        factor_returns=fit.factor_returns,
+        cov=cov,
+        ssr=fit.ssr,
+        n_free=fit.n_free,
+        cond=fit.cond,
+        status=fit.status,
+        iterations=fit.n_free * 0 + 1,
+    )

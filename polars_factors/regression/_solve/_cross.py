@@ -1,0 +1,433 @@
+r"""Cross-sectional factor models per date, from ``(date, industry)`` cell sums (numpy only).
+
+The model of one date, for the rows used on that date, is
+
+.. math::
+
+    y_i = \sum_{k \le P} x_{ik} b_k + [\,f_c\,] + [\,f_{j(i)}\,] + e_i, \qquad
+    \min \sum_i w_i e_i^2,
+
+with ``P`` styles, an optional country factor and optional industry factors. The
+parameter vector of a date is laid out as ``(styles, country, industries)``, ``K``
+entries in all, the same for every date; a factor with no data on a date (an empty
+industry) is *absent* there and gets NaN.
+
+Industry dummies are never built: the blocks of :math:`X'WX` that involve them are the
+cell sums themselves (see :func:`assemble`). With industries and a country factor the
+design is exactly collinear; the Barra constraint :math:`\sum_j c_j f_j = 0` is imposed
+by substitution, :math:`f = T g`, where ``T`` (:func:`constraint_transform`) writes the
+largest-share industry as minus the share-weighted sum of the others and leaves that
+industry's slot of ``g`` unused. The reduced system :math:`T'X'WXT\,g = T'X'Wy` is
+solved like any other; unused and absent slots have a zero diagonal and are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from polars_factors.regression._solve._normal import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    group_sum,
+    unpack_symmetric,
+)
+
+__all__ = [
+    "COND_OK",
+    "COND_SINGULAR",
+    "GAUSSIAN_3_4",
+    "STATUS",
+    "Design",
+    "LinearFit",
+    "assemble",
+    "classical_cov",
+    "constraint_transform",
+    "huber_h1_factor",
+    "identity_transforms",
+    "irls_converged",
+    "r_squared",
+    "scaled_cov",
+    "solve_design",
+    "ssr_at",
+    "std_errors",
+]
+
+#: Per-date status codes; their names are what users see in ``stats["status"]``.
+STATUS = (
+    "ok",
+    "ill_conditioned",
+    "singular",
+    "too_few_assets",
+    "no_data",
+    "max_iter",
+    "no_constraint_weight",
+)
+OK, ILL, SINGULAR, TOO_FEW, NO_DATA, MAX_ITER, NO_CONSTRAINT = range(len(STATUS))
+
+#: Above this Jacobi-scaled condition number a date is solved by SVD least squares.
+COND_OK = 1e8
+#: Above this the design is treated as singular: null returns, never a solve.
+COND_SINGULAR = 1e12
+#: ``scipy.stats.norm.ppf(0.75)``: the MAD of a standard normal (statsmodels' constant).
+GAUSSIAN_3_4 = 0.6744897501960817
+
+
+@dataclass(frozen=True)
+class Design:
+    r"""Normal equations of the full factor model, one system per date.
+
+    Attributes
+    ----------
+    xtx, xty, yty
+        ``(G, K, K)`` :math:`X'WX`, ``(G, K)`` :math:`X'Wy`, ``(G,)`` :math:`y'Wy`.
+    n_obs
+        ``(G,)`` rows used.
+    w_sum, wy_sum
+        ``(G,)`` :math:`\sum w` and :math:`\sum w y` (for the centred R²).
+    industry_weight
+        ``(G, J)`` :math:`\sum w` per industry (0 where the industry is empty).
+    """
+
+    xtx: FloatArray
+    xty: FloatArray
+    yty: FloatArray
+    n_obs: FloatArray
+    w_sum: FloatArray
+    wy_sum: FloatArray
+    industry_weight: FloatArray
+
+    @property
+    def present(self) -> BoolArray:
+        """``(G, K)`` True where the factor has data on the date (positive diagonal)."""
+        return np.asarray(np.diagonal(self.xtx, axis1=1, axis2=2) > 0)
+
+
+def assemble(
+    *,
+    group: IntArray,
+    industry: IntArray | None,
+    count: FloatArray,
+    weight: FloatArray,
+    first: FloatArray,
+    second: FloatArray,
+    n_groups: int,
+    n_industries: int,
+    country: bool,
+) -> Design:
+    r"""Build each date's :math:`X'WX`, :math:`X'Wy` from its cell sums.
+
+    Parameters
+    ----------
+    group, industry
+        ``(C,)`` date index in ``[0, G)`` and industry index in ``[0, J)`` of each cell
+        (``-1``: no industry; such cells must carry no weight). ``industry`` may be
+        None when ``J = 0``.
+    count
+        ``(C,)`` rows used in the cell.
+    weight, first, second
+        ``(C,)`` :math:`\sum w`, ``(C, P+1)`` :math:`\sum w z` and packed
+        ``(C, (P+1)(P+2)/2)`` :math:`\sum w z z'` of the cell, :math:`z = (x_1..x_P, y)`.
+    n_groups, n_industries
+        ``G`` and ``J``.
+    country
+        Whether the model has a country factor (slot ``P``).
+
+    Returns
+    -------
+    Design
+    """
+    g = np.asarray(group, dtype=np.intp)
+    s = np.asarray(first, dtype=np.float64)
+    p = s.shape[1] - 1
+    q = unpack_symmetric(np.asarray(second, dtype=np.float64), p + 1)
+    w = np.asarray(weight, dtype=np.float64)
+    k = p + int(country) + n_industries
+    q_g = group_sum(q, g, n_groups)
+    s_g = group_sum(s, g, n_groups)
+    w_g = group_sum(w, g, n_groups)
+    xtx = np.zeros((n_groups, k, k))
+    xty = np.zeros((n_groups, k))
+    xtx[:, :p, :p] = q_g[:, :p, :p]
+    xty[:, :p] = q_g[:, :p, p]
+    if country:
+        xtx[:, p, :p] = s_g[:, :p]
+        xtx[:, :p, p] = s_g[:, :p]
+        xtx[:, p, p] = w_g
+        xty[:, p] = s_g[:, p]
+    w_j = np.zeros((n_groups, n_industries))
+    if n_industries and industry is not None:
+        j = np.asarray(industry, dtype=np.intp)
+        keep = j >= 0
+        cell = g[keep] * n_industries + j[keep]
+        n_cells = n_groups * n_industries
+        w_j = group_sum(w[keep], cell, n_cells).reshape(n_groups, n_industries)
+        s_j = group_sum(s[keep], cell, n_cells).reshape(n_groups, n_industries, p + 1)
+        idx = p + int(country) + np.arange(n_industries)
+        xtx[:, idx, idx] = w_j
+        xtx[:, idx, :p] = s_j[:, :, :p]
+        xtx[:, :p, idx] = np.swapaxes(s_j[:, :, :p], 1, 2)
+        xty[:, idx] = s_j[:, :, p]
+        if country:
+            xtx[:, idx, p] = w_j
+            xtx[:, p, idx] = w_j
+    return Design(
+        xtx=xtx,
+        xty=xty,
+        yty=q_g[:, p, p],
+        n_obs=group_sum(np.asarray(count, dtype=np.float64), g, n_groups),
+        w_sum=w_g,
+        wy_sum=s_g[:, p],
+        industry_weight=w_j,
+    )
+
+
+def identity_transforms(n_groups: int, n_params: int) -> FloatArray:
+    """``(G, K, K)`` identities: the transforms of an unconstrained model."""
+    return np.asarray(np.broadcast_to(np.eye(n_params), (n_groups, n_params, n_params)).copy())
+
+
+def constraint_transform(
+    industry_weight: FloatArray, shares: FloatArray | None, *, offset: int, n_params: int
+) -> tuple[FloatArray, BoolArray]:
+    r"""Substitution matrices :math:`T` with :math:`f = T g` for the Barra constraint.
+
+    Parameters
+    ----------
+    industry_weight
+        ``(G, J)`` regression weight per industry; an industry is present on a date
+        when it is positive.
+    shares
+        ``(G, J)`` constraint weight per industry (e.g. summed market cap), or None for
+        equal shares of the present industries.
+    offset
+        Slot of the first industry in the parameter vector.
+    n_params
+        ``K``.
+
+    Returns
+    -------
+    transform
+        ``(G, K, K)``: the identity, except the row of the pivot industry ``p`` (the
+        present industry with the largest share), which is
+        :math:`f_p = -\sum_{j \ne p} (c_j / c_p)\, g_j` with :math:`c` the shares of the
+        present industries, normalized to sum to one.
+    ok
+        ``(G,)`` False where the shares of the present industries sum to zero (the
+        transform is then the identity and the constraint cannot be imposed).
+    """
+    present = np.asarray(industry_weight) > 0
+    raw = np.ones(present.shape) if shares is None else np.asarray(shares, dtype=np.float64)
+    c = np.where(present, np.where(np.isfinite(raw), raw, 0.0), 0.0)
+    total = c.sum(axis=1)
+    ok: BoolArray = np.asarray(total > 0)
+    n_groups, n_ind = c.shape
+    transform = identity_transforms(n_groups, n_params)
+    if n_ind == 0:
+        return transform, ok
+    pivot = np.argmax(c, axis=1)
+    rows = np.flatnonzero(ok)
+    c_p = c[rows, pivot[rows]]
+    prow = offset + pivot[rows]
+    transform[rows, prow, offset : offset + n_ind] = -c[rows] / c_p[:, None]
+    transform[rows, prow, prow] = 0.0
+    return transform, ok
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    r"""Weighted least-squares solutions of a batch of (possibly reduced) designs.
+
+    Attributes
+    ----------
+    coef
+        ``(G, K)`` reduced coefficients ``g`` (0 in unused or absent slots).
+    factor_returns
+        ``(G, K)`` :math:`f = T g`; NaN for absent factors and failed dates.
+    inverse
+        ``(G, K, K)`` :math:`(T'X'WXT)^{-1}` on the free slots, 0 elsewhere.
+    cond
+        ``(G,)`` condition number of the Jacobi-scaled reduced system.
+    n_free
+        ``(G,)`` number of free parameters (the rank of a well-posed design).
+    status
+        ``(G,)`` index into :data:`STATUS`.
+    ssr
+        ``(G,)`` :math:`\sum w e^2` from the sums (clipped at 0).
+    """
+
+    coef: FloatArray
+    factor_returns: FloatArray
+    inverse: FloatArray
+    cond: FloatArray
+    n_free: IntArray
+    status: IntArray
+    ssr: FloatArray
+
+    @property
+    def solved(self) -> BoolArray:
+        """``(G,)`` True where the date has factor returns."""
+        return np.asarray((self.status == OK) | (self.status == ILL))
+
+
+def solve_design(
+    design: Design, transform: FloatArray, *, constraint_ok: BoolArray | None = None
+) -> LinearFit:
+    r"""Solve :math:`T'X'WXT\, g = T'X'Wy` per date and map back, :math:`f = T g`.
+
+    Dates with no rows, fewer rows than free parameters, a condition number above
+    :data:`COND_SINGULAR` or non-finite sums get NaN returns and a status saying why;
+    dates between :data:`COND_OK` and :data:`COND_SINGULAR` are solved by SVD least
+    squares (``np.linalg.lstsq``) instead of ``np.linalg.solve``.
+    """
+    t = transform
+    a = np.einsum("gki,gkl,glj->gij", t, design.xtx, t)
+    b = np.einsum("gki,gk->gi", t, design.xty)
+    n_groups, k = b.shape
+    finite = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
+    finite &= np.isfinite(design.yty)
+    a = np.where(finite[:, None, None], a, 0.0)
+    b = np.where(finite[:, None], b, 0.0)
+    d = np.diagonal(a, axis1=1, axis2=2)
+    active = d > 0
+    scale = np.where(active, 1.0 / np.sqrt(np.where(active, d, 1.0)), 0.0)
+    a_s = a * scale[:, :, None] * scale[:, None, :]
+    diag = np.arange(k)
+    a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
+    b_s = b * scale
+    lam, vec = np.linalg.eigh(a_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.abs(lam).max(axis=1) / np.abs(lam).min(axis=1)
+    n_free = active.sum(axis=1).astype(np.int64)
+    status = np.full(n_groups, OK, dtype=np.int64)
+    status[cond > COND_OK] = ILL
+    status[~(cond <= COND_SINGULAR)] = SINGULAR
+    status[~finite] = SINGULAR
+    if constraint_ok is not None:
+        status[~constraint_ok] = NO_CONSTRAINT
+    status[design.n_obs < n_free] = TOO_FEW
+    status[design.n_obs == 0] = NO_DATA
+    z = np.zeros((n_groups, k))
+    inv_s = np.zeros((n_groups, k, k))
+    good = np.flatnonzero(status == OK)
+    if good.size:
+        z[good] = np.linalg.solve(a_s[good], b_s[good][:, :, None])[:, :, 0]
+    for i in np.flatnonzero(status == ILL):
+        z[i] = np.linalg.lstsq(a_s[i], b_s[i], rcond=None)[0]
+    ok = np.flatnonzero((status == OK) | (status == ILL))
+    if ok.size:
+        inv_s[ok] = (vec[ok] / lam[ok][:, None, :]) @ np.swapaxes(vec[ok], 1, 2)
+    mask = active[:, :, None] & active[:, None, :]
+    inverse = np.where(mask, inv_s * scale[:, :, None] * scale[:, None, :], 0.0)
+    g = z * scale
+    ssr = design.yty - 2.0 * np.einsum("gk,gk->g", g, b) + np.einsum("gi,gij,gj->g", g, a, g)
+    f = np.einsum("gij,gj->gi", t, g)
+    f = np.where(design.present & (status[:, None] <= ILL), f, np.nan)
+    cond = np.where(finite & (design.n_obs > 0), cond, np.nan)
+    return LinearFit(
+        coef=g,
+        factor_returns=f,
+        inverse=inverse,
+        cond=cond,
+        n_free=n_free,
+        status=status,
+        ssr=np.maximum(ssr, 0.0),
+    )
+
+
+def classical_cov(fit: LinearFit, n_obs: FloatArray, transform: FloatArray) -> FloatArray:
+    r"""``(G, K, K)`` :math:`\hat\sigma^2 T (T'X'WXT)^{-1} T'`, :math:`\hat\sigma^2 = SSR/(n-p)`.
+
+    NaN where the date has no residual degree of freedom or no solution.
+    """
+    dof = np.asarray(n_obs, dtype=np.float64) - fit.n_free
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma2 = np.where((dof > 0) & fit.solved, fit.ssr / dof, np.nan)
+    return _map_cov(sigma2, fit.inverse, transform)
+
+
+def huber_h1_factor(
+    *, n_obs: FloatArray, n_free: IntArray, scale: FloatArray, sum_dpsi: FloatArray,
+    sum_psi2: FloatArray,
+) -> FloatArray:  # fmt: skip
+    r"""``(G,)`` factor of statsmodels' H1 covariance of a Huber fit.
+
+    .. math::
+
+        H_1 = \kappa^2 \frac{\sum \psi(r_i)^2 / (n - p)}{m^2}\, s^2\,(X'WX)^{-1},
+        \quad m = \frac{1}{n}\sum \psi'(r_i), \quad
+        \kappa = 1 + \frac{p}{n}\frac{\operatorname{var}\psi'}{m^2},
+
+    with :math:`r = u / s` the scaled residuals and :math:`\psi' \in \{0, 1\}` for
+    Huber's norm, so :math:`\operatorname{var}\psi' = m(1 - m)`.
+    """
+    n = np.asarray(n_obs, dtype=np.float64)
+    p = np.asarray(n_free, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.asarray(sum_dpsi) / n
+        kappa = 1.0 + p / n * (m - m * m) / (m * m)
+        out = kappa**2 * (np.asarray(sum_psi2) / (n - p)) * np.asarray(scale) ** 2 / (m * m)
+    return np.where((n > p) & (np.asarray(scale) > 0), out, np.nan)
+
+
+def scaled_cov(factor: FloatArray, fit: LinearFit, transform: FloatArray) -> FloatArray:
+    """``(G, K, K)`` ``factor * T inverse T'``, e.g. with :func:`huber_h1_factor`."""
+    return _map_cov(np.where(fit.solved, factor, np.nan), fit.inverse, transform)
+
+
+def _map_cov(factor: FloatArray, inverse: FloatArray, transform: FloatArray) -> FloatArray:
+    cov = np.einsum("gik,gkl,gjl->gij", transform, inverse, transform)
+    return np.asarray(cov * np.asarray(factor)[:, None, None])
+
+
+def irls_converged(
+    deviance: FloatArray, previous: FloatArray, iteration: IntArray, *, tol: float, max_iter: int
+) -> tuple[BoolArray, BoolArray]:
+    """Apply statsmodels RLM's stopping rule (``conv="dev"``) per date.
+
+    Returns ``(done, exhausted)``: done when the deviance changed by at most ``tol``
+    or ``iteration`` reached ``max_iter``; exhausted when it stopped still moving.
+    """
+    with np.errstate(invalid="ignore"):
+        moving = np.abs(np.asarray(deviance) - np.asarray(previous)) > tol
+    out_of_steps = np.asarray(iteration) >= max_iter
+    return np.asarray(~(moving & ~out_of_steps)), np.asarray(moving & out_of_steps)
+
+
+def ssr_at(design: Design, factor_returns: FloatArray) -> FloatArray:
+    r"""``(G,)`` :math:`\sum w e^2` at given factor returns (NaN entries count as 0)."""
+    f = np.nan_to_num(np.asarray(factor_returns, dtype=np.float64), nan=0.0)
+    out = (
+        design.yty
+        - 2.0 * np.einsum("gk,gk->g", f, design.xty)
+        + np.einsum("gi,gij,gj->g", f, design.xtx, f)
+    )
+    return np.asarray(np.maximum(out, 0.0))
+
+
+def r_squared(
+    design: Design, ssr: FloatArray, n_free: IntArray, *, centred: bool
+) -> tuple[FloatArray, FloatArray]:
+    r"""Weighted :math:`R^2` and adjusted :math:`R^2` per date, as statsmodels' WLS.
+
+    Centred (about the weighted mean) when the model has an intercept, else uncentred;
+    the adjusted value is :math:`1 - \frac{n - k_0}{n - p}(1 - R^2)`, :math:`k_0 = 1`
+    when centred.
+    """
+    n = design.n_obs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tss = design.yty - design.wy_sum**2 / design.w_sum if centred else design.yty
+        r2 = 1.0 - np.asarray(ssr) / tss
+        k0 = 1.0 if centred else 0.0
+        adj = 1.0 - (n - k0) / (n - np.asarray(n_free)) * (1.0 - r2)
+    adj = np.where(n > np.asarray(n_free), adj, np.nan)
+    return np.where(np.isfinite(r2), r2, np.nan), np.where(np.isfinite(adj), adj, np.nan)
+
+
+def std_errors(cov: FloatArray) -> FloatArray:
+    """``(G, K)`` square roots of the covariance diagonals (NaN stays NaN)."""
+    d = np.diagonal(cov, axis1=1, axis2=2)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.where(d >= 0, d, np.nan))

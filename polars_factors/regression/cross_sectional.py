@@ -1,0 +1,314 @@
+r"""Cross-sectional factor returns per date: OLS, WLS, Huber and the Barra constraint.
+
+The per-row work is one Polars ``group_by`` over ``(date, industry)`` cells that sums
+:math:`w`, :math:`wz` and :math:`wzz'` (:math:`z` = exposures and the return); the
+small per-date systems are solved together in numpy
+(:mod:`polars_factors.regression._solve`), inside the same lazy plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Generic
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.regression import _huber, _solution
+from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model, build_model
+from polars_factors.typing import FrameT
+
+if TYPE_CHECKING:
+    from polars_factors.regression._model import CrossSectionMethod
+    from polars_factors.typing import ColumnNames, EngineType
+
+__all__ = ["CrossSectionResult", "cross_section"]
+
+_STATS = (
+    "n_assets", "n_excluded", "n_factors", "r2", "adj_r2", "condition_number", "iterations",
+    "status",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CrossSectionResult(Generic[FrameT]):
+    """Factor returns, residuals and per-date statistics of :func:`cross_section`.
+
+    The three frames are LazyFrames when the panel was lazy (one plan: collecting them
+    together with :meth:`collect` runs the cell sums and the solve once) and
+    DataFrames when it was eager.
+
+    Attributes
+    ----------
+    factor_returns
+        ``date, factor, factor_return, std_error, t_stat``: one row per date and
+        factor, sorted by date, factors in model order (exposures as given, the
+        country factor, industries sorted by name). Null where the factor has no data
+        on the date or the date could not be solved (see ``stats["status"]``).
+    residuals
+        ``date, asset, residual``: one row per input row, in input order; null for
+        rows left out of the fit and on dates without a solution.
+    stats
+        ``date, n_assets, n_excluded, n_factors, r2, adj_r2, condition_number,
+        iterations, status``, sorted by date.
+    method
+        ``"ols"``, ``"wls"`` or ``"huber"``.
+    """
+
+    factor_returns: FrameT
+    residuals: FrameT
+    stats: FrameT
+    method: str
+
+    def collect(self, *, engine: EngineType = "auto") -> CrossSectionResult[pl.DataFrame]:
+        """Collect the three frames in one ``pl.collect_all`` (eager results pass through).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_factors as pf
+        >>> lf = pl.LazyFrame({"date": [1, 1, 1], "asset": ["a", "b", "c"],
+        ...                    "ret": [0.01, 0.03, 0.05], "beta": [0.5, 1.0, 1.5]})
+        >>> res = lf.factors.cross_section("ret", "beta", country=True).collect()
+        >>> res.factor_returns["factor_return"].round(6).to_list()
+        [0.04, -0.01]
+        """
+        frames = (self.factor_returns, self.residuals, self.stats)
+        if all(isinstance(f, pl.DataFrame) for f in frames):
+            return self  # type: ignore[return-value]
+        fr, resid, stats = pl.collect_all([f.lazy() for f in frames], engine=engine)
+        return CrossSectionResult(fr, resid, stats, self.method)
+
+    def summary(self, *, nw_lags: int | None = None) -> pl.DataFrame:
+        """Fama-MacBeth table of the factor returns (:func:`polars_factors.fama_macbeth`)."""
+        from polars_factors.regression.fama_macbeth import fama_macbeth  # noqa: PLC0415
+
+        return fama_macbeth(self.factor_returns, nw_lags=nw_lags)
+
+
+def cross_section(
+    frame: FrameT,
+    returns: str,
+    exposures: ColumnNames = (),
+    *,
+    industry: str | None = None,
+    country: bool | str = False,
+    weights: str | None = None,
+    method: CrossSectionMethod = "wls",
+    huber_t: float = 1.345,
+    constraint_weights: str | None = None,
+    date: str = "date",
+    asset: str = "asset",
+    max_iter: int = 50,
+    tol: float = 1e-8,
+    warn_excluded: float = 0.5,
+    check_keys: bool = True,
+    engine: EngineType | None = None,
+) -> CrossSectionResult[FrameT]:
+    r"""Regress each date's returns on exposures, industries and a country factor.
+
+    Parameters
+    ----------
+    frame
+        Panel, one row per ``(date, asset)``. A LazyFrame gives lazy results.
+    returns
+        Column of the returns to explain (numeric).
+    exposures
+        Style exposure column(s) (numeric), e.g. standardized size and value. May be
+        empty when the model has industries or a country factor.
+    industry
+        Classification column (string, categorical, enum or integer codes); one factor
+        per category, named by its value (as a string). Never one-hot encoded.
+    country
+        ``True`` adds a country (market) factor named ``"country"``; a string adds it
+        under that name. Without ``industry`` it is an intercept.
+    weights
+        Regression weights, as in statsmodels ``WLS``: proportional to the inverse
+        variance of the returns, e.g. the square root of market cap
+        (:func:`regression_weights`). Rows with zero, null or non-finite weight are
+        left out; negative weights raise. Default: equal weights.
+    method
+        ``"ols"`` (no weights), ``"wls"`` or ``"huber"`` (robust IRLS, see Notes).
+    huber_t
+        Tuning constant of Huber's norm.
+    constraint_weights
+        With ``industry`` and ``country``: the weights whose industry shares
+        :math:`c_j` enter the constraint :math:`\sum_j c_j f_j = 0` (e.g. market cap).
+        Default: equal shares of the industries present on the date.
+    date, asset
+        Names of the panel keys.
+    max_iter, tol
+        Huber IRLS: at most ``max_iter`` fits (the first one OLS/WLS), stopping when
+        the deviance changes by at most ``tol`` (statsmodels ``RLM.fit`` defaults).
+    warn_excluded
+        Warn (:class:`~polars_factors.exceptions.DataLossWarning`) when a date leaves
+        out more than this share of its rows, or all of them.
+    check_keys
+        Check that ``(date, asset)`` is unique (reads the two key columns at call time).
+    engine
+        Polars engine for the collects; None for Polars' default.
+
+    Returns
+    -------
+    CrossSectionResult
+        ``factor_returns``, ``residuals``, ``stats`` (lazy for a lazy panel, see
+        :class:`CrossSectionResult`).
+
+    Raises
+    ------
+    ColumnNotFoundError, SchemaError, DuplicateKeyError
+        Missing or non-numeric columns, an industry column of another dtype,
+        duplicate keys (call time).
+    ValueError
+        Unknown ``method``, ``weights`` with ``method="ols"``, a country name equal
+        to an exposure, ``constraint_weights`` without industry and country, bad
+        ``huber_t`` / ``max_iter`` / ``tol``.
+    WeightError
+        Negative ``weights`` or ``constraint_weights`` (when the data is read).
+    InsufficientDataError
+        No usable row in the whole panel (when the data is read).
+
+    Warns
+    -----
+    DataLossWarning
+        When a date leaves out more than ``warn_excluded`` of its rows.
+
+    Notes
+    -----
+    Per date, over the rows with every model column present and a positive weight,
+
+    .. math::
+
+        y_i = \sum_k x_{ik} b_k + f_c + f_{j(i)} + e_i, \qquad \min \sum_i w_i e_i^2
+
+    (:math:`f_c` with ``country``, :math:`f_j` with ``industry``). The normal
+    equations come from the cell sums; with industries and a country factor, the
+    constraint :math:`\sum_j c_j f_j = 0` is substituted out (the largest-share
+    industry is written in terms of the others), the reduced system solved, and the
+    returns and covariance mapped back. The standard errors are classical:
+    :math:`\hat\sigma^2 (X'WX)^{-1}` with :math:`\hat\sigma^2 = \sum w e^2/(n-p)`
+    (statsmodels ``WLS(...).bse``), :math:`p` the number of free parameters.
+
+    ``method="huber"`` runs statsmodels' ``RLM(M=HuberT(t=huber_t))`` algorithm on the
+    :math:`\sqrt{w}`-scaled problem: OLS/WLS start, MAD scale of the residuals
+    (about 0), Huber weights, refit, until the deviance settles; its standard errors
+    are statsmodels' H1. It collects the model columns at call time (each step needs
+    the previous one), also for a LazyFrame.
+
+    Per date, ``stats["status"]`` is ``"ok"``; ``"ill_conditioned"`` (Jacobi-scaled
+    condition number above 1e8: solved by SVD least squares); ``"singular"`` (above
+    1e12, or non-finite sums: null returns); ``"too_few_assets"`` (fewer rows than
+    free parameters: null returns; with exactly as many, returns without standard
+    errors); ``"no_data"``; ``"no_constraint_weight"`` (the present industries have
+    zero constraint weight); ``"max_iter"`` (Huber did not converge; returns given).
+
+    Where the work happens: for a LazyFrame nothing runs until the result is
+    collected; the frames share one plan (cell sums, then the batched solve as a
+    ``map_batches`` node on the small cell table, then joins for the residuals), and
+    :meth:`CrossSectionResult.collect` runs it once. Errors that need the data
+    (negative weights, no usable row) are raised then.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({
+    ...     "date": [1, 1, 1, 1], "asset": ["a", "b", "c", "d"],
+    ...     "ret": [0.02, 0.04, -0.01, 0.01], "size": [1.0, -1.0, 1.0, -1.0],
+    ...     "sector": ["x", "x", "y", "y"]})
+    >>> res = pf.cross_section(df, "ret", "size", industry="sector", method="ols")
+    >>> res.factor_returns.select("factor", pl.col("factor_return").round(4))
+    shape: (3, 2)
+    ┌────────┬───────────────┐
+    │ factor ┆ factor_return │
+    │ ---    ┆ ---           │
+    │ str    ┆ f64           │
+    ╞════════╪═══════════════╡
+    │ size   ┆ -0.01         │
+    │ x      ┆ 0.03          │
+    │ y      ┆ 0.0           │
+    └────────┴───────────────┘
+    """
+    schema = frame.collect_schema()
+    model = build_model(
+        schema,
+        returns=returns,
+        exposures=exposures,
+        industry=industry,
+        country=country,
+        weights=weights,
+        constraint_weights=constraint_weights,
+        method=method,
+        huber_t=huber_t,
+        max_iter=max_iter,
+        tol=tol,
+        warn_excluded=warn_excluded,
+        date=date,
+        asset=asset,
+    )
+    if check_keys:
+        _validate.check_unique_keys(frame, date=date, asset=asset)
+    eng: EngineType = "auto" if engine is None else engine
+    lf = frame.lazy()
+    if model.method == "huber":
+        solution = _huber.solve(lf, model, engine=eng).lazy()
+    else:
+        cells = (
+            lf.select(model.row_columns())
+            .group_by(model.cell)
+            .agg(model.cell_sums(pl.col(model.col("w"))))
+        )
+        solution = cells.map_batches(
+            partial(_solution.solve_batch, model=model),
+            schema=_solution.solution_schema(model),
+        )
+    result: CrossSectionResult[pl.LazyFrame] = CrossSectionResult(
+        factor_returns=solution.select(
+            model.date, "factor", "factor_return", "std_error", "t_stat"
+        ),
+        residuals=_residuals(lf, solution, model),
+        stats=solution.filter(pl.col(model.col("first"))).select(model.date, *_STATS),
+        method=model.method,
+    )
+    if isinstance(frame, pl.LazyFrame):
+        return result
+    return result.collect(engine=eng)
+
+
+def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:
+    """``date, asset, residual`` for every row, in input order."""
+    kind = pl.col(model.col("kind"))
+    fixed = model.fixed_factors
+    coef = [model.col(f"b{i}") for i in range(len(fixed))]
+    rows = lf.select(pl.col(model.asset), *model.row_columns())
+    fitted = pl.lit(0.0)
+    if fixed:
+        wide = (
+            solution.filter(kind != INDUSTRY)
+            .group_by(model.date)
+            .agg(
+                pl.col("factor_return")
+                .filter((pl.col("factor") == name) & kind.is_in([STYLE, COUNTRY]))
+                .first()
+                .alias(b)
+                for name, b in zip(fixed, coef, strict=True)
+            )
+        )
+        rows = rows.join(wide, on=model.date, how="left", nulls_equal=True, maintain_order="left")
+        for i, b in enumerate(coef):
+            x = pl.col(model.z_names[i]) if i < model.n_styles else pl.lit(1.0)
+            fitted = fitted + pl.col(b) * x
+    if model.industry is not None:
+        industries = solution.filter(kind == INDUSTRY).select(
+            pl.col(model.date),
+            pl.col("factor").alias(model.ind),
+            pl.col("factor_return").alias(model.col("bind")),
+        )
+        rows = rows.join(
+            industries, on=[model.date, model.ind], how="left", nulls_equal=True,
+            maintain_order="left",
+        )  # fmt: skip
+        fitted = fitted + pl.col(model.col("bind"))
+    residual = pl.when(pl.col(model.col("used"))).then(pl.col(model.z_names[-1]) - fitted)
+    return rows.select(pl.col(model.date), pl.col(model.asset), residual.alias("residual"))
