@@ -283,8 +283,9 @@ def solve_design(
     squares (``np.linalg.lstsq``) instead of ``np.linalg.solve``.
     """
     t = transform
-    a = np.einsum("gki,gkl,glj->gij", t, design.xtx, t)
-    b = np.einsum("gki,gk->gi", t, design.xty)
+    t_t = np.swapaxes(t, 1, 2)
+    a = t_t @ design.xtx @ t
+    b = (t_t @ design.xty[:, :, None])[:, :, 0]
     n_groups, k = b.shape
     finite = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
     finite &= np.isfinite(design.yty)
@@ -297,7 +298,7 @@ def solve_design(
     diag = np.arange(k)
     a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
     b_s = b * scale
-    lam, vec = np.linalg.eigh(a_s)
+    lam = np.linalg.eigvalsh(a_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         cond = np.abs(lam).max(axis=1) / np.abs(lam).min(axis=1)
     n_free = active.sum(axis=1).astype(np.int64)
@@ -313,17 +314,21 @@ def solve_design(
     inv_s = np.zeros((n_groups, k, k))
     good = np.flatnonzero(status == OK)
     if good.size:
-        z[good] = np.linalg.solve(a_s[good], b_s[good][:, :, None])[:, :, 0]
+        # One LU per date gives the solution and the inverse (for the covariance).
+        rhs = np.concatenate(
+            [b_s[good][:, :, None], np.broadcast_to(np.eye(k), (good.size, k, k))], axis=2
+        )
+        both = np.linalg.solve(a_s[good], rhs)
+        z[good] = both[:, :, 0]
+        inv_s[good] = both[:, :, 1:]
     for i in np.flatnonzero(status == ILL):
         z[i] = np.linalg.lstsq(a_s[i], b_s[i], rcond=None)[0]
-    ok = np.flatnonzero((status == OK) | (status == ILL))
-    if ok.size:
-        inv_s[ok] = (vec[ok] / lam[ok][:, None, :]) @ np.swapaxes(vec[ok], 1, 2)
+        inv_s[i] = np.linalg.pinv(a_s[i], hermitian=True)
     mask = active[:, :, None] & active[:, None, :]
     inverse = np.where(mask, inv_s * scale[:, :, None] * scale[:, None, :], 0.0)
     g = z * scale
     ssr = design.yty - 2.0 * np.einsum("gk,gk->g", g, b) + np.einsum("gi,gij,gj->g", g, a, g)
-    f = np.einsum("gij,gj->gi", t, g)
+    f = (t @ g[:, :, None])[:, :, 0]
     f = np.where(design.present & (status[:, None] <= ILL), f, np.nan)
     cond = np.where(finite & (design.n_obs > 0), cond, np.nan)
     return LinearFit(
@@ -378,7 +383,7 @@ def scaled_cov(factor: FloatArray, fit: LinearFit, transform: FloatArray) -> Flo
 
 
 def _map_cov(factor: FloatArray, inverse: FloatArray, transform: FloatArray) -> FloatArray:
-    cov = np.einsum("gik,gkl,gjl->gij", transform, inverse, transform)
+    cov = transform @ inverse @ np.swapaxes(transform, 1, 2)
     return np.asarray(cov * np.asarray(factor)[:, None, None])
 
 
