@@ -152,43 +152,48 @@ class _Irls:
         )
 
     def run(self, fit0: _cross.LinearFit) -> _State:
+        """Iterate every solved date until statsmodels would stop it."""
         state = _State(fit0)
         model = self.model
-        dof = self.ctx.design.n_obs - fit0.n_free
-        data = self.data.with_columns(pl.lit(1.0).alias(model.col("h")))
-        data = data.with_columns(self.residual(state.factor_returns))
-        data = data.filter(self.per_date(state.active.astype(float)) > 0)
+        design0 = self.ctx.design
+        dof = design0.n_obs - fit0.n_free
+        keys = [model.col("gid")] + ([model.col("jid")] if self.ctx.industries else [])
+        data = self.data.filter(self.per_date(state.active.astype(float)) > 0)
+        data = data.with_columns(
+            self.residual(state.factor_returns), pl.lit(1.0).alias(model.col("h"))
+        )
         self._record(state, self.moments(data, dof))
-        tol, max_iter = model.tol, model.max_iter
+        n_active = int(state.active.sum())
         while True:
             # statsmodels stops a date whose scale is 0 (an exact fit) before reweighting.
             state.active &= state.scale > 0
-            if not state.active.any():
+            idx = state.active.nonzero()[0]
+            if not idx.size:
                 break
-            data = data.filter(self.per_date(state.active.astype(float)) > 0)
-            u_over_s = self.col("u") / self.per_date(state.scale)
-            weight = pl.when(u_over_s.abs() <= self.t).then(1.0).otherwise(self.t / u_over_s.abs())
-            data = data.with_columns(weight.alias(model.col("h")))
-            keys = [model.col("gid")] + ([model.col("jid")] if self.ctx.industries else [])
-            cells = data.group_by(keys).agg(
-                pl.len().alias(model.col("n_rows")),
-                *model.cell_sums(self.col("w") * self.col("h"))[1:],
+            if idx.size < n_active:
+                data = data.filter(self.per_date(state.active.astype(float)) > 0)
+                n_active = int(idx.size)
+            z = self.col("u").abs() / self.per_date(state.scale)
+            data = data.with_columns(
+                pl.when(z <= self.t).then(1.0).otherwise(self.t / z).alias(model.col("h"))
             )
-            design = self._design(cells)
-            fit = _cross.solve_design(design, self.ctx.transform)
-            act = state.active
-            failed = act & ~fit.solved
-            state.status[failed] = _cross.SINGULAR
-            state.factor_returns[failed] = float("nan")
-            state.active = act & fit.solved
-            state.factor_returns[state.active] = fit.factor_returns[state.active]
-            data = data.filter(self.per_date(state.active.astype(float)) > 0)
+            # Only the rows with a Huber weight below 1 change the sums: subtract their
+            # share w (1 - h) from the full weighted sums of the first fit.
+            outliers = (
+                data.filter(self.col("h") < 1.0)
+                .group_by(keys)
+                .agg(model.cell_sums(self.col("w") * (1.0 - self.col("h"))))
+            )
+            design = design0.minus(self._design(outliers)).take(idx)
+            state.factor_returns[idx] = _cross.resolve(
+                design, self.ctx.transform[idx], fit0.status[idx]
+            )
             data = data.with_columns(self.residual(state.factor_returns))
             previous = state.deviance.copy()
             self._record(state, self.moments(data, dof))
-            state.iteration[state.active] += 1
+            state.iteration[idx] += 1
             done, exhausted = _cross.irls_converged(
-                state.deviance, previous, state.iteration, tol=tol, max_iter=max_iter
+                state.deviance, previous, state.iteration, tol=model.tol, max_iter=model.max_iter
             )
             state.status[state.active & exhausted] = _cross.MAX_ITER
             state.active &= ~done

@@ -49,6 +49,7 @@ __all__ = [
     "identity_transforms",
     "irls_converged",
     "r_squared",
+    "resolve",
     "scaled_cov",
     "solve_design",
     "ssr_at",
@@ -103,6 +104,22 @@ class Design:
     def present(self) -> BoolArray:
         """``(G, K)`` True where the factor has data on the date (positive diagonal)."""
         return np.asarray(np.diagonal(self.xtx, axis1=1, axis2=2) > 0)
+
+    def take(self, idx: IntArray) -> Design:
+        """The systems of the dates ``idx``."""
+        return Design(
+            xtx=self.xtx[idx], xty=self.xty[idx], yty=self.yty[idx], n_obs=self.n_obs[idx],
+            w_sum=self.w_sum[idx], wy_sum=self.wy_sum[idx],
+            industry_weight=self.industry_weight[idx],
+        )  # fmt: skip
+
+    def minus(self, other: Design) -> Design:
+        """Sums of the rows of ``self`` less those of ``other`` (same rows counted)."""
+        return Design(
+            xtx=self.xtx - other.xtx, xty=self.xty - other.xty, yty=self.yty - other.yty,
+            n_obs=self.n_obs, w_sum=self.w_sum - other.w_sum, wy_sum=self.wy_sum - other.wy_sum,
+            industry_weight=self.industry_weight - other.industry_weight,
+        )  # fmt: skip
 
 
 def assemble(
@@ -340,6 +357,35 @@ def solve_design(
         status=status,
         ssr=np.maximum(ssr, 0.0),
     )
+
+
+def resolve(design: Design, transform: FloatArray, status: IntArray) -> FloatArray:
+    """``(G, K)`` factor returns of designs whose status is already known (IRLS steps).
+
+    Like :func:`solve_design` without the condition numbers and inverses: dates with
+    status ``ok`` are solved by LU, ``ill_conditioned`` by SVD least squares, the
+    others get NaN.
+    """
+    t = transform
+    t_t = np.swapaxes(t, 1, 2)
+    a = t_t @ design.xtx @ t
+    b = (t_t @ design.xty[:, :, None])[:, :, 0]
+    n_groups, k = b.shape
+    d = np.diagonal(a, axis1=1, axis2=2)
+    active = d > 0
+    scale = np.where(active, 1.0 / np.sqrt(np.where(active, d, 1.0)), 0.0)
+    a_s = a * scale[:, :, None] * scale[:, None, :]
+    diag = np.arange(k)
+    a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
+    b_s = b * scale
+    z = np.full((n_groups, k), np.nan)
+    good = np.flatnonzero(status == OK)
+    if good.size:
+        z[good] = np.linalg.solve(a_s[good], b_s[good][:, :, None])[:, :, 0]
+    for i in np.flatnonzero(status == ILL):
+        z[i] = np.linalg.lstsq(a_s[i], b_s[i], rcond=None)[0]
+    f = (t @ (z * scale)[:, :, None])[:, :, 0]
+    return np.asarray(np.where(design.present, f, np.nan))
 
 
 def classical_cov(fit: LinearFit, n_obs: FloatArray, transform: FloatArray) -> FloatArray:
