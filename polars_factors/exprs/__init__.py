@@ -9,6 +9,7 @@ Examples
 [-1.0, 1.0, -1.0, 1.0]
 """
 
+from polars_factors.exprs._regression import regression_weights
 from polars_factors.exprs._standardize import (
     fill_missing,
     norm_ppf,
@@ -18,4 +19,12 @@ from polars_factors.exprs._standardize import (
     zscore,
 )
 
-__all__ = ["fill_missing", "norm_ppf", "rank", "standardize", "winsorize", "zscore"]
+__all__ = [
+    "fill_missing",
+    "norm_ppf",
+    "rank",
+    "regression_weights",
+    "standardize",
+    "winsorize",
+    "zscore",
+]

@@ -106,7 +106,7 @@ class Design:
         return np.asarray(np.diagonal(self.xtx, axis1=1, axis2=2) > 0)
 
     def take(self, idx: IntArray) -> Design:
-        """The systems of the dates ``idx``."""
+        """Select the systems of the dates ``idx``."""
         return Design(
             xtx=self.xtx[idx], xty=self.xty[idx], yty=self.yty[idx], n_obs=self.n_obs[idx],
             w_sum=self.w_sum[idx], wy_sum=self.wy_sum[idx],
@@ -114,7 +114,7 @@ class Design:
         )  # fmt: skip
 
     def minus(self, other: Design) -> Design:
-        """Sums of the rows of ``self`` less those of ``other`` (same rows counted)."""
+        """Subtract the sums of ``other`` (the same rows keep their count)."""
         return Design(
             xtx=self.xtx - other.xtx, xty=self.xty - other.xty, yty=self.yty - other.yty,
             n_obs=self.n_obs, w_sum=self.w_sum - other.w_sum, wy_sum=self.wy_sum - other.wy_sum,
