@@ -37,7 +37,9 @@ docs: $(VENV)/.test-installed
 test: lint typecheck pytest docs
 
 bench: $(VENV)/.test-installed
+	$(PIP) install -e ".[bench]"
 	$(BIN)/python benchmarks/standardize.py
+	$(BIN)/python benchmarks/cross_section.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache
