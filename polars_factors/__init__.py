@@ -26,7 +26,7 @@ from polars_factors.exceptions import (
     SchemaError,
     WeightError,
 )
-from polars_factors.regression import CrossSectionResult, cross_section
+from polars_factors.regression import CrossSectionResult, cross_section, fama_macbeth
 from polars_factors.standardize import (
     combine,
     fill_missing,
@@ -55,6 +55,7 @@ __all__ = [
     "cross_section",
     "exceptions",
     "exprs",
+    "fama_macbeth",
     "fill_missing",
     "neutralize",
     "rank",

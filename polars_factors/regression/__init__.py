@@ -7,5 +7,6 @@ Polars); the modules that build the per-date systems from a panel use Polars onl
 from __future__ import annotations
 
 from polars_factors.regression.cross_sectional import CrossSectionResult, cross_section
+from polars_factors.regression.fama_macbeth import fama_macbeth
 
-__all__ = ["CrossSectionResult", "cross_section"]
+__all__ = ["CrossSectionResult", "cross_section", "fama_macbeth"]
