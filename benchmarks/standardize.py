@@ -51,6 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import polars as pl
+from _results import write_section  # benchmarks/_results.py
 
 import polars_factors as pf
 
@@ -449,19 +450,9 @@ def render(
 
 
 def write_results(output: Path, table: str) -> None:
-    """Write the table; keep a hand-written ``## Notes`` section of the old file."""
-    notes = ""
-    if output.exists():
-        old = output.read_text()
-        at = old.find("\n## Notes")
-        if at >= 0:
-            notes = old[at:]
-    header = (
-        "# Benchmark results: winsorize + cap-weighted zscore\n\n"
-        "The part above `## Notes` is written by `python benchmarks/standardize.py` "
-        "(see `benchmarks/README.md`); the notes are kept across runs.\n\n"
-    )
-    output.write_text(header + table + "\n" + notes)
+    """Rewrite this script's marked section of ``output``; keep everything else."""
+    header = "## `standardize.py`: winsorize + cap-weighted zscore\n\n"
+    write_section(output, "standardize", header + table)
 
 
 # ---------------------------------------------------------------------------- main

@@ -117,8 +117,14 @@ def scan_fundamentals(data_dir: Path) -> pl.LazyFrame:
     )
 
 
-def build_panel(data_dir: Path) -> pl.LazyFrame:
-    """Raw descriptors and market cap per (date, asset), with sector; lazy."""
+def build_panel(data_dir: Path, fundamentals: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Raw descriptors and market cap per (date, asset), with sector; lazy.
+
+    ``fundamentals`` defaults to :func:`scan_fundamentals` (another example passes a
+    filtered version of it).
+    """
+    if fundamentals is None:
+        fundamentals = scan_fundamentals(data_dir)
     close = pl.col("close")
     prices = scan_prices(data_dir).with_columns(
         # The frame is sorted by date, so within each asset the shift goes back in time.
@@ -131,7 +137,7 @@ def build_panel(data_dir: Path) -> pl.LazyFrame:
     # sorted by date and fundamentals by availability. Polars cannot verify sortedness
     # when `by` groups are given (and would print a warning), so we vouch for it.
     panel = prices.join_asof(
-        scan_fundamentals(data_dir),
+        fundamentals,
         left_on="date",
         right_on="available",
         by="asset",

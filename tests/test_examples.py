@@ -28,3 +28,22 @@ def test_standardize_sp500_example_runs():
     for name in ("size", "bp", "ey", "mom", "value"):
         assert name in out
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_cross_section_sp500_example_runs():
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "cross_section_sp500.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # Fama-MacBeth tables of both methods: styles, the country factor and GICS sectors.
+    for name in ("size", "value", "mom", "vol", "country", "Information Technology", "Utilities"):
+        assert name in out
+    for section in ("Fama-MacBeth, wls", "Fama-MacBeth, huber", "R²", "wall time"):
+        assert section in out
+    assert "Traceback" not in result.stderr

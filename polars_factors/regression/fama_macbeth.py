@@ -117,9 +117,9 @@ def fama_macbeth(
 
     These are the standard errors of linearmodels ``FamaMacBeth`` with
     ``cov_type="unadjusted"`` and with ``cov_type="kernel", kernel="bartlett",
-    bandwidth=L`` (same ``debiased`` flag and default), and they are tested against it to 1e-10. linearmodels
-    drops a period when any factor is missing; here each factor keeps its own
-    periods, which is the same on a balanced panel.
+    bandwidth=L`` (same ``debiased`` flag and default), and they are tested against
+    it to 1e-10. linearmodels drops a period when any factor is missing; here each
+    factor keeps its own periods, which is the same on a balanced panel.
 
     The Bartlett weights are the convolution of two boxcars of width :math:`L+1`, so
     the bracket equals :math:`\frac{1}{L+1}\sum_{t=1}^{T+L} W_t^2` with
