@@ -20,6 +20,7 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/standardize_sp500.py
+	$(BIN)/python examples/cross_section_sp500.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
