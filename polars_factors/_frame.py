@@ -178,11 +178,15 @@ def warn_lost(before: pl.DataFrame, after: pl.DataFrame, *, reason: str) -> None
 
 
 def user_stacklevel() -> int:
-    """Stack level of the first frame outside polars_factors (for ``warnings.warn``)."""
-    package_dir = str(Path(__file__).parent)
+    """Stack level of the first frame outside polars_factors (for ``warnings.warn``).
+
+    Polars' own frames are skipped too: a warning raised inside a ``map_batches``
+    function while a plan is collected points at the user's ``collect`` call.
+    """
+    skip = (str(Path(__file__).parent), str(Path(pl.__file__).parent))
     frame = inspect.currentframe()
     level = 0
-    while frame is not None and frame.f_code.co_filename.startswith(package_dir):
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
         frame = frame.f_back
         level += 1
     return max(level, 1)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from polars_factors._frame import user_stacklevel
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError, WeightError
 from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model
 from polars_factors.regression._solve import _cross
@@ -214,7 +215,8 @@ def solution_frame(
     """Lay out the solution as one long frame (:func:`solution_schema`); warn about lost rows."""
     names, kinds = factor_names(model, ctx)
     g, k = ctx.n_dates, len(names)
-    r2, adj = _cross.r_squared(ctx.design, ssr, n_free, centred=model.has_intercept)
+    solved = (status == _cross.OK) | (status == _cross.ILL) | (status == _cross.MAX_ITER)
+    r2, adj = _cross.r_squared(ctx.design, ssr, n_free, centred=model.has_intercept, solved=solved)
     se = _cross.std_errors(cov)
     per_date = pl.DataFrame(
         {
@@ -259,7 +261,7 @@ def _warn_excluded(model: Model, stats: pl.DataFrame) -> None:
     lossy = stats.filter((share > model.warn_excluded) | (pl.col("n_assets") == 0))
     if lossy.height == 0:
         return
-    examples = ", ".join(repr(d) for d in lossy.get_column(model.date).head(3).to_list())
+    examples = ", ".join(str(d) for d in lossy.get_column(model.date).head(3).to_list())
     n_lost = int(lossy.get_column("n_excluded").sum())
     msg = (
         f"cross_section: on {lossy.height} of {stats.height} dates (e.g. {examples}) more "
@@ -268,7 +270,7 @@ def _warn_excluded(model: Model, stats: pl.DataFrame) -> None:
         "dates without a usable row get null factor returns (status 'no_data'). "
         "See stats['n_excluded']; set warn_excluded=1.0 to silence this."
     )
-    warnings.warn(msg, DataLossWarning, stacklevel=2)
+    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 
 
 def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:

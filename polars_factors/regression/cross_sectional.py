@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CrossSectionResult", "cross_section"]
 
+_SOLVED = ("ok", "ill_conditioned", "max_iter")
 _STATS = (
     "n_assets", "n_excluded", "n_factors", "r2", "adj_r2", "condition_number", "iterations",
     "status",
@@ -283,19 +284,28 @@ def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.Laz
     coef = [model.col(f"b{i}") for i in range(len(fixed))]
     rows = lf.select(pl.col(model.asset), *model.row_columns())
     fitted = pl.lit(0.0)
+    solved = pl.lit(value=True)
     if fixed:
+        # A style that is zero on every row of a date is absent there (null return,
+        # like an empty industry) and contributes nothing; a date without a solution
+        # has no residuals at all.
         wide = (
             solution.filter(kind != INDUSTRY)
             .group_by(model.date)
             .agg(
-                pl.col("factor_return")
-                .filter((pl.col("factor") == name) & kind.is_in([STYLE, COUNTRY]))
-                .first()
-                .alias(b)
-                for name, b in zip(fixed, coef, strict=True)
+                pl.col("status").first().is_in(_SOLVED).alias(model.col("solved")),
+                *(
+                    pl.col("factor_return")
+                    .filter((pl.col("factor") == name) & kind.is_in([STYLE, COUNTRY]))
+                    .first()
+                    .fill_null(0.0)
+                    .alias(b)
+                    for name, b in zip(fixed, coef, strict=True)
+                ),
             )
         )
         rows = rows.join(wide, on=model.date, how="left", nulls_equal=True, maintain_order="left")
+        solved = pl.col(model.col("solved"))
         for i, b in enumerate(coef):
             x = pl.col(model.z_names[i]) if i < model.n_styles else pl.lit(1.0)
             fitted = fitted + pl.col(b) * x
@@ -310,5 +320,6 @@ def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.Laz
             maintain_order="left",
         )  # fmt: skip
         fitted = fitted + pl.col(model.col("bind"))
-    residual = pl.when(pl.col(model.col("used"))).then(pl.col(model.z_names[-1]) - fitted)
+    # The industry return of a used row is null only when its date has no solution.
+    residual = pl.when(pl.col(model.col("used")) & solved).then(pl.col(model.z_names[-1]) - fitted)
     return rows.select(pl.col(model.date), pl.col(model.asset), residual.alias("residual"))

@@ -459,13 +459,13 @@ def ssr_at(design: Design, factor_returns: FloatArray) -> FloatArray:
 
 
 def r_squared(
-    design: Design, ssr: FloatArray, n_free: IntArray, *, centred: bool
+    design: Design, ssr: FloatArray, n_free: IntArray, *, centred: bool, solved: BoolArray
 ) -> tuple[FloatArray, FloatArray]:
     r"""Weighted :math:`R^2` and adjusted :math:`R^2` per date, as statsmodels' WLS.
 
     Centred (about the weighted mean) when the model has an intercept, else uncentred;
     the adjusted value is :math:`1 - \frac{n - k_0}{n - p}(1 - R^2)`, :math:`k_0 = 1`
-    when centred.
+    when centred. NaN where not ``solved``.
     """
     n = design.n_obs
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -473,7 +473,8 @@ def r_squared(
         r2 = 1.0 - np.asarray(ssr) / tss
         k0 = 1.0 if centred else 0.0
         adj = 1.0 - (n - k0) / (n - np.asarray(n_free)) * (1.0 - r2)
-    adj = np.where(n > np.asarray(n_free), adj, np.nan)
+    adj = np.where((n > np.asarray(n_free)) & solved, adj, np.nan)
+    r2 = np.where(solved, r2, np.nan)
     return np.where(np.isfinite(r2), r2, np.nan), np.where(np.isfinite(adj), adj, np.nan)
 
 
