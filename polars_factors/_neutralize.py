@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _frame, _validate
-from polars_factors.exceptions import RankDeficientWarning, SchemaError
+from polars_factors.exceptions import RankDeficientWarning
 from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 
@@ -153,11 +153,14 @@ def neutralize(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
         suffix=suffix, check_keys=False,
     )  # fmt: skip
-    schema = prep.schema
+    schema: pl.Schema = prep.schema
+    columns_in: list[str] = prep.columns
     model = _Model(
         ys=prep.columns,
         xs=_check_against(schema, prep.columns, against),
-        industry=_check_industry(schema, industry, prep.columns, against),
+        industry=_validate.check_industry(
+            schema, industry, [*columns_in, *_validate.as_list(against, name="against")]
+        ),
         weights=weights,
         by=prep.by,
         tmp=_temp_prefix(schema),
@@ -230,30 +233,6 @@ def _check_against(schema: pl.Schema, ys: list[str], against: ColumnNames | None
         )
         raise ValueError(msg)
     return xs
-
-
-def _check_industry(
-    schema: pl.Schema, industry: object, ys: list[str], against: ColumnNames | None
-) -> str | None:
-    if industry is None:
-        return None
-    if not isinstance(industry, str):
-        msg = f"`industry` must be a column name; got {industry!r}."
-        raise TypeError(msg)
-    _validate.check_columns_exist(schema, [industry], role="industry column")
-    dtype = schema[industry]
-    if not (
-        dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer()
-    ):
-        msg = (
-            f"industry column {industry!r} must be a string, categorical, enum or integer "
-            f"code, but its dtype is {dtype}. Cast it, e.g. pl.col({industry!r}).cast(pl.String)."
-        )
-        raise SchemaError(msg)
-    if industry in ys or industry in _validate.as_list(against, name="against"):
-        msg = f"industry column {industry!r} is also in `columns` or `against`."
-        raise ValueError(msg)
-    return industry
 
 
 def _temp_prefix(schema: pl.Schema) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "as_list",
     "check_choice",
     "check_columns_exist",
+    "check_industry",
     "check_numeric",
     "check_unique_keys",
     "resolve_by",
@@ -139,3 +140,28 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
         f"deduplicate it first, e.g. frame.unique([{date!r}, {asset!r}], keep='last')."
     )
     raise DuplicateKeyError(msg)
+
+
+def check_industry(schema: pl.Schema, industry: object, others: Sequence[str]) -> str | None:
+    """Check a classification column: present, categorical-like, not one of ``others``."""
+    if industry is None:
+        return None
+    if not isinstance(industry, str):
+        msg = f"`industry` must be a column name; got {industry!r}."
+        raise TypeError(msg)
+    check_columns_exist(schema, [industry], role="industry column")
+    dtype = schema[industry]
+    if not (
+        dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer()
+    ):
+        msg = (
+            f"industry column {industry!r} must be a string, categorical, enum or integer "
+            f"code, but its dtype is {dtype}. Cast it, e.g. pl.col({industry!r}).cast(pl.String)."
+        )
+        raise SchemaError(msg)
+    if industry in others:
+        msg = (
+            f"industry column {industry!r} is also a response or regressor column ({list(others)})."
+        )
+        raise ValueError(msg)
+    return industry

@@ -13,7 +13,6 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import SchemaError
 from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 from polars_factors.typing import ColumnNames
@@ -191,7 +190,7 @@ def build_model(
             "use method='wls' for a weighted fit."
         )
         raise ValueError(msg)
-    _check_industry(schema, industry, [returns, *xs])
+    _validate.check_industry(schema, industry, [returns, *xs])
     country_name = _country_name(country)
     _check_options(method, huber_t=huber_t, max_iter=max_iter, tol=tol, warn=warn_excluded)
     if len(set(xs)) != len(xs) or returns in xs:
@@ -226,27 +225,6 @@ def build_model(
         date_dtype=schema[date],
         tmp=_temp_prefix(schema),
     )
-
-
-def _check_industry(schema: pl.Schema, industry: object, others: list[str]) -> None:
-    if industry is None:
-        return
-    if not isinstance(industry, str):
-        msg = f"`industry` must be a column name; got {industry!r}."
-        raise TypeError(msg)
-    _validate.check_columns_exist(schema, [industry], role="industry column")
-    dtype = schema[industry]
-    if not (
-        dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer()
-    ):
-        msg = (
-            f"industry column {industry!r} must be a string, categorical, enum or integer "
-            f"code, but its dtype is {dtype}. Cast it, e.g. pl.col({industry!r}).cast(pl.String)."
-        )
-        raise SchemaError(msg)
-    if industry in others:
-        msg = f"industry column {industry!r} is also the returns or an exposure column."
-        raise ValueError(msg)
 
 
 def _country_name(country: object) -> str | None:

@@ -289,6 +289,24 @@ class LinearFit:
         return np.asarray((self.status == OK) | (self.status == ILL))
 
 
+def _reduce(design: Design, t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Form the reduced normal equations :math:`T'X'WXT` and :math:`T'X'Wy`."""
+    t_t = np.swapaxes(t, 1, 2)
+    return t_t @ design.xtx @ t, (t_t @ design.xty[:, :, None])[:, :, 0]
+
+
+def _jacobi(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """Scale to a unit diagonal; parameters with a zero diagonal get a decoupled 1."""
+    k = a.shape[-1]
+    d = np.diagonal(a, axis1=1, axis2=2)
+    active = np.asarray(d > 0)
+    scale = np.where(active, 1.0 / np.sqrt(np.where(active, d, 1.0)), 0.0)
+    a_s = a * scale[:, :, None] * scale[:, None, :]
+    diag = np.arange(k)
+    a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
+    return a_s, b * scale, scale, active
+
+
 def solve_design(
     design: Design, transform: FloatArray, *, constraint_ok: BoolArray | None = None
 ) -> LinearFit:
@@ -300,21 +318,13 @@ def solve_design(
     squares (``np.linalg.lstsq``) instead of ``np.linalg.solve``.
     """
     t = transform
-    t_t = np.swapaxes(t, 1, 2)
-    a = t_t @ design.xtx @ t
-    b = (t_t @ design.xty[:, :, None])[:, :, 0]
+    a, b = _reduce(design, t)
     n_groups, k = b.shape
     finite = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
     finite &= np.isfinite(design.yty)
     a = np.where(finite[:, None, None], a, 0.0)
     b = np.where(finite[:, None], b, 0.0)
-    d = np.diagonal(a, axis1=1, axis2=2)
-    active = d > 0
-    scale = np.where(active, 1.0 / np.sqrt(np.where(active, d, 1.0)), 0.0)
-    a_s = a * scale[:, :, None] * scale[:, None, :]
-    diag = np.arange(k)
-    a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
-    b_s = b * scale
+    a_s, b_s, scale, active = _jacobi(a, b)
     lam = np.linalg.eigvalsh(a_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         cond = np.abs(lam).max(axis=1) / np.abs(lam).min(axis=1)
@@ -367,17 +377,9 @@ def resolve(design: Design, transform: FloatArray, status: IntArray) -> FloatArr
     others get NaN.
     """
     t = transform
-    t_t = np.swapaxes(t, 1, 2)
-    a = t_t @ design.xtx @ t
-    b = (t_t @ design.xty[:, :, None])[:, :, 0]
+    a, b = _reduce(design, t)
     n_groups, k = b.shape
-    d = np.diagonal(a, axis1=1, axis2=2)
-    active = d > 0
-    scale = np.where(active, 1.0 / np.sqrt(np.where(active, d, 1.0)), 0.0)
-    a_s = a * scale[:, :, None] * scale[:, None, :]
-    diag = np.arange(k)
-    a_s[:, diag, diag] = np.where(active, a_s[:, diag, diag], 1.0)
-    b_s = b * scale
+    a_s, b_s, scale, _ = _jacobi(a, b)
     z = np.full((n_groups, k), np.nan)
     good = np.flatnonzero(status == OK)
     if good.size:
