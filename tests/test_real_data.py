@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+import statsmodels.api as sm
 
+import polars_factors as pf
 from tests import oracle
 from tests.conftest import DATA_DIR
 
@@ -109,3 +111,52 @@ def test_real_neutralize_residuals_orthogonal(real_panel):
     assert (per_date["dot"] <= 1e-9 * per_date["scale"] * 500).all()
     per_sector = fitted.group_by("date", "sector").agg(pl.col("ret_n").sum().abs().alias("s"))
     assert per_sector["s"].max() < 1e-12
+
+
+# --- cross-sectional regression on the real panel ------------------------------------
+
+
+def _statsmodels_fit(day: pl.DataFrame, method: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """One date by statsmodels on the substituted design (independent of the library)."""
+    day = day.drop_nulls(["ret", "log_dv", "range", "sector", "dollar_volume"])
+    sectors = sorted(day["sector"].unique().to_list())
+    share = np.array([day.filter(pl.col("sector") == s)["dollar_volume"].sum() for s in sectors])
+    share = share / share.sum()
+    dummies = np.column_stack([(day["sector"] == s).to_numpy().astype(float) for s in sectors])
+    x = np.column_stack([day["log_dv"], day["range"], np.ones(day.height), dummies])
+    j = len(sectors)
+    # Null-space basis of the constraint: the last sector in terms of the others.
+    basis = np.zeros((3 + j, 2 + j))
+    basis[:3, :3] = np.eye(3)
+    basis[3:, 3:] = np.vstack([np.eye(j - 1), -share[:-1] / share[-1]])
+    w = np.sqrt(day["dollar_volume"].to_numpy())
+    y = day["ret"].to_numpy()
+    if method == "huber":
+        fit = sm.RLM(np.sqrt(w) * y, np.sqrt(w)[:, None] * (x @ basis), M=sm.robust.norms.HuberT())
+        res = fit.fit()
+    else:
+        res = sm.WLS(y, x @ basis, weights=w).fit()
+    f = basis @ res.params
+    se = np.sqrt(np.diag(basis @ res.cov_params() @ basis.T))
+    return ["log_dv", "range", "country", *sectors], f, se
+
+
+@pytest.mark.parametrize("method", ["wls", "huber"])
+def test_real_cross_section_matches_statsmodels(real_panel, method):
+    """WLS and Huber with sectors, a country factor and the constraint, vs statsmodels."""
+    panel = real_panel.with_columns(w=pl.col("dollar_volume").sqrt())
+    res = pf.cross_section(
+        panel.lazy(), "ret", ["log_dv", "range"], industry="sector", country=True,
+        weights="w", constraint_weights="dollar_volume", method=method,
+    ).collect(engine="streaming")  # fmt: skip
+    statuses = set(res.stats["status"].to_list())
+    # Huber stops some dates at max_iter=50, as statsmodels does with the same options.
+    assert statuses == ({"ok"} if method == "wls" else {"ok", "max_iter"})
+    dates = res.stats["date"]
+    checked = [*dates[::13], *res.stats.filter(pl.col("status") == "max_iter")["date"][:1]]
+    for day_date in checked:
+        names, f, se = _statsmodels_fit(real_panel.filter(pl.col("date") == day_date), method)
+        ours = res.factor_returns.filter(pl.col("date") == day_date)
+        assert ours["factor"].to_list() == names
+        np.testing.assert_allclose(ours["factor_return"].to_numpy(), f, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(ours["std_error"].to_numpy(), se, rtol=1e-8, atol=1e-12)
