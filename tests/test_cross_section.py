@@ -21,6 +21,7 @@ from polars.testing import assert_frame_equal
 
 import polars_factors as pf
 from polars_factors.exceptions import DataLossWarning
+from polars_factors.regression import _solution
 from tests import oracle_regression as oracle
 from tests.oracle_regression import Spec
 
@@ -686,3 +687,22 @@ def test_lazy_input_runs_nothing_until_collected(rng: np.random.Generator) -> No
     assert calls
     eager = pf.cross_section(df, "ret", ["size"], industry="ind", country=True, weights="w")
     assert_frame_equal(got.factor_returns, eager.factor_returns, rel_tol=1e-10, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["wls", "huber"])
+def test_dates_solved_in_chunks_match_the_oracle(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """Large panels are solved CHUNK_DATES dates at a time; the chunks change nothing."""
+    spec = CONFIGS["wls industry+country cap shares"]
+    kwargs = {**spec.kwargs(), "method": method}
+    df = oracle.make_panel(rng)
+    whole = quiet(df.lazy(), **kwargs)
+    monkeypatch.setattr(_solution, "CHUNK_DATES", 2)
+    chunked = quiet(df.lazy(), **kwargs)
+    assert_frame_equal(chunked.factor_returns, whole.factor_returns, rel_tol=1e-12, abs_tol=1e-14)
+    assert_frame_equal(chunked.stats, whole.stats, rel_tol=1e-9, abs_tol=1e-12)
+    assert_frame_equal(chunked.residuals, whole.residuals, rel_tol=1e-12, abs_tol=1e-14)
+    if method == "wls":
+        exp = oracle.cross_section(df, spec, "numpy")
+        check_against(chunked, df, exp, spec=spec, cond=False)

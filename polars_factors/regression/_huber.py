@@ -35,7 +35,8 @@ def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame
     """Huber fit of every date; the long solution frame (see ``_solution``)."""
     rows = lf.select(model.row_columns()).collect(engine=engine)
     cells = rows.group_by(model.cell).agg(model.cell_sums(pl.col(model.col("w"))))
-    ctx = _solution.prepare(cells, model)
+    _solution.check_cells(cells, model)
+    ctx = _solution.prepare(cells, model, _solution.industries_of(cells, model))
     fit0 = _cross.solve_design(ctx.design, ctx.transform, constraint_ok=ctx.constraint_ok)
     data = _used_rows(rows, ctx, model)
     irls = _Irls(model, ctx, data)
@@ -52,7 +53,7 @@ def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame
         fit0,
         ctx.transform,
     )
-    return _solution.solution_frame(
+    out = _solution.solution_frame(
         model,
         ctx,
         factor_returns=factor_returns,
@@ -63,6 +64,8 @@ def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame
         status=state.status,
         iterations=state.iteration,
     )
+    _solution.warn_excluded(model, out.filter(pl.col(model.col("first"))))
+    return out
 
 
 def _used_rows(rows: pl.DataFrame, ctx: _solution.Context, model: Model) -> pl.DataFrame:

@@ -67,25 +67,31 @@ def solution_schema(model: Model) -> pl.Schema:
     )
 
 
-def prepare(cells: pl.DataFrame, model: Model) -> Context:
+#: Dates solved together: bounds the numpy work arrays (``K x K`` per date, a few
+#: copies) whatever the length of the panel.
+CHUNK_DATES = 500
+
+
+def industries_of(cells: pl.DataFrame, model: Model) -> list[str]:
+    """List the industries with a used row somewhere in the panel, sorted."""
+    if model.industry is None:
+        return []
+    used = cells.filter(pl.col(model.col("n_used")) > 0)
+    names: list[str] = used.get_column(model.ind).drop_nulls().unique().sort().to_list()
+    return names
+
+
+def prepare(cells: pl.DataFrame, model: Model, industries: list[str]) -> Context:
     """Index the cells by date and industry and assemble every date's normal equations.
 
-    Raises
-    ------
-    WeightError
-        When some row has a negative regression or constraint weight.
-    InsufficientDataError
-        When no row of the panel can be used.
+    ``cells`` must have passed :func:`check_cells`; ``industries`` (from
+    :func:`industries_of` on the whole panel) fixes the factor list.
     """
-    _check_cells(cells, model)
     dates = cells.get_column(model.date).unique().sort(nulls_last=True)
     date_index = pl.DataFrame({model.date: dates}).with_row_index(model.col("gid"))
     cells = cells.join(date_index, on=model.date, how="left", nulls_equal=True)
-    industries: list[str] = []
     industry_index = pl.DataFrame()
     if model.industry is not None:
-        used = cells.filter(pl.col(model.col("n_used")) > 0)
-        industries = used.get_column(model.ind).drop_nulls().unique().sort().to_list()
         industry_index = pl.DataFrame(
             {model.ind: industries}, schema={model.ind: pl.String}
         ).with_row_index(model.col("jid"))
@@ -163,7 +169,8 @@ def _constraint_shares(
     return flat.reshape(n_dates, n_industries)
 
 
-def _check_cells(cells: pl.DataFrame, model: Model) -> None:
+def check_cells(cells: pl.DataFrame, model: Model) -> None:
+    """Raise on negative weights (``WeightError``) or no usable row (``InsufficientDataError``)."""
     neg = model.col("n_neg")
     if neg in cells.columns:
         bad = cells.filter(pl.col(neg) > 0)
@@ -212,7 +219,7 @@ def solution_frame(
     status: IntArray,
     iterations: IntArray,
 ) -> pl.DataFrame:
-    """Lay out the solution as one long frame (:func:`solution_schema`); warn about lost rows."""
+    """Lay out the solution as one long frame (see :func:`solution_schema`)."""
     names, kinds = factor_names(model, ctx)
     g, k = ctx.n_dates, len(names)
     solved = (status == _cross.OK) | (status == _cross.ILL) | (status == _cross.MAX_ITER)
@@ -250,12 +257,11 @@ def solution_frame(
         pl.col("factor_return").is_not_null().sum().over(pl.col(model.date)).alias("n_factors"),
     )
     out = pl.concat([out, per_date.gather(gid)], how="horizontal")
-    _warn_excluded(model, out.filter(pl.col(model.col("first"))))
     schema = solution_schema(model)
     return out.select(schema.names()).cast(schema)
 
 
-def _warn_excluded(model: Model, stats: pl.DataFrame) -> None:
+def warn_excluded(model: Model, stats: pl.DataFrame) -> None:
     total = pl.col("n_assets").cast(pl.Int64) + pl.col("n_excluded").cast(pl.Int64)
     share = pl.col("n_excluded").cast(pl.Float64) / total
     lossy = stats.filter((share > model.warn_excluded) | (pl.col("n_assets") == 0))
@@ -274,17 +280,28 @@ def _warn_excluded(model: Model, stats: pl.DataFrame) -> None:
 
 
 def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
-    """Turn cell sums into the solution frame (the ``map_batches`` step of the plan)."""
-    ctx = prepare(cells, model)
-    fit, cov = solve_linear(ctx)
-    return solution_frame(
-        model,
-        ctx,
-        factor_returns=fit.factor_returns,
-        cov=cov,
-        ssr=fit.ssr,
-        n_free=fit.n_free,
-        cond=fit.cond,
-        status=fit.status,
-        iterations=fit.n_free * 0 + 1,
+    """Turn cell sums into the solution frame (the ``map_batches`` step of the plan).
+
+    The dates are solved in chunks of :data:`CHUNK_DATES`, so that memory does not
+    grow with the length of the panel beyond the cell table and the result.
+    """
+    check_cells(cells, model)
+    industries = industries_of(cells, model)
+    chunk = (pl.col(model.date).rank("dense") - 1) // CHUNK_DATES
+    parts = cells.with_columns(chunk.alias(model.col("chunk"))).partition_by(
+        model.col("chunk"), include_key=False
     )
+    frames = []
+    for part in parts:
+        ctx = prepare(part, model, industries)
+        fit, cov = solve_linear(ctx)
+        frames.append(
+            solution_frame(
+                model, ctx, factor_returns=fit.factor_returns, cov=cov, ssr=fit.ssr,
+                n_free=fit.n_free, cond=fit.cond, status=fit.status,
+                iterations=fit.n_free * 0 + 1,
+            )
+        )  # fmt: skip
+    out = pl.concat(frames).sort(model.date, maintain_order=True, nulls_last=True)
+    warn_excluded(model, out.filter(pl.col(model.col("first"))))
+    return out
