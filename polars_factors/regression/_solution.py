@@ -287,13 +287,14 @@ def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
     """
     check_cells(cells, model)
     industries = industries_of(cells, model)
-    chunk = (pl.col(model.date).rank("dense") - 1) // CHUNK_DATES
-    parts = cells.with_columns(chunk.alias(model.col("chunk"))).partition_by(
-        model.col("chunk"), include_key=False
-    )
+    chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
+    chunks = cells.select(chunk).get_column(model.col("chunk"))
     frames = []
-    for part in parts:
-        ctx = prepare(part, model, industries)
+    # One chunk at a time (a filter copies only that chunk's cells).
+    for i in chunks.unique().sort(nulls_last=True):
+        ctx = prepare(
+            cells.filter(chunks.is_null() if i is None else chunks == i), model, industries
+        )
         fit, cov = solve_linear(ctx)
         frames.append(
             solution_frame(
