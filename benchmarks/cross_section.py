@@ -1,0 +1,890 @@
+"""Benchmark: cross-sectional factor regressions (WLS, Barra constrained, Huber) per date.
+
+Spec: a synthetic panel of 2,000 dates x 3,000 assets, 10 style exposures and 30
+industries (a string column), sqrt-cap regression weights, returns generated from a
+factor model, read from parquet. In the same run, on the same file, compare
+
+- ours: ``pf.cross_section(pl.scan_parquet(path), "ret", styles, industry="industry",
+  weights="w", method="wls", check_keys=False).factor_returns.collect()``, with the
+  streaming and the in-memory engine, ``check_keys=True``, the Barra-constrained model
+  (``country=True, constraint_weights="cap"``) and ``method="huber"``;
+- (a) the IO floor: a streaming scan that only sums the columns the regression reads;
+- (b) polars-ols ``least_squares.wls`` in ``group_by("date")`` with one-hot industries;
+- (c) a pandas groupby loop calling statsmodels ``WLS`` per date;
+- (d) a pandas groupby loop calling statsmodels ``RLM(HuberT())`` per date (the Huber
+  reference).
+
+(c) and (d) are timed on the first ``--sm-dates`` dates (default 200) and scaled
+linearly to the whole panel; the table says so. Ours and (a) also run on a second
+panel of 10,000 dates x 3,000 assets, to show that time grows linearly and memory
+stays flat with the number of dates.
+
+Goals: WLS at least 6x faster than (b) and 20x faster than (c), within 2.5x of (a),
+peak memory <= 1 GB and flat in the number of dates; Huber at least 10x faster than (d).
+
+Before any timing, our factor returns are compared with polars-ols on every date and
+with statsmodels (WLS params and bse, RLM params and bse) on a few dates; the
+constrained model is checked against the unconstrained one (same styles; country +
+constrained industry = unconstrained industry; the cap-weighted industry returns sum
+to 0). The run stops if any check fails.
+
+Each measurement runs in a fresh subprocess (so peak RSS, ``ru_maxrss`` of that
+process, is per variant), ``--repeats`` times (default 3), interleaving the
+variants; the table shows the best wall time, all the runs, the user and system CPU
+time of the fastest run and the largest peak RSS. Wall and CPU times cover the work
+only (reading the file included), not the interpreter start or the imports.
+
+Usage (from the repository root)::
+
+    python benchmarks/cross_section.py           # full run (~10 min), writes RESULTS.md
+    python benchmarks/cross_section.py --small   # smoke run (~1 min), prints only
+
+The panels are generated once (seeded) under ``benchmarks/data/`` (git-ignored).
+Needs ``pandas``, ``statsmodels`` and ``polars-ols`` besides the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from _results import write_section  # benchmarks/_results.py
+
+import polars_factors as pf
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE / "data"
+RESULTS = HERE / "RESULTS.md"
+SEED = 20261121
+STYLES = [f"s{i}" for i in range(10)]
+N_INDUSTRIES = 30
+INDUSTRIES = [f"ind_{j:02d}" for j in range(N_INDUSTRIES)]
+NULL_FRAC = 0.005  # share of null returns
+MIN_MEMBERS = 5  # assets per industry, at least
+CHUNK_DATES = 250  # dates generated per chunk (bounded memory; same data at any size)
+FULL = {"main": (2_000, 3_000), "big": (10_000, 3_000), "sm_dates": 200}
+SMALL = {"main": (250, 1_000), "big": (1_250, 1_000), "sm_dates": 50}
+Engine = Literal["streaming", "in-memory"]
+BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def panel_path(n_dates: int, n_assets: int) -> Path:
+    return DATA_DIR / f"cross_section_{n_dates}x{n_assets}_seed{SEED}.parquet"
+
+
+def panel_dates(n_dates: int) -> pl.Series:
+    """The trading dates of the panel: weekdays from 1990-01-01."""
+    start = dt.date(1990, 1, 1)
+    days = pl.date_range(start, start + dt.timedelta(days=7 * n_dates // 5 + 7), eager=True)
+    return days.filter(days.dt.weekday() <= 5).head(n_dates)
+
+
+def _asset_table(n_assets: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per asset: base market cap and industry code (fixed over time)."""
+    rng = np.random.default_rng([SEED, n_assets])
+    base_cap = rng.lognormal(mean=np.log(2e9), sigma=1.5, size=n_assets)
+    # Unequal industry sizes, at least MIN_MEMBERS assets each (no empty industry).
+    shares = rng.dirichlet(np.full(N_INDUSTRIES, 2.0))
+    floor = np.repeat(np.arange(N_INDUSTRIES), MIN_MEMBERS)
+    rest = rng.choice(N_INDUSTRIES, size=n_assets - floor.size, p=shares)
+    industry = rng.permutation(np.concatenate([floor, rest]))
+    return base_cap, industry
+
+
+def _chunk(chunk: int, dates: pl.Series, n_assets: int) -> pl.DataFrame:
+    """Rows of ``dates`` (one chunk), sorted by date then asset, seeded by chunk."""
+    rng = np.random.default_rng([SEED, chunk])
+    base_cap, industry = _asset_table(n_assets)
+    n_dates = len(dates)
+    n = n_dates * n_assets
+    cap = np.tile(base_cap, n_dates) * rng.lognormal(sigma=0.1, size=n)
+    w = np.sqrt(cap)
+    log_cap = np.log(cap)
+    mu, sd = np.log(2e9), 1.5
+    x = rng.standard_normal((n, len(STYLES)))
+    x[:, 0] = (log_cap - mu) / sd  # s0 is "size"
+    # Factor returns: styles, a market (country) factor and industries, per date.
+    f_style = rng.normal(0.0, 0.005, size=(n_dates, len(STYLES)))
+    f_country = rng.normal(3e-4, 0.01, size=n_dates)
+    f_industry = rng.normal(0.0, 0.004, size=(n_dates, N_INDUSTRIES))
+    day = np.repeat(np.arange(n_dates), n_assets)
+    ind = np.tile(industry, n_dates)
+    systematic = (
+        np.einsum("dak,dk->da", x.reshape(n_dates, n_assets, -1), f_style).ravel()
+        + f_country[day]
+        + f_industry[day, ind]
+    )
+    # Specific returns: fat tailed (t, 4 dof), variance proportional to 1 / w.
+    noise = rng.standard_t(df=4, size=n) / np.sqrt(2.0)
+    ret = systematic + 0.02 * np.sqrt(np.exp(mu / 2) / w) * noise
+    ret[rng.random(n) < NULL_FRAC] = np.nan
+    return pl.DataFrame(
+        {
+            "date": dates.gather(day),
+            "asset": np.tile(np.arange(n_assets, dtype=np.int32), n_dates),
+            "industry": pl.Series(INDUSTRIES).gather(ind),
+            "cap": cap,
+            "w": w,
+            **{s: x[:, k] for k, s in enumerate(STYLES)},
+            "ret": ret,
+        }
+    ).with_columns(pl.col("ret").fill_nan(None))
+
+
+def generate_panel(path: Path, n_dates: int, n_assets: int) -> None:
+    """Write the panel chunk by chunk, then stream the chunks into one parquet file.
+
+    Chunks are seeded by their index, so a longer panel starts with the same rows as a
+    shorter one of the same width.
+    """
+    tmp = path.with_name(path.stem + ".parts")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    dates = panel_dates(n_dates)
+    for chunk, start in enumerate(range(0, n_dates, CHUNK_DATES)):
+        part = _chunk(chunk, dates[start : start + CHUNK_DATES], n_assets)
+        part.write_parquet(tmp / f"{chunk:05d}.parquet")
+    out = path.with_suffix(".tmp")
+    pl.scan_parquet(sorted(tmp.glob("*.parquet"))).sink_parquet(out)
+    out.replace(path)
+    shutil.rmtree(tmp)
+
+
+# ----------------------------------------------------------------------- variants
+
+
+def _ours(
+    path: Path,
+    *,
+    engine: Engine = "streaming",
+    check_keys: bool = False,
+    barra: bool = False,
+    method: Literal["wls", "huber"] = "wls",
+) -> pl.DataFrame:
+    res = pf.cross_section(
+        pl.scan_parquet(path),
+        "ret",
+        STYLES,
+        industry="industry",
+        country=barra,
+        weights="w",
+        method=method,
+        constraint_weights="cap" if barra else None,
+        check_keys=check_keys,
+        engine=engine,
+    )
+    return res.factor_returns.collect(engine=engine)
+
+
+def _checksum(frame: pl.DataFrame, value: str = "factor_return") -> dict[str, Any]:
+    return {"checksum": float(frame[value].sum()), "dates": frame["date"].n_unique()}
+
+
+def run_io_floor(path: Path, _: dt.date | None) -> dict[str, Any]:
+    """Read every column the WLS reads (date, ret, styles, industry, w) and reduce it."""
+    row = (
+        pl.scan_parquet(path)
+        .select(
+            pl.col("date").to_physical().sum(),
+            pl.col("industry").str.len_bytes().sum(),
+            pl.col("ret", "w", *STYLES).sum(),
+        )
+        .collect(engine="streaming")
+    )
+    return {"checksum": float(row["ret"][0]), "dates": None}
+
+
+def run_ours(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(_ours(path))
+
+
+def run_ours_in_memory(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(_ours(path, engine="in-memory"))
+
+
+def run_ours_check_keys(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(_ours(path, check_keys=True))
+
+
+def run_ours_barra(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(_ours(path, barra=True))
+
+
+def run_ours_huber(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(_ours(path, method="huber"))
+
+
+def polars_ols_frame(path: Path) -> pl.DataFrame:
+    """polars-ols WLS per date, industries one-hot encoded as expressions, no intercept."""
+    import polars_ols  # noqa: F401, PLC0415 (registers the .least_squares namespace)
+
+    dummies = [(pl.col("industry") == ind).cast(pl.Float64).alias(ind) for ind in INDUSTRIES]
+    coef = pl.col("ret").least_squares.wls(
+        *STYLES, *dummies, sample_weights="w", mode="coefficients", null_policy="drop"
+    )
+    return (
+        pl.scan_parquet(path)
+        .group_by("date")
+        .agg(coef.alias("coef"))
+        .unnest("coef")
+        .unpivot(index="date", variable_name="factor", value_name="factor_return")
+        .collect()
+    )
+
+
+def run_polars_ols(path: Path, _: dt.date | None) -> dict[str, Any]:
+    return _checksum(polars_ols_frame(path))
+
+
+def _read_pandas(path: Path, filters: list[tuple[str, str, Any]] | None) -> Any:
+    """The model columns as pandas (rows matching pyarrow ``filters``), null returns dropped."""
+    import pandas as pd  # noqa: PLC0415
+
+    df = pd.read_parquet(
+        path,
+        columns=["date", "ret", *STYLES, "industry", "w"],
+        filters=filters,
+        to_pandas_kwargs={"date_as_object": False},
+    )
+    return df.dropna(subset=["ret"])
+
+
+def statsmodels_loop(
+    path: Path, filters: list[tuple[str, str, Any]] | None, *, method: Literal["wls", "huber"]
+) -> Any:
+    """A pandas groupby loop calling statsmodels per date; the efficient version.
+
+    Dummies are built once, and each date fits on numpy slices (no per-date pandas
+    frames), so the loop measures statsmodels, not pandas indexing. Huber follows the
+    package's definition: RLM on sqrt(w)-scaled data, HuberT(1.345), MAD scale.
+    """
+    import pandas as pd  # noqa: PLC0415
+    import statsmodels.api as sm  # noqa: PLC0415
+
+    df = _read_pandas(path, filters)
+    dummies = pd.get_dummies(df["industry"], dtype=float)[INDUSTRIES]
+    x = np.column_stack([df[STYLES].to_numpy(), dummies.to_numpy()])
+    y, w = df["ret"].to_numpy(), df["w"].to_numpy()
+    rows = []
+    for date, idx in df.groupby("date", sort=True).indices.items():
+        if method == "wls":
+            fit = sm.WLS(y[idx], x[idx], weights=w[idx]).fit()
+        else:
+            sw = np.sqrt(w[idx])
+            model = sm.RLM(y[idx] * sw, x[idx] * sw[:, None], M=sm.robust.norms.HuberT(1.345))
+            fit = model.fit(scale_est="mad", conv="dev", maxiter=50, tol=1e-8)
+        rows.append((date, fit.params, fit.bse))
+    factors = [*STYLES, *INDUSTRIES]
+    return pd.DataFrame(
+        {
+            "date": np.repeat([r[0] for r in rows], len(factors)),
+            "factor": factors * len(rows),
+            "factor_return": np.concatenate([r[1] for r in rows]),
+            "std_error": np.concatenate([r[2] for r in rows]),
+        }
+    )
+
+
+def _before(day: dt.date | None) -> list[tuple[str, str, Any]] | None:
+    return None if day is None else [("date", "<", day)]
+
+
+def run_statsmodels_wls(path: Path, before: dt.date | None) -> dict[str, Any]:
+    out = statsmodels_loop(path, _before(before), method="wls")
+    return {"checksum": float(out["factor_return"].sum()), "dates": int(out["date"].nunique())}
+
+
+def run_statsmodels_rlm(path: Path, before: dt.date | None) -> dict[str, Any]:
+    out = statsmodels_loop(path, _before(before), method="huber")
+    return {"checksum": float(out["factor_return"].sum()), "dates": int(out["date"].nunique())}
+
+
+def run_baseline(path: Path, _: dt.date | None) -> dict[str, Any]:  # noqa: ARG001
+    """Nothing: the peak RSS of the interpreter and the imports (polars, numpy, package)."""
+    return {"checksum": None, "dates": None}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    what: str
+    fn: Callable[[Path, dt.date | None], dict[str, Any]]
+    subset: bool = False  # timed on the first --sm-dates dates, scaled to the panel
+    ref: str | None = None  # the variant of ours it is compared with
+
+
+VARIANTS = [
+    Variant("io_floor", "(a) streaming scan + sum of date, ret, styles, industry, w", run_io_floor),
+    Variant("ours", "WLS, 10 styles + 30 industries, streaming", run_ours),
+    Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
+    Variant(
+        "ours_check_keys", "same, check_keys=True (default; reads the keys)", run_ours_check_keys
+    ),
+    Variant(
+        "ours_barra",
+        'same + country=True, constraint_weights="cap" (Barra constrained)',
+        run_ours_barra,
+    ),
+    Variant("ours_huber", 'method="huber" (IRLS, HuberT 1.345), streaming', run_ours_huber),
+    Variant(
+        "polars_ols",
+        "(b) polars-ols `least_squares.wls` in group_by(date), one-hot industries",
+        run_polars_ols,
+        ref="ours",
+    ),
+    Variant(
+        "statsmodels_wls",
+        "(c) pandas groupby loop, statsmodels `WLS(...).fit()` per date",
+        run_statsmodels_wls,
+        subset=True,
+        ref="ours",
+    ),
+    Variant(
+        "statsmodels_rlm",
+        "(d) pandas groupby loop, statsmodels `RLM(HuberT()).fit()` per date",
+        run_statsmodels_rlm,
+        subset=True,
+        ref="ours_huber",
+    ),
+    Variant("baseline", "imports only (peak RSS floor)", run_baseline),
+]
+BIG_VARIANTS = ["io_floor", "ours"]
+BY_NAME = {v.name: v for v in VARIANTS}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measurement: wall and CPU time of the work, peak RSS of its process."""
+
+    seconds: float
+    user_s: float
+    sys_s: float
+    peak_mb: float
+    checksum: float | None
+    dates: int | None
+
+
+# ------------------------------------------------------------------- verification
+
+
+def _wide(frame: pl.DataFrame, value: str = "factor_return") -> pl.DataFrame:
+    return frame.pivot("factor", index="date", values=value).sort("date")
+
+
+def _max_diff(a: pl.DataFrame, b: pl.DataFrame, columns: list[str], what: str) -> float:
+    """Max abs difference of two wide frames over ``columns``, rows joined on date."""
+    joined = a.join(b, on="date", how="inner", suffix="_b")
+    if joined.height != b.height:
+        msg = f"{what}: {joined.height} common dates, expected {b.height}"
+        raise AssertionError(msg)
+    worst = 0.0
+    for c in columns:
+        diff = (joined[c] - joined[f"{c}_b"]).abs()
+        if diff.null_count():
+            msg = f"{what}: {c} has nulls on one side only"
+            raise AssertionError(msg)
+        worst = max(worst, float(diff.max()))  # type: ignore[arg-type]
+    return worst
+
+
+def verify(path: Path, n_dates: int, tolerance: float) -> dict[str, float]:
+    """Compare ours with polars-ols (all dates) and statsmodels (a few dates)."""
+    factors = [*STYLES, *INDUSTRIES]
+    ours_long = _ours(path)
+    if ours_long.height != n_dates * len(factors) or ours_long["factor_return"].null_count():
+        msg = f"ours: expected {n_dates * len(factors)} non-null factor returns"
+        raise AssertionError(msg)
+    if ours_long["factor"].unique(maintain_order=True).to_list() != factors:
+        msg = f"ours: factor order {ours_long['factor'].unique(maintain_order=True).to_list()}"
+        raise AssertionError(msg)
+    ours = _wide(ours_long)
+    ours_se = _wide(ours_long, "std_error")
+    checks: dict[str, float] = {}
+    checks["in-memory engine vs streaming"] = _max_diff(
+        ours, _wide(_ours(path, engine="in-memory")), factors, "in-memory"
+    )
+    checks["polars-ols WLS, all dates"] = _max_diff(
+        ours, _wide(polars_ols_frame(path)), factors, "polars-ols"
+    )
+
+    # statsmodels on a few dates: the first, one in the middle and the last.
+    dates = panel_dates(n_dates)
+    pick = [dates[0], dates[n_dates // 2], dates[-1]]
+    sm = pl.from_pandas(statsmodels_loop(path, [("date", "in", pick)], method="wls")).with_columns(
+        pl.col("date").cast(pl.Date)
+    )
+    checks["statsmodels WLS params, 3 dates"] = _max_diff(ours, _wide(sm), factors, "sm WLS")
+    checks["statsmodels WLS bse, 3 dates"] = _max_diff(
+        ours_se, _wide(sm, "std_error"), factors, "sm WLS bse"
+    )
+
+    # Barra: same fitted model, reparametrized.
+    barra = _wide(_ours(path, barra=True))
+    shares = (
+        pl.scan_parquet(path)
+        .filter(pl.col("ret").is_not_null())
+        .group_by("date", "industry")
+        .agg(pl.col("cap").sum())
+        .with_columns(pl.col("cap") / pl.col("cap").sum().over("date"))
+        .collect()
+        .pivot("industry", index="date", values="cap")
+        .sort("date")
+    )
+    checks["barra styles == unconstrained styles"] = _max_diff(barra, ours, STYLES, "barra styles")
+    shifted = barra.select(
+        "date", *[(pl.col("country") + pl.col(ind)).alias(ind) for ind in INDUSTRIES]
+    )
+    checks["barra country + industry == unconstrained industry"] = _max_diff(
+        shifted, ours, INDUSTRIES, "barra industries"
+    )
+    constraint = barra.join(shares, on="date", suffix="_c").select(
+        pl.sum_horizontal(pl.col(ind) * pl.col(f"{ind}_c") for ind in INDUSTRIES).abs().max()
+    )
+    checks["barra sum_j c_j f_j == 0"] = float(constraint.item())
+
+    # Huber against statsmodels RLM on the same dates.
+    huber_long = _ours(path, method="huber")
+    rlm = pl.from_pandas(
+        statsmodels_loop(path, [("date", "in", pick)], method="huber")
+    ).with_columns(pl.col("date").cast(pl.Date))
+    huber = _wide(huber_long).filter(pl.col("date").is_in(pick))
+    huber_se = _wide(huber_long, "std_error").filter(pl.col("date").is_in(pick))
+    checks["statsmodels RLM params, 3 dates"] = _max_diff(huber, _wide(rlm), factors, "RLM")
+    checks["statsmodels RLM bse, 3 dates"] = _max_diff(
+        huber_se, _wide(rlm, "std_error"), factors, "RLM bse"
+    )
+    bad = {k: v for k, v in checks.items() if not v <= tolerance}
+    if bad:
+        msg = f"checks above tolerance {tolerance:g}: {bad}"
+        raise AssertionError(msg)
+    return checks
+
+
+# ------------------------------------------------------------------ subprocesses
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    """The work of a child process: generate, verify, or run one variant once."""
+    if args.child == "generate":
+        generate_panel(args.path, *args.shape)
+        return {}
+    if args.child == "verify":
+        return verify(args.path, args.shape[0], args.tolerance)
+    fn = BY_NAME[args.child].fn
+    before_date = dt.date.fromisoformat(args.before) if args.before else None
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    out = fn(args.path, before_date)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "seconds": seconds,
+        "user_s": after.ru_utime - before.ru_utime,
+        "sys_s": after.ru_stime - before.ru_stime,
+        "peak_mb": after.ru_maxrss / 1024,  # KiB on Linux
+        **out,
+    }
+
+
+def spawn(*args: str) -> dict[str, Any]:
+    """Run this script with ``args`` in a fresh interpreter; return its JSON answer.
+
+    Everything big runs in children: Linux carries the parent's peak RSS into a
+    spawned child's ``ru_maxrss``, so the parent must stay small.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        msg = f"{' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr}"
+        raise RuntimeError(msg)
+    if proc.stderr.strip():
+        print(f"  [{' '.join(args)}] stderr: {proc.stderr.strip()}", file=sys.stderr)
+    answer: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def run_variant(name: str, path: Path, before: dt.date | None) -> Run:
+    extra = ["--before", before.isoformat()] if before is not None else []
+    out = spawn("--child", name, "--path", str(path), *extra)
+    return Run(
+        seconds=float(out["seconds"]),
+        user_s=float(out["user_s"]),
+        sys_s=float(out["sys_s"]),
+        peak_mb=float(out["peak_mb"]),
+        checksum=out["checksum"],
+        dates=out["dates"],
+    )
+
+
+def check_sums(results: dict[str, list[Run]], n_dates: int) -> None:
+    """Repeated runs and engines of the same model must give the same sum of returns."""
+    ref = results["ours"][0].checksum
+    assert ref is not None
+    same = ("ours", "ours_in_memory", "ours_check_keys", "polars_ols")
+    for name in same:
+        for run in results.get(name, []):
+            if run.checksum is None or abs(run.checksum - ref) > 1e-8 * n_dates:
+                msg = f"{name}: sum of factor returns {run.checksum!r}, expected {ref!r}"
+                raise AssertionError(msg)
+    for name, runs in results.items():
+        if len({r.checksum for r in runs}) > 1 and name not in same:
+            sums = [r.checksum for r in runs]
+            if max(sums) - min(sums) > 1e-8 * n_dates:  # type: ignore[type-var, operator]
+                msg = f"{name}: runs disagree: {sums}"
+                raise AssertionError(msg)
+
+
+# -------------------------------------------------------------------------- report
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def gpu_note() -> str:
+    if importlib.util.find_spec("cudf_polars") is None:
+        return 'engine="gpu": GPU engine not installed here (no `cudf_polars`); not measured'
+    return 'engine="gpu": `cudf_polars` is installed, but not measured by this script'
+
+
+def machine_info() -> dict[str, str]:
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    versions = ", ".join(
+        f"{name} {_version(dist)}"
+        for name, dist in [
+            ("Polars", "polars"),
+            ("polars-ols", "polars-ols"),
+            ("pandas", "pandas"),
+            ("statsmodels", "statsmodels"),
+            ("numpy", "numpy"),
+        ]
+    )
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {len(os.sched_getaffinity(0))} cores usable "
+        f"(polars thread pool: {pl.thread_pool_size()})",
+        "memory": f"{mem_kb / 1024**2:.1f} GiB",
+        "os": platform.platform(),
+        "versions": f"Python {platform.python_version()}, {versions}, "
+        f"polars_factors {pf.__version__}",
+        "gpu": gpu_note(),
+    }
+
+
+def cpu_times() -> list[int]:
+    """The aggregate ``cpu`` line of /proc/stat (user, nice, system, idle, ..., steal)."""
+    first = Path("/proc/stat").read_text().splitlines()[0].split()
+    return [int(v) for v in first[1:]]
+
+
+def steal_share(before: list[int], after: list[int]) -> float:
+    """Fraction of CPU time stolen by the hypervisor between two :func:`cpu_times`."""
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta[:8])  # user..steal; guest time is already in user
+    return delta[7] / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Setup:
+    main: tuple[int, int]
+    big: tuple[int, int]
+    sm_dates: int
+    main_mb: float
+    big_mb: float
+    repeats: int
+    blas: str
+
+
+def _goal(label: str, value: float, goal: str, *, met: bool) -> str:
+    return f"- {label}: **{value}** (goal {goal}: {'met' if met else '**NOT met**'})"
+
+
+def render(
+    results: dict[str, list[Run]],
+    big: dict[str, list[Run]],
+    *,
+    setup: Setup,
+    checks: dict[str, float],
+    info: dict[str, str],
+    conditions: str,
+) -> str:
+    n_dates, n_assets = setup.main
+    scale = n_dates / setup.sm_dates
+    fastest = {k: min(v, key=lambda r: r.seconds) for k, v in results.items()}
+    full_s = {k: r.seconds * (scale if BY_NAME[k].subset else 1.0) for k, r in fastest.items()}
+    peak = {k: max(r.peak_mb for r in v) for k, v in results.items()}
+    floor = full_s["io_floor"]
+    lines = [
+        (
+            f"Panel: {n_dates:,} dates x {n_assets:,} assets = {n_dates * n_assets:,} rows; "
+            "date, asset (Int32), industry (String, 30 values, unequal sizes), cap, "
+            "w = sqrt(cap), s0..s9 (s0 = size), ret = country + styles + industry + "
+            f"t(4) noise with variance ~ 1/w, {NULL_FRAC:.1%} null returns; "
+            f"parquet {setup.main_mb:,.0f} MB."
+        ),
+        "",
+        "Checked first (max abs difference of the factor returns, or of the std errors):",
+        "",
+        *(f"- {k}: {v:.1e}" for k, v in checks.items()),
+        "",
+        (
+            f"Best of {setup.repeats} fresh processes (variants interleaved); wall and CPU "
+            "time cover reading the file and fitting, not the imports. CPU = user + system "
+            "time of the fastest run. Peak RSS = max over the runs of the process's "
+            "ru_maxrss, imports included (see `baseline`). **Rows marked * were timed on "
+            f"the first {setup.sm_dates:,} dates only** (a full run would take minutes); "
+            f"their full-panel time is the measured time x {scale:g} (the work is linear "
+            "in the number of dates) and their peak RSS is that of the subset. Every "
+            f"child runs with {setup.blas} (numpy's BLAS; Polars keeps its thread pool): "
+            "multi-threaded OpenBLAS on many small matrices (statsmodels' per-date SVDs) "
+            "is many times slower on a small machine, and one thread is what a per-date "
+            "loop should use."
+        ),
+        "",
+        (
+            "| variant | what | dates timed | best wall (s) | all runs (s) | CPU user + sys (s) "
+            "| full-panel wall (s) | x IO floor (a) | ours is x faster | peak RSS (MB) |"
+        ),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in (v for v in VARIANTS if v.name in results):
+        mb = f"{peak[v.name]:,.0f}" + (" *" if v.subset else "")
+        if v.name == "baseline":
+            lines.append(f"| `{v.name}` | {v.what} | - | - | - | - | - | - | - | {mb} |")
+            continue
+        r = fastest[v.name]
+        timed = f"{setup.sm_dates:,} *" if v.subset else f"{n_dates:,}"
+        runs = " ".join(f"{x.seconds:.2f}" for x in results[v.name])
+        full = f"{full_s[v.name]:.2f}" + (f" (x {scale:g}) *" if v.subset else "")
+        faster = f"{full_s[v.name] / full_s[v.ref]:.1f}" if v.ref in full_s else "-"
+        lines.append(
+            f"| `{v.name}` | {v.what} | {timed} | {r.seconds:.3f} | {runs} | "
+            f"{r.user_s:.1f} + {r.sys_s:.1f} | {full} | {full_s[v.name] / floor:.2f} | "
+            f"{faster} | {mb} |"
+        )
+
+    b_dates, b_assets = setup.big
+    b_fast = {k: min(v, key=lambda r: r.seconds) for k, v in big.items()}
+    b_peak = {k: max(r.peak_mb for r in v) for k, v in big.items()}
+    lines += [
+        "",
+        (
+            f"Scaling: the same on a panel of {b_dates:,} dates x {b_assets:,} assets = "
+            f"{b_dates * b_assets:,} rows (parquet {setup.big_mb:,.0f} MB; its first "
+            f"{n_dates:,} dates are the panel above), best of {setup.repeats}."
+        ),
+        "",
+        (
+            "| variant | best wall (s) | all runs (s) | CPU user + sys (s) | x IO floor "
+            f"| wall / wall at {n_dates:,} dates | peak RSS (MB) "
+            f"| peak / peak at {n_dates:,} dates |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in BIG_VARIANTS:
+        r = b_fast[name]
+        runs = " ".join(f"{x.seconds:.2f}" for x in big[name])
+        lines.append(
+            f"| `{name}` | {r.seconds:.3f} | {runs} | {r.user_s:.1f} + {r.sys_s:.1f} | "
+            f"{r.seconds / b_fast['io_floor'].seconds:.2f} | "
+            f"{r.seconds / fastest[name].seconds:.1f} | {b_peak[name]:,.0f} | "
+            f"{b_peak[name] / peak[name]:.2f} |"
+        )
+
+    ours = full_s["ours"]
+    vs_ols = full_s["polars_ols"] / ours
+    vs_sm = full_s["statsmodels_wls"] / ours
+    within = ours / floor
+    mem = max(peak["ours"], b_peak["ours"])
+    flat = b_peak["ours"] / peak["ours"]
+    vs_rlm = full_s["statsmodels_rlm"] / full_s["ours_huber"]
+    lines += [
+        "",
+        "Goals:",
+        "",
+        _goal("WLS: polars-ols / ours", round(vs_ols, 1), ">= 6x", met=vs_ols >= 6),
+        _goal("WLS: statsmodels loop (scaled) / ours", round(vs_sm, 1), ">= 20x", met=vs_sm >= 20),
+        _goal("WLS: ours / IO floor", round(within, 2), "<= 2.5x", met=within <= 2.5),
+        _goal(
+            f"WLS: peak RSS of ours ({n_dates:,} and {b_dates:,} dates), MB",
+            round(mem),
+            "<= 1,024 MB",
+            met=mem <= 1024,
+        ),
+        _goal(
+            f"WLS: peak RSS at {b_dates:,} / at {n_dates:,} dates",
+            round(flat, 2),
+            "flat, <= 1.25",
+            met=flat <= 1.25,
+        ),
+        _goal(
+            "Huber: statsmodels RLM loop (scaled) / ours",
+            round(vs_rlm, 1),
+            ">= 10x",
+            met=vs_rlm >= 10,
+        ),
+        "",
+        "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
+        f"Conditions during the timed runs: {conditions}.",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help="smoke run: 250 x 1,000 and 1,250 x 1,000 panels, statsmodels on 50 dates",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant")
+    parser.add_argument(
+        "--sm-dates", type=int, default=None, help="dates the statsmodels loops are timed on"
+    )
+    parser.add_argument("--tolerance", type=float, default=1e-8, help="cross-check tolerance")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="markdown file (default: benchmarks/RESULTS.md for the full run, none for --small)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="OPENBLAS/OMP/MKL_NUM_THREADS of the children (0: leave the environment alone)",
+    )
+    parser.add_argument("--regenerate", action="store_true", help="rewrite the panel files")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--shape", type=int, nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--before", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def ensure_panel(shape: tuple[int, int], *, regenerate: bool) -> Path:
+    path = panel_path(*shape)
+    if regenerate or not path.exists():
+        print(f"generating {path} ...", flush=True)
+        start = time.perf_counter()
+        spawn("--child", "generate", "--path", str(path), "--shape", *map(str, shape))
+        print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+    return path
+
+
+def measure(
+    names: list[str], path: Path, before: dt.date, repeats: int, label: str
+) -> dict[str, list[Run]]:
+    results: dict[str, list[Run]] = {n: [] for n in names}
+    for r in range(repeats):
+        for name in names:
+            res = run_variant(name, path, before if BY_NAME[name].subset else None)
+            results[name].append(res)
+            print(
+                f"  {label} round {r + 1}: {name:16s} {res.seconds:8.3f} s {res.peak_mb:8.0f} MB",
+                flush=True,
+            )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args)))
+        return 0
+
+    sizes = SMALL if args.small else FULL
+    main_shape: tuple[int, int] = sizes["main"]  # type: ignore[assignment]
+    big_shape: tuple[int, int] = sizes["big"]  # type: ignore[assignment]
+    sm_dates = int(args.sm_dates or sizes["sm_dates"])  # type: ignore[call-overload]
+    output = args.output if args.output is not None else (None if args.small else RESULTS)
+    if args.blas_threads > 0:  # inherited by every child; Polars' thread pool is not affected
+        for var in BLAS_VARS:
+            os.environ[var] = str(args.blas_threads)
+    blas = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in BLAS_VARS)
+    main_path = ensure_panel(main_shape, regenerate=args.regenerate)
+    big_path = ensure_panel(big_shape, regenerate=args.regenerate)
+    before = panel_dates(sm_dates + 1)[-1]  # statsmodels: dates before this one
+
+    print("cross-checking polars_factors against polars-ols and statsmodels ...", flush=True)
+    checks = spawn(
+        "--child", "verify", "--path", str(main_path), "--shape", *map(str, main_shape),
+        "--tolerance", str(args.tolerance),
+    )  # fmt: skip
+    for k, v in checks.items():
+        print(f"  {k}: {v:.1e}", flush=True)
+
+    load_before, cpu_before = os.getloadavg()[0], cpu_times()
+    results = measure([v.name for v in VARIANTS], main_path, before, args.repeats, "main")
+    check_sums(results, main_shape[0])
+    for name in ("statsmodels_wls", "statsmodels_rlm"):
+        if results[name][0].dates != sm_dates:
+            msg = f"{name}: timed on {results[name][0].dates} dates, expected {sm_dates}"
+            raise AssertionError(msg)
+    big = measure(BIG_VARIANTS, big_path, before, args.repeats, "big")
+    steal = steal_share(cpu_before, cpu_times())
+    conditions = (
+        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+        f"CPU time stolen by the hypervisor {steal:.0%}; BLAS threads in every child: {blas}"
+    )
+
+    setup = Setup(
+        main=main_shape,
+        big=big_shape,
+        sm_dates=sm_dates,
+        main_mb=main_path.stat().st_size / 1024**2,
+        big_mb=big_path.stat().st_size / 1024**2,
+        repeats=args.repeats,
+        blas=blas,
+    )
+    table = render(
+        results, big, setup=setup, checks=checks, info=machine_info(), conditions=conditions
+    )
+    print()
+    print(table)
+    if output is not None:
+        header = "## `cross_section.py`: cross-sectional regressions (WLS, Barra, Huber)\n\n"
+        write_section(output, "cross_section", header + table)
+        print(f"\nwrote {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
