@@ -75,7 +75,10 @@ def _used_rows(rows: pl.DataFrame, ctx: _solution.Context, model: Model) -> pl.D
     )
     if model.industry is not None:
         data = data.join(ctx.industry_index, on=model.ind, how="left")
-    return data.with_columns(pl.col(model.col("w")).sqrt().alias(model.col("sw_half")))
+    # Sorted by date index: the per-date group_bys of the IRLS steps take the sorted fast path.
+    return data.with_columns(pl.col(model.col("w")).sqrt().alias(model.col("sw_half"))).sort(
+        model.col("gid")
+    )
 
 
 class _State:
