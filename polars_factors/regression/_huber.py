@@ -190,7 +190,14 @@ class _Irls:
                 .group_by(keys)
                 .agg(model.cell_sums(self.col("w") * (1.0 - self.col("h"))))
             )
-            design = design0.minus(self._design(outliers)).take(idx)
+            design = design0.minus(
+                _solution.assemble(
+                    outliers,
+                    model,
+                    n_dates=self.ctx.n_dates,
+                    n_industries=len(self.ctx.industries),
+                )
+            ).take(idx)
             state.factor_returns[idx] = _cross.resolve(
                 design, self.ctx.transform[idx], fit0.status[idx]
             )
@@ -212,20 +219,3 @@ class _Irls:
         state.deviance[gid] = moments.get_column("deviance").to_numpy()
         state.sum_dpsi[gid] = moments.get_column("dpsi").to_numpy()
         state.sum_psi2[gid] = moments.get_column("psi2").to_numpy()
-
-    def _design(self, cells: pl.DataFrame) -> _cross.Design:
-        model = self.model
-        jid = None
-        if self.ctx.industries:
-            jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy()
-        return _cross.assemble(
-            group=cells.get_column(model.col("gid")).to_numpy(),
-            industry=jid,
-            count=cells.get_column(model.col("n_used")).to_numpy(),
-            weight=cells.get_column(model.col("sw")).to_numpy(),
-            first=cells.select(model.first_names).to_numpy(),
-            second=cells.select(model.second_names).to_numpy(),
-            n_groups=self.ctx.n_dates,
-            n_industries=len(self.ctx.industries),
-            country=model.country is not None,
-        )

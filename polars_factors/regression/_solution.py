@@ -22,7 +22,7 @@ from polars_factors.regression._solve import _cross
 if TYPE_CHECKING:
     from polars_factors.regression._solve import BoolArray, FloatArray, IntArray
 
-__all__ = ["Context", "prepare", "solution_frame", "solution_schema", "solve_linear"]
+__all__ = ["Context", "assemble", "prepare", "solution_frame", "solution_schema", "solve_linear"]
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,7 @@ def prepare(cells: pl.DataFrame, model: Model, industries: list[str]) -> Context
             {model.ind: industries}, schema={model.ind: pl.String}
         ).with_row_index(model.col("jid"))
         cells = cells.join(industry_index, on=model.ind, how="left")
-    jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy() if industries else None
-    design = _cross.assemble(
-        group=cells.get_column(model.col("gid")).to_numpy(),
-        industry=jid,
-        count=cells.get_column(model.col("n_used")).to_numpy(),
-        weight=cells.get_column(model.col("sw")).to_numpy(),
-        first=cells.select(model.first_names).to_numpy(),
-        second=cells.select(model.second_names).to_numpy(),
-        n_groups=dates.len(),
-        n_industries=len(industries),
-        country=model.country is not None,
-    )
+    design = assemble(cells, model, n_dates=dates.len(), n_industries=len(industries))
     k = model.n_styles + int(model.country is not None) + len(industries)
     constraint_ok = None
     if model.constrained:
@@ -134,6 +123,26 @@ def prepare(cells: pl.DataFrame, model: Model, industries: list[str]) -> Context
         n_rows=n_rows,
         date_index=date_index,
         industry_index=industry_index,
+    )
+
+
+def assemble(
+    cells: pl.DataFrame, model: Model, *, n_dates: int, n_industries: int
+) -> _cross.Design:
+    """Assemble the normal equations per date from cells with ``gid`` (and ``jid``) indexes."""
+    jid = None
+    if n_industries:
+        jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy()
+    return _cross.assemble(
+        group=cells.get_column(model.col("gid")).to_numpy(),
+        industry=jid,
+        count=cells.get_column(model.col("n_used")).to_numpy(),
+        weight=cells.get_column(model.col("sw")).to_numpy(),
+        first=cells.select(model.first_names).to_numpy(),
+        second=cells.select(model.second_names).to_numpy(),
+        n_groups=n_dates,
+        n_industries=n_industries,
+        country=model.country is not None,
     )
 
 
