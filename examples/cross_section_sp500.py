@@ -63,6 +63,7 @@ import polars as pl
 from standardize_sp500 import (  # the sibling example (its folder is on sys.path)
     MIN_COUNT,
     build_panel,
+    data_found,
     default_data_dir,
     scan_fundamentals,
 )
@@ -192,15 +193,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir: Path = args.data_dir or default_data_dir()
-    needed = [
-        data_dir / "sp500_5yr" / "prices.parquet",
-        data_dir / "nyse_kaggle" / "securities.csv",
-        data_dir / "nyse_kaggle" / "fundamentals.csv",
-    ]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        print(f"data files not found: {', '.join(missing)}", file=sys.stderr)
-        print("pass --data-dir PATH or set POLARS_FACTORS_DATA", file=sys.stderr)
+    if not data_found(data_dir):
         return 2
 
     start = time.perf_counter()

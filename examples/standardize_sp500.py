@@ -75,6 +75,20 @@ def default_data_dir() -> Path:
     return repo_root.parent / "shared" / "data"
 
 
+def data_found(data_dir: Path) -> bool:
+    """Whether the three input files are there; if not, say so on stderr."""
+    needed = [
+        data_dir / "sp500_5yr" / "prices.parquet",
+        data_dir / "nyse_kaggle" / "securities.csv",
+        data_dir / "nyse_kaggle" / "fundamentals.csv",
+    ]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        print(f"data files not found: {', '.join(missing)}", file=sys.stderr)
+        print("pass --data-dir PATH or set POLARS_FACTORS_DATA", file=sys.stderr)
+    return not missing
+
+
 def scan_prices(data_dir: Path) -> pl.LazyFrame:
     """Daily closes, one row per (date, asset), sorted by date then asset."""
     return (
@@ -213,15 +227,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir: Path = args.data_dir or default_data_dir()
-    needed = [
-        data_dir / "sp500_5yr" / "prices.parquet",
-        data_dir / "nyse_kaggle" / "securities.csv",
-        data_dir / "nyse_kaggle" / "fundamentals.csv",
-    ]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        print(f"data files not found: {', '.join(missing)}", file=sys.stderr)
-        print("pass --data-dir PATH or set POLARS_FACTORS_DATA", file=sys.stderr)
+    if not data_found(data_dir):
         return 2
 
     start = time.perf_counter()

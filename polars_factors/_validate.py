@@ -77,14 +77,19 @@ def check_columns_exist(schema: pl.Schema, columns: Iterable[str], *, role: str 
         raise ColumnNotFoundError(msg)
 
 
-def check_numeric(schema: pl.Schema, columns: Iterable[str], *, role: str = "column") -> None:
-    """Raise :class:`SchemaError` if a column is not integer, float or decimal."""
+def check_numeric(
+    schema: pl.Schema, columns: Iterable[str], *, role: str = "column", hint: str = ""
+) -> None:
+    """Raise :class:`SchemaError` if a column is not integer, float or decimal.
+
+    ``hint`` (a sentence) is inserted before the advice to cast.
+    """
     for col in columns:
         dtype = schema[col]
         if not (dtype.is_numeric() and dtype != pl.Boolean):
             msg = (
-                f"{role} {col!r} must be numeric (integer or float), but its dtype is {dtype}. "
-                f"Cast it first, e.g. pl.col({col!r}).cast(pl.Float64)."
+                f"{role} {col!r} must be numeric (integer or float), but its dtype is {dtype}."
+                f"{hint} Cast it first, e.g. pl.col({col!r}).cast(pl.Float64)."
             )
             raise SchemaError(msg)
 

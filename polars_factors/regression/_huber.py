@@ -81,22 +81,6 @@ def _used_rows(rows: pl.DataFrame, ctx: _solution.Context, model: Model) -> pl.D
     )
 
 
-class _State:
-    """Per-date IRLS state (arrays of length G)."""
-
-    def __init__(self, fit0: _cross.LinearFit) -> None:
-        n = fit0.status.shape[0]
-        self.factor_returns = fit0.factor_returns.copy()
-        self.status = fit0.status.copy()
-        self.iteration = fit0.n_free * 0 + 1
-        self.active = fit0.solved.copy()
-        self.scale = fit0.cond * 0.0
-        self.deviance = self.scale.copy()
-        self.sum_dpsi = self.scale.copy()
-        self.sum_psi2 = self.scale.copy()
-        self.n = n
-
-
 class _Irls:
     """The IRLS loop over the rows of the solved dates."""
 
@@ -157,9 +141,9 @@ class _Irls:
             .sort(self.model.col("gid"))
         )
 
-    def run(self, fit0: _cross.LinearFit) -> _State:
+    def run(self, fit0: _cross.LinearFit) -> _cross.IrlsState:
         """Iterate every solved date until statsmodels would stop it."""
-        state = _State(fit0)
+        state = _cross.IrlsState(fit0)
         model = self.model
         design0 = self.ctx.design
         dof = design0.n_obs - fit0.n_free
@@ -212,7 +196,7 @@ class _Irls:
             state.active &= ~done
         return state
 
-    def _record(self, state: _State, moments: pl.DataFrame) -> None:
+    def _record(self, state: _cross.IrlsState, moments: pl.DataFrame) -> None:
         """Store the moments of the dates in ``moments`` (all of them active)."""
         gid = moments.get_column(self.model.col("gid")).to_numpy()
         state.scale[gid] = moments.get_column("scale").to_numpy()

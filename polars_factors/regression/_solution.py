@@ -226,7 +226,7 @@ def solution_frame(
     n_free: IntArray,
     cond: FloatArray,
     status: IntArray,
-    iterations: IntArray,
+    iterations: IntArray | None = None,
 ) -> pl.DataFrame:
     """Lay out the solution as one long frame (see :func:`solution_schema`)."""
     names, kinds = factor_names(model, ctx)
@@ -243,7 +243,11 @@ def solution_frame(
             "r2": pl.Series(r2, dtype=pl.Float64),
             "adj_r2": pl.Series(adj, dtype=pl.Float64),
             "condition_number": pl.Series(cond, dtype=pl.Float64),
-            "iterations": pl.Series(iterations, dtype=pl.Int64),
+            "iterations": (
+                pl.repeat(1, g, eager=True, dtype=pl.Int64)
+                if iterations is None
+                else pl.Series(iterations, dtype=pl.Int64)
+            ),
             "status": pl.Series([_cross.STATUS[s] for s in status.tolist()], dtype=pl.String),
         }
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
@@ -309,7 +313,6 @@ def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
             solution_frame(
                 model, ctx, factor_returns=fit.factor_returns, cov=cov, ssr=fit.ssr,
                 n_free=fit.n_free, cond=fit.cond, status=fit.status,
-                iterations=fit.n_free * 0 + 1,
             )
         )  # fmt: skip
     out = pl.concat(frames).sort(model.date, maintain_order=True, nulls_last=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from polars_factors import _validate
 from polars_factors._validate import check_columns_exist
 from polars_factors.exceptions import DuplicateKeyError, InsufficientDataError, SchemaError
 from polars_factors.exprs._core import nonzero_spread
@@ -206,7 +207,7 @@ def _to_long(
                 f"or integer codes), but its dtype is {fdtype}."
             )
             raise SchemaError(msg)
-        _check_numeric(schema, [value], "factor return column", hint="")
+        _validate.check_numeric(schema, [value], role="factor return column")
         long = lf.select(
             pl.col(date).alias(_D),
             pl.col(factor).cast(pl.String).alias(_F),
@@ -229,24 +230,13 @@ def _to_long(
             f" The frame has no {factor!r} column, so it is read as wide (one numeric "
             f"column per factor); for a long frame pass factor=<name column>."
         )
-        _check_numeric(schema, names, "factor column", hint=hint)
+        _validate.check_numeric(schema, names, role="factor column", hint=hint)
         wide = lf.select(pl.col(date).alias(_D), *(pl.col(c).cast(pl.Float64) for c in names))
         wide_df = wide.collect()
         _check_rows(wide_df, date=date, wide=True)
         _check_unique(wide_df, [_D], repr(date))
         long = wide_df.unpivot(names, index=_D, variable_name=_F, value_name=_V)
     return long, names
-
-
-def _check_numeric(schema: pl.Schema, columns: list[str], role: str, *, hint: str) -> None:
-    for col in columns:
-        dtype = schema[col]
-        if not (dtype.is_numeric() and dtype != pl.Boolean):
-            msg = (
-                f"{role} {col!r} must be numeric (integer or float), but its dtype is "
-                f"{dtype}.{hint} Cast it first, e.g. pl.col({col!r}).cast(pl.Float64)."
-            )
-            raise SchemaError(msg)
 
 
 def _check_rows(df: pl.DataFrame, *, date: str, wide: bool) -> None:

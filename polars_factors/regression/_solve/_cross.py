@@ -41,6 +41,7 @@ __all__ = [
     "GAUSSIAN_3_4",
     "STATUS",
     "Design",
+    "IrlsState",
     "LinearFit",
     "assemble",
     "classical_cov",
@@ -433,6 +434,21 @@ def scaled_cov(factor: FloatArray, fit: LinearFit, transform: FloatArray) -> Flo
 def _map_cov(factor: FloatArray, inverse: FloatArray, transform: FloatArray) -> FloatArray:
     cov = transform @ inverse @ np.swapaxes(transform, 1, 2)
     return np.asarray(cov * np.asarray(factor)[:, None, None])
+
+
+class IrlsState:
+    """Per-date IRLS state, arrays of length ``G``, starting from the first (WLS) fit."""
+
+    def __init__(self, fit0: LinearFit) -> None:
+        n = fit0.status.shape[0]
+        self.factor_returns = fit0.factor_returns.copy()
+        self.status = fit0.status.copy()
+        self.iteration = np.ones(n, dtype=np.int64)
+        self.active = fit0.solved.copy()
+        self.scale = np.zeros(n)
+        self.deviance = np.zeros(n)
+        self.sum_dpsi = np.zeros(n)
+        self.sum_psi2 = np.zeros(n)
 
 
 def irls_converged(
