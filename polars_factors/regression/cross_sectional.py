@@ -286,7 +286,7 @@ def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.Laz
     fitted = pl.lit(0.0)
     solved = pl.lit(value=True)
     if fixed:
-        # A style that is zero on every row of a date is absent there (null return,
+        # A style with sum w x^2 = 0 on a date (all zero) is absent there (null return,
         # like an empty industry) and contributes nothing; a date without a solution
         # has no residuals at all.
         wide = (
