@@ -108,7 +108,8 @@ def test_residuals_orthogonal_and_constraint(data: st.DataObject) -> None:
             xv = used[x].to_numpy()
             assert (f[x] is None) == bool(np.sum(w * xv * xv) == 0)
         fitted = X * np.array([0.0 if f[x] is None else f[x] for x in opts["exposures"]])
-        columns = [used[x].to_numpy() for x in opts["exposures"]]
+        # the design's columns: the present styles (an absent one is not a regressor)
+        columns = [used[x].to_numpy() for x in opts["exposures"] if f[x] is not None]
         if opts["country"]:
             fitted = np.column_stack([fitted, np.full(used.height, f["country"])])
             columns.append(np.ones(used.height))

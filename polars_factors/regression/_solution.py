@@ -206,7 +206,7 @@ def check_cells(cells: pl.DataFrame, model: Model) -> None:
 def solve_linear(ctx: Context) -> tuple[_cross.LinearFit, FloatArray]:
     """OLS/WLS fit of every date and the classical covariance of its factor returns."""
     fit = _cross.solve_design(ctx.design, ctx.transform, constraint_ok=ctx.constraint_ok)
-    return fit, _cross.classical_cov(fit, ctx.design.n_obs, ctx.transform)
+    return fit, _cross.classical_cov(fit, ctx.design, ctx.transform)
 
 
 def factor_names(model: Model, ctx: Context) -> tuple[list[str], list[int]]:

@@ -39,6 +39,7 @@ __all__ = [
     "COND_OK",
     "COND_SINGULAR",
     "GAUSSIAN_3_4",
+    "SSR_RTOL",
     "STATUS",
     "Design",
     "IrlsState",
@@ -73,6 +74,9 @@ OK, ILL, SINGULAR, TOO_FEW, NO_DATA, MAX_ITER, NO_CONSTRAINT = range(len(STATUS)
 COND_OK = 1e8
 #: Above this the design is treated as singular: null returns, never a solve.
 COND_SINGULAR = 1e12
+#: A residual sum of squares below this fraction of :math:`y'Wy` is rounding noise of the
+#: sums (the fit is exact at their precision): the residual variance is taken as 0.
+SSR_RTOL = 1e-12
 #: ``scipy.stats.norm.ppf(0.75)``: the MAD of a standard normal (statsmodels' constant).
 GAUSSIAN_3_4 = 0.6744897501960817
 
@@ -391,14 +395,20 @@ def resolve(design: Design, transform: FloatArray, status: IntArray) -> FloatArr
     return np.asarray(np.where(design.present, f, np.nan))
 
 
-def classical_cov(fit: LinearFit, n_obs: FloatArray, transform: FloatArray) -> FloatArray:
+def classical_cov(fit: LinearFit, design: Design, transform: FloatArray) -> FloatArray:
     r"""``(G, K, K)`` :math:`\hat\sigma^2 T (T'X'WXT)^{-1} T'`, :math:`\hat\sigma^2 = SSR/(n-p)`.
 
-    NaN where the date has no residual degree of freedom or no solution.
+    NaN where the date has no residual degree of freedom or no solution. :math:`SSR`
+    comes from :math:`y'Wy - 2g'b + g'Ag`, whose rounding error is of order
+    :math:`\epsilon\, y'Wy`: an :math:`SSR` below :data:`SSR_RTOL` times :math:`y'Wy`
+    is that noise, the fit is exact at the precision of the sums, and
+    :math:`\hat\sigma^2` is 0 (rather than a noisy tiny number).
     """
-    dof = np.asarray(n_obs, dtype=np.float64) - fit.n_free
+    dof = design.n_obs - fit.n_free
+    exact = fit.ssr <= SSR_RTOL * np.abs(design.yty)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sigma2 = np.where((dof > 0) & fit.solved, fit.ssr / dof, np.nan)
+        sigma2 = np.where(exact, 0.0, fit.ssr / dof)
+        sigma2 = np.where((dof > 0) & fit.solved, sigma2, np.nan)
     return _map_cov(sigma2, fit.inverse, transform)
 
 
