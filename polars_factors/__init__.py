@@ -24,6 +24,7 @@ from polars_factors.exceptions import (
     InsufficientDataError,
     RankDeficientWarning,
     SchemaError,
+    UnsortedError,
     WeightError,
 )
 from polars_factors.regression import CrossSectionResult, cross_section, fama_macbeth
@@ -49,6 +50,7 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "UnsortedError",
     "WeightError",
     "__version__",
     "combine",

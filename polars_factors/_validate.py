@@ -17,6 +17,7 @@ from polars_factors.exceptions import (
     ColumnNotFoundError,
     DuplicateKeyError,
     SchemaError,
+    UnsortedError,
 )
 from polars_factors.typing import ColumnNames
 
@@ -26,6 +27,7 @@ __all__ = [
     "check_columns_exist",
     "check_industry",
     "check_numeric",
+    "check_time_order",
     "check_unique_keys",
     "resolve_by",
 ]
@@ -170,3 +172,49 @@ def check_industry(schema: pl.Schema, industry: object, others: Sequence[str]) -
         )
         raise ValueError(msg)
     return industry
+
+
+def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: str) -> None:
+    """Check that every asset's rows are in strictly increasing date order.
+
+    Time-series operations (rolling windows, lags) run over each asset's rows in the
+    order they appear, so the rows of an asset must be sorted by date. Reads only the
+    two key columns. Raises :class:`DuplicateKeyError` for a repeated ``(date, asset)``
+    key, :class:`UnsortedError` for a date that goes backwards within an asset and
+    ``ValueError`` for a null date or asset.
+    """
+    lf = frame.lazy().select(pl.col(date), pl.col(asset))
+    prev = pl.col(date).shift(1).over(asset)
+    backward_rows = pl.col(date) < prev
+    counts = lf.select(
+        pl.col(date).null_count().alias("null_date"),
+        pl.col(asset).null_count().alias("null_asset"),
+        (pl.col(date) == prev).sum().alias("repeat"),
+        backward_rows.sum().alias("backward"),
+    ).collect()
+    null_date, null_asset, repeat, backward = counts.row(0)
+    if null_date or null_asset:
+        msg = (
+            f"the panel has {null_date} rows with a null {date!r} and {null_asset} with a null "
+            f"{asset!r}; time-series operations need both keys. Drop them first, e.g. "
+            f"frame.drop_nulls([{date!r}, {asset!r}])."
+        )
+        raise ValueError(msg)
+    if not (repeat or backward):
+        return
+    check_unique_keys(frame, date=date, asset=asset)
+    first = (
+        lf.with_row_index("_row")
+        .filter(backward_rows)
+        .sort("_row")
+        .head(1)
+        .collect()
+        .row(0, named=True)
+    )
+    msg = (
+        f"the rows of each asset must be in increasing {date!r} order, but {backward} rows "
+        f"go back in time (first at row {first['_row']}: asset {first[asset]!r}, "
+        f"{date} {first[date]!r}). Sort the panel first, e.g. frame.sort({date!r}) "
+        f"or frame.sort({asset!r}, {date!r})."
+    )
+    raise UnsortedError(msg)

@@ -27,6 +27,7 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "UnsortedError",
     "WeightError",
 ]
 
@@ -49,6 +50,10 @@ class SchemaError(FactorsError, TypeError):
 
 class DuplicateKeyError(FactorsError, ValueError):
     """The panel has more than one row for some ``(date, asset)`` key."""
+
+
+class UnsortedError(FactorsError, ValueError):
+    """An asset's rows are not in increasing date order (time-series operations need it)."""
 
 
 class InsufficientDataError(FactorsError, ValueError):
