@@ -27,7 +27,13 @@ from polars_factors.exceptions import (
     UnsortedError,
     WeightError,
 )
-from polars_factors.regression import CrossSectionResult, cross_section, fama_macbeth
+from polars_factors.regression import (
+    CrossSectionResult,
+    betas,
+    cross_section,
+    fama_macbeth,
+    join_factors,
+)
 from polars_factors.standardize import (
     combine,
     fill_missing,
@@ -53,12 +59,14 @@ __all__ = [
     "UnsortedError",
     "WeightError",
     "__version__",
+    "betas",
     "combine",
     "cross_section",
     "exceptions",
     "exprs",
     "fama_macbeth",
     "fill_missing",
+    "join_factors",
     "neutralize",
     "rank",
     "standardize",

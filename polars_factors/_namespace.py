@@ -12,6 +12,7 @@ import polars as pl
 
 from polars_factors import standardize as _std
 from polars_factors.regression import cross_sectional as _cs
+from polars_factors.regression import time_series as _ts
 from polars_factors.typing import FrameT
 
 __all__ = ["FactorsNamespace"]
@@ -56,6 +57,16 @@ class FactorsNamespace(Generic[FrameT]):
     ) -> _cs.CrossSectionResult[FrameT]:
         """See :func:`polars_factors.regression.cross_sectional.cross_section`."""
         return _cs.cross_section(self._frame, returns, exposures, **kwargs)
+
+    def betas(
+        self, returns: str = "ret", factors: Any = ("mkt", "smb", "hml"), **kwargs: Any
+    ) -> FrameT:
+        """See :func:`polars_factors.regression.time_series.betas`."""
+        return _ts.betas(self._frame, returns, factors, **kwargs)
+
+    def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.regression.time_series.join_factors`."""
+        return _ts.join_factors(self._frame, factors, **kwargs)
 
 
 pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)

@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from polars_factors.regression.cross_sectional import CrossSectionResult, cross_section
 from polars_factors.regression.fama_macbeth import fama_macbeth
+from polars_factors.regression.time_series import betas, join_factors
 
-__all__ = ["CrossSectionResult", "cross_section", "fama_macbeth"]
+__all__ = ["CrossSectionResult", "betas", "cross_section", "fama_macbeth", "join_factors"]

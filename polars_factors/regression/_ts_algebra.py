@@ -1,0 +1,254 @@
+"""Least squares from sums of cross-products, solved per row as Polars expressions.
+
+A time-series regression labelled at every row of a panel (rolling, expanding) has one
+small system per row: millions of ``k x k`` solves. They are done column-wise, as a
+Jacobi-scaled Cholesky factorization written out in Polars expressions, so that the
+per-row work stays in Polars (no numpy on the panel, no Python per row) and runs on any
+engine. The factorization is unrolled for the ``k`` regressors at hand; every
+intermediate is a column, computed in stages (one ``with_columns`` per step) so that
+no expression tree repeats a sub-tree.
+
+Notation (all sums are weighted, over the rows of one window):
+
+- ``W = sum w``; ``Sx_i = sum w x_i``; ``Sy = sum w y``,
+- ``Sxx_ij = sum w x_i x_j``; ``Sxy_i = sum w x_i y``; ``Syy = sum w y^2``.
+
+With an intercept the moments are centred by the window's weighted means (the inputs
+are already shifted by a per-asset constant, so the centring removes little and loses
+no digits); without one they are used as they are. The slope system
+``Sxx_c beta = Sxy_c`` is scaled to unit diagonal, factored as ``L L'``, and solved;
+``L^-1`` gives the diagonal of the inverse for the standard errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+__all__ = ["PIVOT_TOL", "SumNames", "solve_stages"]
+
+#: A regressor whose scaled Cholesky pivot (one minus its R^2 on the regressors before
+#: it, intercept included) is at most this is treated as collinear: the row gets nulls.
+PIVOT_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class SumNames:
+    """Column names of the window sums (see the module docstring)."""
+
+    n_obs: str
+    w: str | None  # sum of weights; None without an intercept
+    x: tuple[str, ...]  # sum w x_i (intercept only)
+    y: str | None  # sum w y (intercept only)
+    xx: dict[tuple[int, int], str]  # (i, j) with i <= j
+    xy: tuple[str, ...]
+    yy: str
+
+
+def _sum_of(terms: Sequence[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    return out
+
+
+def solve_stages(
+    sums: SumNames,
+    *,
+    k: int,
+    intercept: bool,
+    shift_x: Sequence[pl.Expr],
+    shift_y: pl.Expr,
+    valid: pl.Expr,
+    prefix: str,
+) -> tuple[list[list[pl.Expr]], dict[str, pl.Expr]]:
+    """Return the ``with_columns`` stages and the final estimates.
+
+    ``shift_x``/``shift_y`` are the per-asset constants subtracted from the data before
+    summing (zero without an intercept); ``valid`` is true where the row has a window
+    to solve (enough observations). The estimates are keyed ``alpha``, ``beta_i``,
+    ``se_alpha``, ``se_beta_i``, ``r2`` (``i`` = regressor position).
+    """
+    solver = _Unrolled(sums, k=k, intercept=intercept, prefix=prefix)
+    stages = [
+        solver.means(),
+        solver.scales(valid),
+        solver.scaled_system(),
+        *solver.cholesky(),
+        *solver.substitutions(),
+        *solver.inverse(),
+        solver.residuals(),
+    ]
+    return [s for s in stages if s], solver.estimates(shift_x, shift_y)
+
+
+class _Unrolled:
+    """Builders of the solver's stages; every intermediate column starts with ``prefix``."""
+
+    def __init__(self, sums: SumNames, *, k: int, intercept: bool, prefix: str) -> None:
+        self.sums = sums
+        self.k = k
+        self.intercept = intercept
+        self.p = prefix
+
+    def col(self, name: str) -> pl.Expr:
+        return pl.col(f"{self.p}{name}")
+
+    def means(self) -> list[pl.Expr]:
+        """Weighted window means of the (shifted) regressors and response."""
+        if not self.intercept:
+            return []
+        assert self.sums.w is not None
+        assert self.sums.y is not None
+        w_total = pl.col(self.sums.w)
+        out = [(pl.col(s) / w_total).alias(f"{self.p}mx{i}") for i, s in enumerate(self.sums.x)]
+        out.append((pl.col(self.sums.y) / w_total).alias(f"{self.p}my"))
+        return out
+
+    def centred_xx(self, i: int, j: int) -> pl.Expr:
+        raw = pl.col(self.sums.xx[(min(i, j), max(i, j))])
+        if not self.intercept:
+            return raw
+        assert self.sums.w is not None
+        return raw - pl.col(self.sums.w) * self.col(f"mx{i}") * self.col(f"mx{j}")
+
+    def centred_xy(self, i: int) -> pl.Expr:
+        raw = pl.col(self.sums.xy[i])
+        if not self.intercept:
+            return raw
+        assert self.sums.w is not None
+        return raw - pl.col(self.sums.w) * self.col(f"mx{i}") * self.col("my")
+
+    def scales(self, valid: pl.Expr) -> list[pl.Expr]:
+        """Jacobi scales ``d_i = sqrt(Sxx_ii)`` (null where unusable) and the TSS.
+
+        A regressor with no spread in the window has a centred ``Sxx_ii`` that is
+        round-off relative to its sum of squares about the asset's mean (which can
+        also be exactly zero): it is collinear with the intercept, and the row gets
+        nulls.
+        """
+        out = []
+        for i in range(self.k):
+            sxx_ii = self.centred_xx(i, i)
+            raw_ii = pl.col(self.sums.xx[(i, i)])
+            spread_ok = sxx_ii > PIVOT_TOL * raw_ii if self.intercept else sxx_ii > 0
+            out.append(pl.when(spread_ok & valid).then(sxx_ii.sqrt()).alias(f"{self.p}d{i}"))
+        syy = pl.col(self.sums.yy)
+        if self.intercept:
+            assert self.sums.w is not None
+            syy = syy - pl.col(self.sums.w) * self.col("my") * self.col("my")
+        out.append(syy.alias(f"{self.p}syy"))
+        return out
+
+    def scaled_system(self) -> list[pl.Expr]:
+        """Scale the system: ``A = D^-1 Sxx D^-1`` (unit diagonal) and ``b = D^-1 Sxy``."""
+        d = self.col
+        out = [
+            (self.centred_xx(i, j) / (d(f"d{i}") * d(f"d{j}"))).alias(f"{self.p}a{i}_{j}")
+            for i in range(self.k)
+            for j in range(i)
+        ]
+        out.extend((self.centred_xy(i) / d(f"d{i}")).alias(f"{self.p}b{i}") for i in range(self.k))
+        return out
+
+    def a(self, i: int, j: int) -> pl.Expr:
+        return pl.lit(1.0) if i == j else self.col(f"a{max(i, j)}_{min(i, j)}")
+
+    def low(self, i: int, j: int) -> pl.Expr:
+        return self.col(f"l{i}_{j}")
+
+    def inv(self, i: int, j: int) -> pl.Expr:
+        return self.col(f"m{i}_{j}")
+
+    def cholesky(self) -> list[list[pl.Expr]]:
+        """Factor ``A = L L'`` column by column; a pivot at or below PIVOT_TOL gives null."""
+        stages = []
+        low = self.low
+        for j in range(self.k):
+            pivot = self.a(j, j)
+            if j:
+                pivot = pivot - _sum_of([low(j, m) * low(j, m) for m in range(j)])
+            diag = pl.when(pivot > PIVOT_TOL).then(pivot.sqrt()).alias(f"{self.p}l{j}_{j}")
+            stages.append([diag])
+            below = []
+            for i in range(j + 1, self.k):
+                num = self.a(i, j)
+                if j:
+                    num = num - _sum_of([low(i, m) * low(j, m) for m in range(j)])
+                below.append((num / low(j, j)).alias(f"{self.p}l{i}_{j}"))
+            stages.append(below)
+        return stages
+
+    def substitutions(self) -> list[list[pl.Expr]]:
+        """Forward substitution ``L z = b``, then back substitution ``L' g = z``."""
+        stages = []
+        low, k = self.low, self.k
+        for i in range(k):
+            num = self.col(f"b{i}")
+            if i:
+                num = num - _sum_of([low(i, m) * self.col(f"z{m}") for m in range(i)])
+            stages.append([(num / low(i, i)).alias(f"{self.p}z{i}")])
+        for i in reversed(range(k)):
+            num = self.col(f"z{i}")
+            if i < k - 1:
+                num = num - _sum_of([low(m, i) * self.col(f"g{m}") for m in range(i + 1, k)])
+            stages.append([(num / low(i, i)).alias(f"{self.p}g{i}")])
+        return stages
+
+    def inverse(self) -> list[list[pl.Expr]]:
+        """``M = L^-1`` row by row: ``M_ii = 1/L_ii``, ``M_ij = -sum_m L_im M_mj / L_ii``."""
+        stages = []
+        low, inv = self.low, self.inv
+        for i in range(self.k):
+            row = [(pl.lit(1.0) / low(i, i)).alias(f"{self.p}m{i}_{i}")]
+            row.extend(
+                (-_sum_of([low(i, m) * inv(m, j) for m in range(j, i)]) / low(i, i)).alias(
+                    f"{self.p}m{i}_{j}"
+                )
+                for j in range(i)
+            )
+            stages.append(row)
+        return stages
+
+    def residuals(self) -> list[pl.Expr]:
+        """SSR = TSS - z'z, sigma^2 = SSR / (n - p), and the unscaled slopes."""
+        z = [self.col(f"z{i}") for i in range(self.k)]
+        ssr = (self.col("syy") - _sum_of([z_i * z_i for z_i in z])).clip(lower_bound=0.0)
+        df_resid = pl.col(self.sums.n_obs).cast(pl.Float64) - (self.k + int(self.intercept))
+        out = [
+            ssr.alias(f"{self.p}ssr"),
+            pl.when(df_resid > 0).then(ssr / df_resid).alias(f"{self.p}s2"),
+        ]
+        out.extend(
+            (self.col(f"g{i}") / self.col(f"d{i}")).alias(f"{self.p}beta{i}") for i in range(self.k)
+        )
+        return out
+
+    def estimates(self, shift_x: Sequence[pl.Expr], shift_y: pl.Expr) -> dict[str, pl.Expr]:
+        """Coefficients, standard errors and R^2 from the staged columns."""
+        k, inv = self.k, self.inv
+        solved = self.low(k - 1, k - 1).is_not_null()
+        betas = [self.col(f"beta{i}") for i in range(k)]
+        s2 = self.col("s2")
+        out: dict[str, pl.Expr] = {}
+        for i in range(k):
+            diag = _sum_of([inv(m, i) * inv(m, i) for m in range(i, k)])
+            out[f"beta_{i}"] = betas[i]
+            out[f"se_beta_{i}"] = (s2 * diag).sqrt() / self.col(f"d{i}")
+        if self.intercept:
+            assert self.sums.w is not None
+            raw_mx = [self.col(f"mx{i}") + shift_x[i] for i in range(k)]
+            alpha = self.col("my") + shift_y - _sum_of([raw_mx[i] * betas[i] for i in range(k)])
+            # (X'WX)^-1 at the intercept: 1/W + mx' Sxx^-1 mx, with mx the raw means.
+            u = [
+                _sum_of([inv(i, m) * raw_mx[m] / self.col(f"d{m}") for m in range(i + 1)])
+                for i in range(k)
+            ]
+            quad = _sum_of([u_i * u_i for u_i in u])
+            out["alpha"] = pl.when(solved).then(alpha)
+            out["se_alpha"] = (s2 * (pl.lit(1.0) / pl.col(self.sums.w) + quad)).sqrt()
+        r2 = pl.lit(1.0) - self.col("ssr") / self.col("syy")
+        out["r2"] = pl.when(solved & (self.col("syy") > 0)).then(r2)
+        return out

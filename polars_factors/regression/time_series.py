@@ -1,0 +1,671 @@
+r"""Time-series regressions per asset: full-sample, rolling, expanding and weighted betas.
+
+Each asset's returns are regressed on factor returns over time. Every fit needs only
+weighted sums of cross-products of the regressors and the response over its window,
+so the whole computation is Polars expressions: the sums are a ``group_by(asset)``
+(full sample), rolling sums (rolling windows), cumulative sums (expanding windows) or
+exponentially weighted sums, and the small systems are solved row by row by the
+expression solver of :mod:`polars_factors.regression._ts_algebra`. No window is refit
+and nothing loops over windows or assets in Python: the work is
+:math:`O(N T K^2)` for :math:`N` assets, :math:`T` dates and :math:`K` factors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.exceptions import (
+    DuplicateKeyError,
+    InsufficientDataError,
+    SchemaError,
+    WeightError,
+)
+from polars_factors.regression._ts_algebra import SumNames, solve_stages
+from polars_factors.typing import ColumnNames, EngineType, FrameT
+
+__all__ = ["betas", "join_factors"]
+
+_P = "_pf_ts_"
+_ROW = f"{_P}row"
+_DURATION = re.compile(r"(\d+(ns|us|ms|s|m|h|d|w|mo|q|y|i))+")
+
+#: ``window`` values: None (full sample), a number of rows, ``"expanding"`` or a
+#: Polars duration string such as ``"252d"`` or ``"12mo"``.
+Window = int | str | None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    returns: str
+    factors: list[str]
+    kind: Literal["full", "rows", "expanding", "duration"]
+    window: int | str | None
+    min_periods: int
+    decay: float | None  # per-row weight factor 0.5 ** (1 / half_life)
+    intercept: bool
+    weights: str | None
+    asset: str
+    date: str
+
+    @property
+    def n_params(self) -> int:
+        return len(self.factors) + int(self.intercept)
+
+
+def join_factors(
+    panel: FrameT, factors: pl.DataFrame | pl.LazyFrame, *, date: str = "date"
+) -> FrameT:
+    """Join a wide frame of factor returns onto a panel by date.
+
+    Parameters
+    ----------
+    panel
+        Long panel, one row per ``(date, asset)``, lazy or eager.
+    factors
+        Wide factor time series: a ``date`` column plus one column per factor (e.g.
+        the Fama-French factors). Lazy or eager; with an eager ``panel`` it is
+        collected.
+    date
+        Name of the date column in both frames.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        ``panel`` (same kind, same rows, same order) with the factor columns added.
+        A panel date that is not in ``factors`` gets nulls; no row is dropped.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        ``date`` is missing from either frame.
+    SchemaError
+        The two date columns have different dtypes.
+    DuplicateKeyError
+        ``factors`` has a date more than once (the join would duplicate panel rows).
+    ValueError
+        A factor column name is already a panel column, or ``factors`` has no column
+        besides ``date``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> panel = pl.DataFrame({"date": [1, 1, 2, 3], "asset": ["a", "b", "a", "a"]})
+    >>> ff = pl.DataFrame({"date": [1, 2], "mkt": [0.01, -0.02]})
+    >>> pf.join_factors(panel, ff)["mkt"].to_list()
+    [0.01, 0.01, -0.02, None]
+    """
+    if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
+        msg = f"`panel` must be a polars DataFrame or LazyFrame; got {type(panel).__name__}."
+        raise TypeError(msg)
+    if not isinstance(factors, (pl.DataFrame, pl.LazyFrame)):
+        msg = f"`factors` must be a polars DataFrame or LazyFrame; got {type(factors).__name__}."
+        raise TypeError(msg)
+    p_schema = panel.collect_schema()
+    f_schema = factors.collect_schema()
+    _validate.check_columns_exist(p_schema, [date], role="date column of the panel")
+    _validate.check_columns_exist(f_schema, [date], role="date column of the factors")
+    if p_schema[date] != f_schema[date]:
+        msg = (
+            f"the date column {date!r} is {p_schema[date]} in the panel but {f_schema[date]} "
+            f"in the factors; cast one to the other first, e.g. pl.col({date!r}).cast(pl.Date)."
+        )
+        raise SchemaError(msg)
+    names = [c for c in f_schema.names() if c != date]
+    if not names:
+        msg = f"`factors` has no factor column, only {date!r}."
+        raise ValueError(msg)
+    clash = [c for c in names if c in p_schema]
+    if clash:
+        msg = (
+            f"factor columns {clash} are already panel columns; rename or drop them in one "
+            f"of the frames first."
+        )
+        raise ValueError(msg)
+    counts = factors.lazy().select(pl.len(), pl.col(date).n_unique()).collect().row(0)
+    if counts[0] != counts[1]:
+        msg = (
+            f"`factors` has {counts[0] - counts[1]} repeated dates; a factor frame needs one "
+            f"row per date (deduplicate it, e.g. factors.unique({date!r}, keep='last'))."
+        )
+        raise DuplicateKeyError(msg)
+    if isinstance(panel, pl.DataFrame):
+        table = factors.collect() if isinstance(factors, pl.LazyFrame) else factors
+        return panel.join(table, on=date, how="left", maintain_order="left")
+    return panel.join(factors.lazy(), on=date, how="left", maintain_order="left")
+
+
+def betas(
+    frame: FrameT,
+    returns: str = "ret",
+    factors: ColumnNames = ("mkt", "smb", "hml"),
+    *,
+    window: Window = None,
+    min_periods: int | None = None,
+    half_life: float | None = None,
+    add_intercept: bool = True,
+    weights: str | None = None,
+    asset: str = "asset",
+    date: str = "date",
+    check_keys: bool = True,
+    engine: EngineType = "auto",
+) -> FrameT:
+    r"""Estimate time-series betas of each asset on factor returns.
+
+    For each asset, regress ``returns`` on ``factors`` (and an intercept) by least
+    squares over the whole sample, or over a window ending at every row.
+
+    Parameters
+    ----------
+    frame
+        Long panel, lazy or eager, one row per ``(date, asset)`` with the asset's
+        returns and the factor returns of that date (join a wide factor frame with
+        :func:`join_factors`). Except for ``window=None`` without ``half_life``,
+        each asset's rows must be in increasing date order (``frame.sort(date)``);
+        other assets' rows may be interleaved.
+    returns
+        Response column (typically excess returns).
+    factors
+        Regressor columns, one or more.
+    window
+        - ``None``: one fit per asset over all its rows;
+        - ``int``: a rolling fit over the asset's last ``window`` rows (rows, not
+          observations: a row with a missing value stays in the window but is not
+          used), labelled at the window's last row. As in statsmodels
+          ``RollingOLS`` (``expanding=False``), the first ``window - 1`` rows of an
+          asset have no estimate;
+        - ``"expanding"``: a fit over all of the asset's rows up to each row;
+        - a Polars duration string such as ``"252d"`` or ``"12mo"``: a fit over the
+          asset's rows whose date is in ``(t - window, t]``, for irregular or gappy
+          dates (``date`` must be a date/datetime; use e.g. ``"60i"`` for an
+          integer date). Early windows are used as soon as they have
+          ``min_periods`` observations.
+    min_periods
+        Fewest observations (rows with the response, every factor and a positive
+        weight present) a window needs for an estimate; fewer give nulls. Default
+        and minimum: the number of parameters (factors plus intercept); at most
+        ``window`` for an int window.
+    half_life
+        Exponential weighting: an observation ``a`` rows older than the last row of
+        its window (or of the asset, for ``window=None``) has weight
+        :math:`0.5^{a / h}`. The age counts rows, including rows with missing
+        values. ``None``: equal weights.
+    add_intercept
+        Fit an intercept (``alpha``). Without one, ``r2`` is uncentred (as in
+        statsmodels).
+    weights
+        Optional column of observation weights (e.g. inverse variance), multiplied
+        with the half-life weights. A zero or missing weight leaves the row out;
+        a negative weight is an error.
+    asset, date
+        Names of the key columns.
+    check_keys
+        Check at call time (reading only the key columns, and ``weights``) that no
+        ``(date, asset)`` key repeats, that each asset's dates increase where the
+        order matters, and that no weight is negative.
+    engine
+        Polars engine used to collect an eager input (and the checks).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The kind of ``frame``, with columns ``asset``, ``date`` (except for
+        ``window=None``), ``n_obs`` (UInt32: the observations used), ``alpha``,
+        ``beta_<factor>`` for each factor, ``alpha_std_error``,
+        ``beta_<factor>_std_error``, ``alpha_t_stat``, ``beta_<factor>_t_stat`` and
+        ``r2`` (no ``alpha`` columns without an intercept). ``window=None`` gives one
+        row per asset, sorted by asset; any other window gives one row per input
+        row, in input order.
+
+        Estimates are null where a window has fewer than ``min_periods``
+        observations, where the regressors are collinear in the window (a factor
+        with no spread, or one whose :math:`R^2` on the others exceeds
+        :math:`1 - 10^{-10}`), and standard errors where no degree of freedom is
+        left. ``n_obs`` is null where an int window is not yet full.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A named column is missing.
+    SchemaError
+        A value column is not numeric, or a duration window is used with a date
+        column that is not temporal.
+    InsufficientDataError
+        An int window is shorter than the number of parameters.
+    DuplicateKeyError, UnsortedError
+        A repeated ``(date, asset)`` key, or an asset's dates go back in time.
+    WeightError
+        A negative weight.
+    ValueError
+        An invalid option (``min_periods``, ``half_life``, ``window``).
+
+    Notes
+    -----
+    With window weights :math:`w_t` (observation weights times half-life weights;
+    zero for missing rows) and :math:`x_t` the factor returns, the fit minimises
+    :math:`\sum_t w_t (y_t - \alpha - x_t'\beta)^2`:
+
+    .. math::
+
+        \hat\beta = S_{xx}^{-1} S_{xy}, \quad
+        \hat\alpha = \bar y - \bar x'\hat\beta, \quad
+        \hat\sigma^2 = \frac{\sum_t w_t \hat e_t^2}{n - p},
+
+    with :math:`\bar x, \bar y` the weighted means, :math:`S_{xx}, S_{xy}` the
+    weighted centred cross-products, :math:`n` the observations and :math:`p` the
+    parameters. Standard errors are the classical (WLS) ones,
+    :math:`\hat\sigma^2 (X'WX)^{-1}`, and :math:`R^2 = 1 - SSR / TSS` with the
+    weighted centred TSS. These equal statsmodels ``OLS``/``WLS`` per asset and
+    ``RollingOLS`` per window. The sums are taken after subtracting each asset's
+    mean (which changes no estimate) so that the centring loses no digits.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame(
+    ...     {
+    ...         "date": [1, 2, 3, 4, 5] * 2,
+    ...         "asset": ["a"] * 5 + ["b"] * 5,
+    ...         "mkt": [0.01, -0.02, 0.03, 0.0, 0.01] * 2,
+    ...     }
+    ... ).with_columns(
+    ...     ret=pl.when(pl.col("asset") == "a")
+    ...     .then(0.001 + 1.5 * pl.col("mkt"))
+    ...     .otherwise(-0.5 * pl.col("mkt") + pl.col("date") * 0.001)
+    ... )
+    >>> out = pf.betas(df, "ret", "mkt")
+    >>> out.select("asset", pl.col("alpha", "beta_mkt", "r2").round(4)).rows()
+    [('a', 0.001, 1.5, 1.0), ('b', 0.0029, -0.4848, 0.9697)]
+    >>> rolling = df.lazy().factors.betas("ret", "mkt", window=3).collect()
+    >>> rolling.filter(pl.col("asset") == "a")["beta_mkt"].round(6).to_list()
+    [None, None, 1.5, 1.5, 1.5]
+    """
+    if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
+        raise TypeError(msg)
+    schema = frame.collect_schema()
+    spec = _spec(
+        schema,
+        returns=returns,
+        factors=factors,
+        window=window,
+        min_periods=min_periods,
+        half_life=half_life,
+        add_intercept=add_intercept,
+        weights=weights,
+        asset=asset,
+        date=date,
+    )
+    if check_keys:
+        _check_data(frame, spec)
+    plan = _plan(frame.lazy(), spec)
+    if isinstance(frame, pl.DataFrame):
+        return plan.collect(engine=engine)
+    return plan
+
+
+def _spec(
+    schema: pl.Schema,
+    *,
+    returns: str,
+    factors: ColumnNames,
+    window: Window,
+    min_periods: int | None,
+    half_life: float | None,
+    add_intercept: bool,
+    weights: str | None,
+    asset: str,
+    date: str,
+) -> _Spec:
+    if not isinstance(returns, str):
+        msg = f"`returns` must be a column name; got {returns!r}."
+        raise TypeError(msg)
+    names = _validate.as_list(factors, name="factors")
+    if not names:
+        msg = "`factors` must name at least one column."
+        raise ValueError(msg)
+    if returns in names:
+        msg = f"the response {returns!r} is also listed in `factors`."
+        raise ValueError(msg)
+    if not isinstance(add_intercept, bool):
+        msg = f"`add_intercept` must be a bool; got {add_intercept!r}."
+        raise TypeError(msg)
+    _validate.check_columns_exist(schema, [asset, date], role="key column")
+    _validate.check_columns_exist(schema, [returns], role="returns column")
+    _validate.check_columns_exist(schema, names, role="factor column")
+    _validate.check_numeric(schema, [returns], role="returns column")
+    _validate.check_numeric(schema, names, role="factor column")
+    if weights is not None:
+        _validate.check_columns_exist(schema, [weights], role="weights column")
+        _validate.check_numeric(schema, [weights], role="weights column")
+    n_params = len(names) + int(add_intercept)
+    kind = _window_kind(window, schema[date], date=date, n_params=n_params)
+    min_obs = _min_periods(min_periods, n_params=n_params, window=window, kind=kind)
+    decay = _decay(half_life)
+    taken = {asset, date}
+    for out in _output_names(names, intercept=add_intercept):
+        if out in taken:
+            msg = f"the key column {out!r} has the name of an output column; rename it first."
+            raise ValueError(msg)
+    return _Spec(
+        returns=returns,
+        factors=names,
+        kind=kind,
+        window=window,
+        min_periods=min_obs,
+        decay=decay,
+        intercept=add_intercept,
+        weights=weights,
+        asset=asset,
+        date=date,
+    )
+
+
+def _min_periods(min_periods: int | None, *, n_params: int, window: Window, kind: str) -> int:
+    if min_periods is None:
+        return n_params
+    if isinstance(min_periods, bool) or not isinstance(min_periods, int):
+        msg = f"`min_periods` must be an int or None; got {min_periods!r}."
+        raise TypeError(msg)
+    if min_periods < n_params:
+        msg = (
+            f"min_periods={min_periods} is below the number of parameters ({n_params}, "
+            f"factors and intercept); a fit needs at least {n_params} observations."
+        )
+        raise ValueError(msg)
+    if kind == "rows" and isinstance(window, int) and min_periods > window:
+        msg = f"min_periods={min_periods} is larger than the window ({window} rows)."
+        raise ValueError(msg)
+    return min_periods
+
+
+def _decay(half_life: float | None) -> float | None:
+    if half_life is None:
+        return None
+    if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
+        msg = f"`half_life` must be a positive number of rows or None; got {half_life!r}."
+        raise TypeError(msg)
+    if not half_life > 0 or half_life == float("inf"):
+        msg = f"`half_life` must be positive and finite; got {half_life!r}."
+        raise ValueError(msg)
+    return float(0.5 ** (1.0 / half_life))
+
+
+def _window_kind(
+    window: Window, dtype: pl.DataType, *, date: str, n_params: int
+) -> Literal["full", "rows", "expanding", "duration"]:
+    if window is None:
+        return "full"
+    if isinstance(window, bool):
+        msg = f"`window` must be None, an int, 'expanding' or a duration string; got {window!r}."
+        raise TypeError(msg)
+    if isinstance(window, int):
+        if window < n_params:
+            msg = (
+                f"window={window} rows is shorter than the number of parameters "
+                f"({n_params}); a window must hold at least {n_params} observations."
+            )
+            raise InsufficientDataError(msg)
+        return "rows"
+    if not isinstance(window, str):
+        msg = f"`window` must be None, an int, 'expanding' or a duration string; got {window!r}."
+        raise TypeError(msg)
+    if window == "expanding":
+        return "expanding"
+    if not _DURATION.fullmatch(window):
+        msg = (
+            f"window={window!r} is not 'expanding' nor a Polars duration string such as "
+            f"'252d', '12mo' or '3y' (or '60i' for an integer date)."
+        )
+        raise ValueError(msg)
+    if window.endswith("i") and not window.endswith("mi"):
+        if not dtype.is_integer():
+            msg = f"window={window!r} counts integer dates, but {date!r} is {dtype}."
+            raise SchemaError(msg)
+    elif not dtype.is_temporal():
+        msg = (
+            f"a duration window ({window!r}) needs a Date or Datetime column, but {date!r} "
+            f"is {dtype}. Convert it, e.g. pl.col({date!r}).str.to_date(), or use an int window."
+        )
+        raise SchemaError(msg)
+    return "duration"
+
+
+def _output_names(factors: Sequence[str], *, intercept: bool) -> list[str]:
+    names = [*(["alpha"] if intercept else []), *(f"beta_{f}" for f in factors)]
+    return [
+        "n_obs",
+        *names,
+        *(f"{n}_std_error" for n in names),
+        *(f"{n}_t_stat" for n in names),
+        "r2",
+    ]
+
+
+def _check_data(frame: pl.DataFrame | pl.LazyFrame, spec: _Spec) -> None:
+    if spec.kind == "full" and spec.decay is None:
+        _validate.check_unique_keys(frame, date=spec.date, asset=spec.asset)
+    else:
+        _validate.check_time_order(frame, date=spec.date, asset=spec.asset)
+    if spec.weights is not None:
+        w = pl.col(spec.weights)
+        negative = frame.lazy().select((w < 0).sum()).collect().item()
+        if negative:
+            msg = (
+                f"weights column {spec.weights!r} has {negative} negative values; weights "
+                f"must be >= 0 (a zero weight leaves the row out)."
+            )
+            raise WeightError(msg)
+
+
+def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
+    c = pl.col
+    k = len(spec.factors)
+    # An int window runs on rows sorted by asset (stably, so dates stay in order):
+    # rolling sums then need no per-asset grouping, because a window that would
+    # reach into the previous asset is not full and gets no estimate anyway.
+    contiguous = spec.kind == "rows"
+    if contiguous:
+        lf = lf.with_row_index(_ROW).sort(spec.asset, maintain_order=True)
+    model = _ModelExprs(spec)
+    lf = lf.with_columns(model.shifts())
+    products = model.products()
+    lf = lf.with_columns(e.alias(name) for name, e in products.items())
+    sums = model.sum_names()
+    keys: list[str]
+    has_window = pl.lit(value=True)
+    if spec.kind == "full":
+        aggs = [c(name).sum() for name in products]
+        aggs += [c(n).first() for n in [*model.shift_x, model.shift_y] if spec.intercept]
+        lf = lf.group_by(spec.asset).agg(aggs)
+        keys = [spec.asset]
+    else:
+        lf = _window_sums(lf, list(products), spec, count=sums.n_obs, contiguous=contiguous)
+        if contiguous:
+            assert isinstance(spec.window, int)
+            has_window = c(spec.asset) == c(spec.asset).shift(spec.window - 1)
+        keys = [_ROW, spec.asset, spec.date] if contiguous else [spec.asset, spec.date]
+    stages, est = solve_stages(
+        sums,
+        k=k,
+        intercept=spec.intercept,
+        shift_x=[c(n) for n in model.shift_x],
+        shift_y=c(model.shift_y),
+        valid=has_window & (c(sums.n_obs) >= spec.min_periods),
+        prefix=f"{_P}s_",
+    )
+    stages[0].append(pl.when(has_window).then(c(sums.n_obs)).alias(f"{_P}nobs"))
+    for stage in stages:
+        lf = lf.with_columns(stage)
+    names = [*(["alpha"] if spec.intercept else []), *(f"beta_{f}" for f in spec.factors)]
+    coefs = [*([est["alpha"]] if spec.intercept else []), *(est[f"beta_{i}"] for i in range(k))]
+    ses = [*([est["se_alpha"]] if spec.intercept else []), *(est[f"se_beta_{i}"] for i in range(k))]
+    lf = lf.with_columns(
+        [e.alias(n) for e, n in zip(coefs, names, strict=True)]
+        + [e.alias(f"{n}_std_error") for e, n in zip(ses, names, strict=True)]
+    )
+    t_stats = [
+        pl.when(c(f"{n}_std_error") > 0).then(c(n) / c(f"{n}_std_error")).alias(f"{n}_t_stat")
+        for n in names
+    ]
+    out = lf.select(
+        *keys,
+        c(f"{_P}nobs").cast(pl.UInt32).alias("n_obs"),
+        *names,
+        *(f"{n}_std_error" for n in names),
+        *t_stats,
+        est["r2"].alias("r2"),
+    )
+    if contiguous:
+        return out.sort(_ROW).drop(_ROW)
+    return out
+
+
+class _ModelExprs:
+    """The regression's per-row expressions: cleaned data, weights and products."""
+
+    def __init__(self, spec: _Spec) -> None:
+        self.spec = spec
+        self.k = len(spec.factors)
+        c = pl.col
+        self.xs = [c(f).cast(pl.Float64) for f in spec.factors]
+        self.y = c(spec.returns).cast(pl.Float64)
+        valid = self.y.is_finite() & pl.all_horizontal([x.is_finite() for x in self.xs])
+        w = pl.lit(1.0)
+        if spec.weights is not None:
+            w_col = c(spec.weights).cast(pl.Float64)
+            valid = valid & w_col.is_finite() & (w_col > 0)
+            w = w_col
+        if spec.kind == "full" and spec.decay is not None:
+            age = pl.len().over(spec.asset) - 1 - pl.int_range(pl.len()).over(spec.asset)
+            w = w * pl.lit(spec.decay).pow(age.cast(pl.Float64))
+        self.valid = valid
+        self.w = w
+        self.shift_x = [f"{_P}cx{i}" for i in range(self.k)]
+        self.shift_y = f"{_P}cy"
+
+    def shifts(self) -> list[pl.Expr]:
+        """Per-asset means of the used rows, subtracted so that the sums stay accurate."""
+        if not self.spec.intercept:
+            return []
+        over = self.spec.asset
+        pairs = [*zip(self.xs, self.shift_x, strict=True), (self.y, self.shift_y)]
+        return [
+            pl.when(self.valid).then(e).mean().over(over).fill_null(0.0).alias(n) for e, n in pairs
+        ]
+
+    def products(self) -> dict[str, pl.Expr]:
+        """Weighted cross-products, zero on rows that are not used."""
+        k, c = self.k, pl.col
+        if self.spec.intercept:
+            xt = [x - c(n) for x, n in zip(self.xs, self.shift_x, strict=True)]
+            yt = self.y - c(self.shift_y)
+        else:
+            xt, yt = self.xs, self.y
+        w = self.w
+
+        def masked(e: pl.Expr) -> pl.Expr:
+            return pl.when(self.valid).then(e).otherwise(pl.lit(0.0))
+
+        out: dict[str, pl.Expr] = {f"{_P}n": self.valid.cast(pl.Float64)}
+        if self.spec.intercept:
+            out[f"{_P}w"] = masked(w)
+            out.update({f"{_P}x{i}": masked(w * xt[i]) for i in range(k)})
+            out[f"{_P}y"] = masked(w * yt)
+        out.update(
+            {f"{_P}xx{i}_{j}": masked(w * xt[i] * xt[j]) for i in range(k) for j in range(i, k)}
+        )
+        out.update({f"{_P}xy{i}": masked(w * xt[i] * yt) for i in range(k)})
+        out[f"{_P}yy"] = masked(w * yt * yt)
+        return out
+
+    def sum_names(self) -> SumNames:
+        k, intercept = self.k, self.spec.intercept
+        return SumNames(
+            n_obs=f"{_P}n",
+            w=f"{_P}w" if intercept else None,
+            x=tuple(f"{_P}x{i}" for i in range(k)) if intercept else (),
+            y=f"{_P}y" if intercept else None,
+            xx={(i, j): f"{_P}xx{i}_{j}" for i in range(k) for j in range(i, k)},
+            xy=tuple(f"{_P}xy{i}" for i in range(k)),
+            yy=f"{_P}yy",
+        )
+
+
+def _window_sums(
+    lf: pl.LazyFrame, names: list[str], spec: _Spec, *, count: str, contiguous: bool
+) -> pl.LazyFrame:
+    """Replace each column of ``names`` by its sum over each row's window.
+
+    The observation count ``count`` is never decayed; the other sums are
+    exponentially decayed when ``spec.decay`` is set. ``contiguous``: the rows are
+    sorted by asset and the window is a number of rows, so the sums run over the
+    whole column (windows that cross into another asset are discarded later).
+    """
+    c = pl.col
+    lam = spec.decay
+    decayed = [n for n in names if n != count] if lam is not None else []
+
+    def per_asset(e: pl.Expr) -> pl.Expr:
+        return e if contiguous else e.over(spec.asset)
+
+    def plain(e: pl.Expr) -> pl.Expr:
+        if spec.kind == "expanding":
+            return per_asset(e.cum_sum())
+        if spec.kind == "rows":
+            assert isinstance(spec.window, int)
+            return per_asset(e.rolling_sum(spec.window, min_samples=1))
+        assert isinstance(spec.window, str)
+        return per_asset(e.rolling_sum_by(spec.date, window_size=spec.window, min_samples=1))
+
+    lf = lf.with_columns(plain(c(n)).alias(n) for n in names if n not in decayed)
+    if lam is None:
+        return lf
+    # E_t = sum_{j <= t} lam^(t - j) e_j: the adjusted EWM mean times its weight sum.
+    row = per_asset(pl.int_range(pl.len())).cast(pl.Float64)
+    weight_sum = (1.0 - pl.lit(lam).pow(row + 1.0)) / (1.0 - lam)
+    lf = lf.with_columns(
+        (
+            per_asset(c(n).ewm_mean(alpha=1.0 - lam, adjust=True, ignore_nulls=False)) * weight_sum
+        ).alias(n)
+        for n in decayed
+    )
+    if spec.kind == "expanding":
+        return lf
+    if spec.kind == "rows":
+        # The window sum is E_t - lam^w E_{t-w}.
+        assert isinstance(spec.window, int)
+        w = spec.window
+        return lf.with_columns(
+            (c(n) - lam**w * per_asset(c(n).shift(w)).fill_null(0.0)).alias(n) for n in decayed
+        )
+    # Duration window of `size` rows: E_t - lam^size E_{t-size}.
+    assert isinstance(spec.window, str)
+    size, start = f"{_P}size", f"{_P}start"
+    lf = lf.with_columns(
+        c(count)
+        .is_not_null()
+        .cast(pl.Float64)
+        .rolling_sum_by(spec.date, window_size=spec.window)
+        .over(spec.asset)
+        .alias(size),
+    ).with_columns((pl.int_range(pl.len()).over(spec.asset) - c(size).cast(pl.Int64)).alias(start))
+    return lf.with_columns(
+        (
+            c(n)
+            - pl.when(c(start) >= 0)
+            .then(
+                pl.lit(lam).pow(c(size))
+                * c(n).gather(c(start).clip(lower_bound=0)).over(spec.asset)
+            )
+            .otherwise(0.0)
+        ).alias(n)
+        for n in decayed
+    )
