@@ -525,6 +525,8 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     )
     if contiguous:
         return out.sort(_ROW).drop(_ROW)
+    if spec.kind == "full":
+        return out.sort(spec.asset)
     return out
 
 
@@ -546,7 +548,8 @@ class _ModelExprs:
         if spec.kind == "full" and spec.decay is not None:
             age = pl.len().over(spec.asset) - 1 - pl.int_range(pl.len()).over(spec.asset)
             w = w * pl.lit(spec.decay).pow(age.cast(pl.Float64))
-        self.valid = valid
+        # A null value makes the test null, not false; a missing row is not used.
+        self.valid = valid.fill_null(value=False)
         self.w = w
         self.shift_x = [f"{_P}cx{i}" for i in range(self.k)]
         self.shift_y = f"{_P}cy"
