@@ -14,7 +14,7 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
-from polars_factors import _namespace, exceptions, exprs
+from polars_factors import _namespace, exceptions, exprs, features
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
@@ -27,6 +27,7 @@ from polars_factors.exceptions import (
     UnsortedError,
     WeightError,
 )
+from polars_factors.features import ts_features
 from polars_factors.regression import (
     CrossSectionResult,
     betas,
@@ -65,11 +66,13 @@ __all__ = [
     "exceptions",
     "exprs",
     "fama_macbeth",
+    "features",
     "fill_missing",
     "join_factors",
     "neutralize",
     "rank",
     "standardize",
+    "ts_features",
     "winsorize",
     "zscore",
 ]

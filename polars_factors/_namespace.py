@@ -10,6 +10,7 @@ from typing import Any, Generic
 
 import polars as pl
 
+from polars_factors import features as _features
 from polars_factors import standardize as _std
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
@@ -63,6 +64,10 @@ class FactorsNamespace(Generic[FrameT]):
     ) -> FrameT:
         """See :func:`polars_factors.regression.time_series.betas`."""
         return _ts.betas(self._frame, returns, factors, **kwargs)
+
+    def ts_features(self, price: str = "close", **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.features.ts_features`."""
+        return _features.ts_features(self._frame, price, **kwargs)
 
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""

@@ -9,6 +9,12 @@ Examples
 [-1.0, 1.0, -1.0, 1.0]
 """
 
+from polars_factors.exprs._price import (
+    ewm_beta,
+    high_low_range,
+    relative_strength,
+    volatility,
+)
 from polars_factors.exprs._regression import regression_weights
 from polars_factors.exprs._standardize import (
     fill_missing,
@@ -20,11 +26,15 @@ from polars_factors.exprs._standardize import (
 )
 
 __all__ = [
+    "ewm_beta",
     "fill_missing",
+    "high_low_range",
     "norm_ppf",
     "rank",
     "regression_weights",
+    "relative_strength",
     "standardize",
+    "volatility",
     "winsorize",
     "zscore",
 ]

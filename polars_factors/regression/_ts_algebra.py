@@ -85,7 +85,12 @@ def solve_stages(
 
 
 class _Unrolled:
-    """Builders of the solver's stages; every intermediate column starts with ``prefix``."""
+    """Builders of the solver's stages; every intermediate column starts with ``prefix``.
+
+    Rows that cannot be solved (too few observations, no spread, a failed pivot) are
+    computed with harmless stand-in values and flagged, and every estimate is masked
+    with the flags at the end: arithmetic on columns without nulls is faster.
+    """
 
     def __init__(self, sums: SumNames, *, k: int, intercept: bool, prefix: str) -> None:
         self.sums = sums
@@ -130,11 +135,16 @@ class _Unrolled:
         nulls.
         """
         out = []
+        ok = valid
         for i in range(self.k):
             sxx_ii = self.centred_xx(i, i)
             raw_ii = pl.col(self.sums.xx[(i, i)])
-            spread_ok = sxx_ii > PIVOT_TOL * raw_ii if self.intercept else sxx_ii > 0
-            out.append(pl.when(spread_ok & valid).then(sxx_ii.sqrt()).alias(f"{self.p}d{i}"))
+            ok = ok & (sxx_ii > PIVOT_TOL * raw_ii if self.intercept else sxx_ii > 0)
+            # Unusable rows get a harmless scale of 1; they are masked at the end.
+            out.append(
+                pl.when(sxx_ii > 0).then(sxx_ii).otherwise(1.0).sqrt().alias(f"{self.p}d{i}")
+            )
+        out.append(ok.alias(f"{self.p}ok_d"))
         syy = pl.col(self.sums.yy)
         if self.intercept:
             assert self.sums.w is not None
@@ -170,8 +180,11 @@ class _Unrolled:
             pivot = self.a(j, j)
             if j:
                 pivot = pivot - _sum_of([low(j, m) * low(j, m) for m in range(j)])
-            diag = pl.when(pivot > PIVOT_TOL).then(pivot.sqrt()).alias(f"{self.p}l{j}_{j}")
-            stages.append([diag])
+            # A failed pivot is replaced by 1 (so that no NaN spreads) and flagged.
+            diag = pl.when(pivot > PIVOT_TOL).then(pivot).otherwise(1.0).sqrt()
+            stages.append(
+                [diag.alias(f"{self.p}l{j}_{j}"), (pivot > PIVOT_TOL).alias(f"{self.p}ok{j}")]
+            )
             below = []
             for i in range(j + 1, self.k):
                 num = self.a(i, j)
@@ -229,14 +242,16 @@ class _Unrolled:
     def estimates(self, shift_x: Sequence[pl.Expr], shift_y: pl.Expr) -> dict[str, pl.Expr]:
         """Coefficients, standard errors and R^2 from the staged columns."""
         k, inv = self.k, self.inv
-        solved = self.low(k - 1, k - 1).is_not_null()
+        solved = self.col("ok_d").fill_null(value=False)
+        for j in range(k):
+            solved = solved & self.col(f"ok{j}").fill_null(value=False)
         betas = [self.col(f"beta{i}") for i in range(k)]
         s2 = self.col("s2")
         out: dict[str, pl.Expr] = {}
         for i in range(k):
             diag = _sum_of([inv(m, i) * inv(m, i) for m in range(i, k)])
-            out[f"beta_{i}"] = betas[i]
-            out[f"se_beta_{i}"] = (s2 * diag).sqrt() / self.col(f"d{i}")
+            out[f"beta_{i}"] = pl.when(solved).then(betas[i])
+            out[f"se_beta_{i}"] = pl.when(solved).then((s2 * diag).sqrt() / self.col(f"d{i}"))
         if self.intercept:
             assert self.sums.w is not None
             raw_mx = [self.col(f"mx{i}") + shift_x[i] for i in range(k)]
@@ -248,7 +263,9 @@ class _Unrolled:
             ]
             quad = _sum_of([u_i * u_i for u_i in u])
             out["alpha"] = pl.when(solved).then(alpha)
-            out["se_alpha"] = (s2 * (pl.lit(1.0) / pl.col(self.sums.w) + quad)).sqrt()
+            out["se_alpha"] = pl.when(solved).then(
+                (s2 * (pl.lit(1.0) / pl.col(self.sums.w) + quad)).sqrt()
+            )
         r2 = pl.lit(1.0) - self.col("ssr") / self.col("syy")
         out["r2"] = pl.when(solved & (self.col("syy") > 0)).then(r2)
         return out
