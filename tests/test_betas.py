@@ -122,7 +122,9 @@ def test_rolling_matches_statsmodels_rolling_ols(
     panel: pl.DataFrame, window: int, min_periods: int | None
 ) -> None:
     out = pf.betas(panel.lazy(), "ret", FACTORS, window=window, min_periods=min_periods).collect()
-    assert out.select("asset", "date").equals(panel.select("asset", "date"))
+    # One row per input row, sorted by asset (then date, the order within an asset).
+    by_asset = panel.sort("asset", maintain_order=True)
+    assert out.select("asset", "date").equals(by_asset.select("asset", "date"))
     for asset in panel["asset"].unique().to_list():
         d = panel.filter(pl.col("asset") == asset)
         mine = out.filter(pl.col("asset") == asset)
@@ -199,9 +201,9 @@ def test_windows_match_explicit_weighted_lstsq(rng: np.random.Generator, case: d
     want = rolling_oracle(panel, "ret", FACTORS, intercept=intercept, **case)
     names = (["alpha"] if intercept else []) + [f"beta_{f}" for f in FACTORS]
     columns = [*names, *(f"{n}_std_error" for n in names), "r2"]
-    if window is None:
-        want = want.sort("asset")
-    else:
+    # The oracle keeps input order (``_i``); ours is sorted by asset, then date.
+    want = want.sort("asset", "_i")
+    if window is not None:
         assert out.height == panel.height
     assert_columns_close(out, want, columns, rtol=1e-9)
     got_n = out["n_obs"].to_list()
@@ -214,6 +216,7 @@ def test_integer_dates_with_integer_duration(rng: np.random.Generator) -> None:
     )
     out = pf.betas(panel, "ret", FACTORS, window="20i", min_periods=6)
     want = rolling_oracle(panel, "ret", FACTORS, window="20i", min_periods=6, integer_dates=True)
+    want = want.sort("asset", "_i")
     assert_columns_close(out, want, [*NAMES, *SE_NAMES, "r2"], rtol=1e-9)
 
 

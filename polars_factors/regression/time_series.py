@@ -32,7 +32,6 @@ from polars_factors.typing import ColumnNames, EngineType, FrameT
 __all__ = ["betas", "join_factors"]
 
 _P = "_pf_ts_"
-_ROW = f"{_P}row"
 _DURATION = re.compile(r"(\d+(ns|us|ms|s|m|h|d|w|mo|q|y|i))+")
 
 #: ``window`` values: None (full sample), a number of rows, ``"expanding"`` or a
@@ -221,7 +220,7 @@ def betas(
         ``beta_<factor>_std_error``, ``alpha_t_stat``, ``beta_<factor>_t_stat`` and
         ``r2`` (no ``alpha`` columns without an intercept). ``window=None`` gives one
         row per asset, sorted by asset; any other window gives one row per input
-        row, in input order.
+        row, sorted by asset and then date (the input's order within each asset).
 
         Estimates are null where a window has fewer than ``min_periods``
         observations, where the regressors are collinear in the window (a factor
@@ -468,14 +467,15 @@ def _check_data(frame: pl.DataFrame | pl.LazyFrame, spec: _Spec) -> None:
 def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     c = pl.col
     k = len(spec.factors)
-    # An int window runs on rows sorted by asset (stably, so dates stay in order):
-    # rolling sums then need no per-asset grouping, because a window that would
-    # reach into the previous asset is not full and gets no estimate anyway.
+    # Windowed fits run on rows sorted by asset (stably, so that each asset's dates
+    # stay in order). An int window then needs no per-asset grouping at all: a window
+    # that reaches into the previous asset is not full and gets no estimate anyway.
+    windowed = spec.kind != "full"
     contiguous = spec.kind == "rows"
-    if contiguous:
-        lf = lf.with_row_index(_ROW).sort(spec.asset, maintain_order=True)
+    if windowed:
+        lf = lf.sort(spec.asset, maintain_order=True)
     model = _ModelExprs(spec)
-    lf = lf.with_columns(model.shifts())
+    lf = lf.with_columns(model.shifts()).with_columns(model.cleaned())
     products = model.products()
     lf = lf.with_columns(e.alias(name) for name, e in products.items())
     sums = model.sum_names()
@@ -491,7 +491,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         if contiguous:
             assert isinstance(spec.window, int)
             has_window = c(spec.asset) == c(spec.asset).shift(spec.window - 1)
-        keys = [_ROW, spec.asset, spec.date] if contiguous else [spec.asset, spec.date]
+        keys = [spec.asset, spec.date]
     stages, est = solve_stages(
         sums,
         k=k,
@@ -523,11 +523,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         *t_stats,
         est["r2"].alias("r2"),
     )
-    if contiguous:
-        return out.sort(_ROW).drop(_ROW)
-    if spec.kind == "full":
-        return out.sort(spec.asset)
-    return out
+    return out if windowed else out.sort(spec.asset)
 
 
 class _ModelExprs:
@@ -564,29 +560,46 @@ class _ModelExprs:
             pl.when(self.valid).then(e).mean().over(over).fill_null(0.0).alias(n) for e, n in pairs
         ]
 
-    def products(self) -> dict[str, pl.Expr]:
-        """Weighted cross-products, zero on rows that are not used."""
-        k, c = self.k, pl.col
+    def cleaned(self) -> list[pl.Expr]:
+        """Shifted data and weights, zero on rows that are not used (a column each)."""
+        c = pl.col
         if self.spec.intercept:
             xt = [x - c(n) for x, n in zip(self.xs, self.shift_x, strict=True)]
             yt = self.y - c(self.shift_y)
         else:
             xt, yt = self.xs, self.y
-        w = self.w
-
-        def masked(e: pl.Expr) -> pl.Expr:
-            return pl.when(self.valid).then(e).otherwise(pl.lit(0.0))
-
-        out: dict[str, pl.Expr] = {f"{_P}n": self.valid.cast(pl.Float64)}
-        if self.spec.intercept:
-            out[f"{_P}w"] = masked(w)
-            out.update({f"{_P}x{i}": masked(w * xt[i]) for i in range(k)})
-            out[f"{_P}y"] = masked(w * yt)
-        out.update(
-            {f"{_P}xx{i}_{j}": masked(w * xt[i] * xt[j]) for i in range(k) for j in range(i, k)}
+        zero = pl.lit(0.0)
+        out = [self.valid.cast(pl.Float64).alias(f"{_P}v")]
+        if not self.unit_weights:
+            out.append(pl.when(self.valid).then(self.w).otherwise(zero).alias(f"{_P}wt"))
+        out.extend(
+            pl.when(self.valid).then(e).otherwise(zero).alias(f"{_P}t{i}")
+            for i, e in enumerate([*xt, yt])
         )
-        out.update({f"{_P}xy{i}": masked(w * xt[i] * yt) for i in range(k)})
-        out[f"{_P}yy"] = masked(w * yt * yt)
+        return out
+
+    @property
+    def unit_weights(self) -> bool:
+        return self.spec.weights is None and not (
+            self.spec.kind == "full" and self.spec.decay is not None
+        )
+
+    def products(self) -> dict[str, pl.Expr]:
+        """Weighted cross-products of the cleaned columns (zero on unused rows)."""
+        k, c = self.k, pl.col
+        t = [c(f"{_P}t{i}") for i in range(k + 1)]  # the k regressors, then the response
+
+        def weighted(e: pl.Expr) -> pl.Expr:
+            return e if self.unit_weights else c(f"{_P}wt") * e
+
+        out: dict[str, pl.Expr] = {f"{_P}n": c(f"{_P}v")}
+        if self.spec.intercept:
+            out[f"{_P}w"] = c(f"{_P}v") if self.unit_weights else c(f"{_P}wt")
+            out.update({f"{_P}x{i}": weighted(t[i]) for i in range(k)})
+            out[f"{_P}y"] = weighted(t[k])
+        out.update({f"{_P}xx{i}_{j}": weighted(t[i] * t[j]) for i in range(k) for j in range(i, k)})
+        out.update({f"{_P}xy{i}": weighted(t[i] * t[k]) for i in range(k)})
+        out[f"{_P}yy"] = weighted(t[k] * t[k])
         return out
 
     def sum_names(self) -> SumNames:
