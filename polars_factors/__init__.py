@@ -14,7 +14,7 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
-from polars_factors import _namespace, exceptions, exprs, features
+from polars_factors import _namespace, asset_pricing, exceptions, exprs, features
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
@@ -60,6 +60,7 @@ __all__ = [
     "UnsortedError",
     "WeightError",
     "__version__",
+    "asset_pricing",
     "betas",
     "combine",
     "cross_section",

@@ -10,6 +10,8 @@ for the normal matrices. Nothing here sees per-row data.
 - :mod:`._cross`: cross-sectional factor models: the per-date design assembled from
   ``(date, industry)`` cell sums, the Barra constraint by substitution, classical and
   Huber (H1) covariances, and the per-date IRLS bookkeeping.
+- :mod:`._asset_pricing`: GRS, traded-factor and two-pass (GMM, Fama-MacBeth, Shanken)
+  estimators on small ``T x N`` arrays of portfolio and factor returns.
 """
 
 from __future__ import annotations
