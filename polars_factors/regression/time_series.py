@@ -579,6 +579,11 @@ class _ModelExprs:
         return out
 
     @property
+    def count_is_weight(self) -> bool:
+        """Equal weights without decay: the sum of weights is the observation count."""
+        return self.unit_weights and self.spec.decay is None
+
+    @property
     def unit_weights(self) -> bool:
         return self.spec.weights is None and not (
             self.spec.kind == "full" and self.spec.decay is not None
@@ -594,7 +599,8 @@ class _ModelExprs:
 
         out: dict[str, pl.Expr] = {f"{_P}n": c(f"{_P}v")}
         if self.spec.intercept:
-            out[f"{_P}w"] = c(f"{_P}v") if self.unit_weights else c(f"{_P}wt")
+            if not self.count_is_weight:
+                out[f"{_P}w"] = c(f"{_P}v") if self.unit_weights else c(f"{_P}wt")
             out.update({f"{_P}x{i}": weighted(t[i]) for i in range(k)})
             out[f"{_P}y"] = weighted(t[k])
         out.update({f"{_P}xx{i}_{j}": weighted(t[i] * t[j]) for i in range(k) for j in range(i, k)})
@@ -606,7 +612,7 @@ class _ModelExprs:
         k, intercept = self.k, self.spec.intercept
         return SumNames(
             n_obs=f"{_P}n",
-            w=f"{_P}w" if intercept else None,
+            w=(f"{_P}n" if self.count_is_weight else f"{_P}w") if intercept else None,
             x=tuple(f"{_P}x{i}" for i in range(k)) if intercept else (),
             y=f"{_P}y" if intercept else None,
             xx={(i, j): f"{_P}xx{i}_{j}" for i in range(k) for j in range(i, k)},
