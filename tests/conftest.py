@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+
+# Many small matrix products (the asset-pricing tests' GMM covariances): a threaded BLAS
+# only adds contention with Polars' own threads on a 2-core machine. Set before numpy
+# is imported; an explicit setting by the user wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import warnings
 from collections.abc import Callable
 from pathlib import Path
