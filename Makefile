@@ -21,6 +21,8 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/standardize_sp500.py
 	$(BIN)/python examples/cross_section_sp500.py
+	$(BIN)/python examples/factor_exposures.py
+	$(BIN)/python examples/ff3_betas.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -41,6 +43,7 @@ bench: $(VENV)/.test-installed
 	$(PIP) install -e ".[bench]"
 	$(BIN)/python benchmarks/standardize.py
 	$(BIN)/python benchmarks/cross_section.py
+	$(BIN)/python benchmarks/rolling_betas.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache

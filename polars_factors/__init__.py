@@ -14,13 +14,14 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
-from polars_factors import _namespace, asset_pricing, exceptions, exprs, features
+from polars_factors import _namespace, asset_pricing, exceptions, exprs, features, io
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
     DuplicateKeyError,
     FactorsError,
     FactorsWarning,
+    FileFormatError,
     InsufficientDataError,
     RankDeficientWarning,
     SchemaError,
@@ -28,6 +29,7 @@ from polars_factors.exceptions import (
     WeightError,
 )
 from polars_factors.features import ts_features
+from polars_factors.io import read_fama_french
 from polars_factors.regression import (
     CrossSectionResult,
     betas,
@@ -54,6 +56,7 @@ __all__ = [
     "DuplicateKeyError",
     "FactorsError",
     "FactorsWarning",
+    "FileFormatError",
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
@@ -69,9 +72,11 @@ __all__ = [
     "fama_macbeth",
     "features",
     "fill_missing",
+    "io",
     "join_factors",
     "neutralize",
     "rank",
+    "read_fama_french",
     "standardize",
     "ts_features",
     "winsorize",

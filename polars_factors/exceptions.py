@@ -24,6 +24,7 @@ __all__ = [
     "DuplicateKeyError",
     "FactorsError",
     "FactorsWarning",
+    "FileFormatError",
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
@@ -62,6 +63,10 @@ class InsufficientDataError(FactorsError, ValueError):
 
 class WeightError(FactorsError, ValueError):
     """Regression or constraint weights are invalid (e.g. negative)."""
+
+
+class FileFormatError(FactorsError, ValueError):
+    """A file does not have the layout its reader expects."""
 
 
 class FactorsWarning(UserWarning):

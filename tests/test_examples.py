@@ -43,3 +43,24 @@ def test_cross_section_sp500_example_runs():
         assert name in out
     for section in ("Fama-MacBeth, wls", "Fama-MacBeth, huber", "R²", "wall time"):
         assert section in out
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_factor_exposures_example_runs():
+    out = run_example("factor_exposures.py")
+    # Both models, full sample and rolling, with the four lagged engineered factors.
+    for model in ("equal-weighted S&P 500 (mkt)", "Fama-French Mkt-RF"):
+        assert model in out
+    for name in ("alpha (bp/day)", "momentum", "volatility", "trend", "mean_reversion", "R²"):
+        assert name in out
+    assert "rolling 126-day fits" in out
+    assert "Trading days without a Fama-French row: 0." in out
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_ff3_betas_example_runs():
+    out = run_example("ff3_betas.py")
+    assert "Fama-French 3-factor betas of 505 S&P 500 stocks" in out
+    assert "Full sample: 505 stocks fitted" in out
+    for name in ("beta_mkt", "beta_smb", "beta_hml", "AAPL", "JPM", "Rolling 252-day fits"):
+        assert name in out
