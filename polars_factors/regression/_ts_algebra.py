@@ -2,7 +2,7 @@
 
 A time-series regression labelled at every row of a panel (rolling, expanding) has one
 small system per row: millions of ``k x k`` solves. They are done column-wise, as a
-Jacobi-scaled Cholesky factorization written out in Polars expressions, so that the
+Cholesky factorization written out in Polars expressions, so that the
 per-row work stays in Polars (no numpy on the panel, no Python per row) and runs on any
 engine. The factorization is unrolled for the ``k`` regressors at hand; every
 intermediate is a column, computed in stages (one ``with_columns`` per step) so that
@@ -16,8 +16,11 @@ Notation (all sums are weighted, over the rows of one window):
 With an intercept the moments are centred by the window's weighted means (the inputs
 are already shifted by a per-asset constant, so the centring removes little and loses
 no digits); without one they are used as they are. The slope system
-``Sxx_c beta = Sxy_c`` is scaled to unit diagonal, factored as ``L L'``, and solved;
-``L^-1`` gives the diagonal of the inverse for the standard errors.
+``Sxx_c beta = Sxy_c`` is factored as ``L L'`` and solved; ``L^-1`` gives the diagonal
+of the inverse for the standard errors. No explicit Jacobi scaling is needed: the
+rounding errors of Cholesky do not depend on the scaling of the rows and columns (van
+der Sluis), and the collinearity test is relative, ``pivot_j / Sxx_jj``, which is one
+minus the R^2 of regressor ``j`` on the regressors before it.
 """
 
 from __future__ import annotations
@@ -74,8 +77,7 @@ def solve_stages(
     solver = _Unrolled(sums, k=k, intercept=intercept, prefix=prefix)
     stages = [
         solver.means(),
-        solver.scales(valid),
-        solver.scaled_system(),
+        solver.centred(valid),
         *solver.cholesky(),
         *solver.substitutions(),
         *solver.inverse(),
@@ -112,59 +114,40 @@ class _Unrolled:
         out.append((pl.col(self.sums.y) / w_total).alias(f"{self.p}my"))
         return out
 
-    def centred_xx(self, i: int, j: int) -> pl.Expr:
-        raw = pl.col(self.sums.xx[(min(i, j), max(i, j))])
+    def _centre(self, raw: str, i: str, j: str) -> pl.Expr:
         if not self.intercept:
-            return raw
+            return pl.col(raw)
         assert self.sums.w is not None
-        return raw - pl.col(self.sums.w) * self.col(f"mx{i}") * self.col(f"mx{j}")
+        return pl.col(raw) - pl.col(self.sums.w) * self.col(i) * self.col(j)
 
-    def centred_xy(self, i: int) -> pl.Expr:
-        raw = pl.col(self.sums.xy[i])
-        if not self.intercept:
-            return raw
-        assert self.sums.w is not None
-        return raw - pl.col(self.sums.w) * self.col(f"mx{i}") * self.col("my")
-
-    def scales(self, valid: pl.Expr) -> list[pl.Expr]:
-        """Jacobi scales ``d_i = sqrt(Sxx_ii)`` (null where unusable) and the TSS.
+    def centred(self, valid: pl.Expr) -> list[pl.Expr]:
+        """Centred moments ``C = Sxx_c``, ``c = Sxy_c``, the TSS and the spread flag.
 
         A regressor with no spread in the window has a centred ``Sxx_ii`` that is
         round-off relative to its sum of squares about the asset's mean (which can
-        also be exactly zero): it is collinear with the intercept, and the row gets
-        nulls.
+        also be exactly zero): it is collinear with the intercept, and the row is
+        flagged.
         """
-        out = []
+        k = self.k
+        out = [
+            self._centre(self.sums.xx[(j, i)], f"mx{i}", f"mx{j}").alias(f"{self.p}c{i}_{j}")
+            for j in range(k)
+            for i in range(j, k)
+        ]
+        out.extend(
+            self._centre(self.sums.xy[i], f"mx{i}", "my").alias(f"{self.p}cy{i}") for i in range(k)
+        )
+        out.append(self._centre(self.sums.yy, "my", "my").alias(f"{self.p}syy"))
         ok = valid
-        for i in range(self.k):
-            sxx_ii = self.centred_xx(i, i)
+        for i in range(k):
+            sxx_ii = self._centre(self.sums.xx[(i, i)], f"mx{i}", f"mx{i}")
             raw_ii = pl.col(self.sums.xx[(i, i)])
             ok = ok & (sxx_ii > PIVOT_TOL * raw_ii if self.intercept else sxx_ii > 0)
-            # Unusable rows get a harmless scale of 1; they are masked at the end.
-            out.append(
-                pl.when(sxx_ii > 0).then(sxx_ii).otherwise(1.0).sqrt().alias(f"{self.p}d{i}")
-            )
-        out.append(ok.alias(f"{self.p}ok_d"))
-        syy = pl.col(self.sums.yy)
-        if self.intercept:
-            assert self.sums.w is not None
-            syy = syy - pl.col(self.sums.w) * self.col("my") * self.col("my")
-        out.append(syy.alias(f"{self.p}syy"))
+        out.append(ok.alias(f"{self.p}ok"))
         return out
 
-    def scaled_system(self) -> list[pl.Expr]:
-        """Scale the system: ``A = D^-1 Sxx D^-1`` (unit diagonal) and ``b = D^-1 Sxy``."""
-        d = self.col
-        out = [
-            (self.centred_xx(i, j) / (d(f"d{i}") * d(f"d{j}"))).alias(f"{self.p}a{i}_{j}")
-            for i in range(self.k)
-            for j in range(i)
-        ]
-        out.extend((self.centred_xy(i) / d(f"d{i}")).alias(f"{self.p}b{i}") for i in range(self.k))
-        return out
-
-    def a(self, i: int, j: int) -> pl.Expr:
-        return pl.lit(1.0) if i == j else self.col(f"a{max(i, j)}_{min(i, j)}")
+    def c(self, i: int, j: int) -> pl.Expr:
+        return self.col(f"c{max(i, j)}_{min(i, j)}")
 
     def low(self, i: int, j: int) -> pl.Expr:
         return self.col(f"l{i}_{j}")
@@ -173,21 +156,25 @@ class _Unrolled:
         return self.col(f"m{i}_{j}")
 
     def cholesky(self) -> list[list[pl.Expr]]:
-        """Factor ``A = L L'`` column by column; a pivot at or below PIVOT_TOL gives null."""
+        """Factor ``C = L L'`` column by column, flagging collinear regressors.
+
+        The pivot of column ``j`` over ``C_jj`` is one minus the R^2 of regressor ``j``
+        on the regressors before it; at or below PIVOT_TOL the row is flagged, and a
+        stand-in pivot ``C_jj`` keeps the arithmetic finite.
+        """
         stages = []
         low = self.low
         for j in range(self.k):
-            pivot = self.a(j, j)
+            c_jj = self.c(j, j)
+            pivot = c_jj
             if j:
                 pivot = pivot - _sum_of([low(j, m) * low(j, m) for m in range(j)])
-            # A failed pivot is replaced by 1 (so that no NaN spreads) and flagged.
-            diag = pl.when(pivot > PIVOT_TOL).then(pivot).otherwise(1.0).sqrt()
-            stages.append(
-                [diag.alias(f"{self.p}l{j}_{j}"), (pivot > PIVOT_TOL).alias(f"{self.p}ok{j}")]
-            )
+            good = pivot > PIVOT_TOL * c_jj
+            diag = pl.when(good).then(pivot).otherwise(c_jj.abs() + 1.0).sqrt()
+            stages.append([diag.alias(f"{self.p}l{j}_{j}"), good.alias(f"{self.p}ok{j}")])
             below = []
             for i in range(j + 1, self.k):
-                num = self.a(i, j)
+                num = self.c(i, j)
                 if j:
                     num = num - _sum_of([low(i, m) * low(j, m) for m in range(j)])
                 below.append((num / low(j, j)).alias(f"{self.p}l{i}_{j}"))
@@ -195,23 +182,23 @@ class _Unrolled:
         return stages
 
     def substitutions(self) -> list[list[pl.Expr]]:
-        """Forward substitution ``L z = b``, then back substitution ``L' g = z``."""
+        """Forward substitution ``L z = c``, then back substitution ``L' beta = z``."""
         stages = []
         low, k = self.low, self.k
         for i in range(k):
-            num = self.col(f"b{i}")
+            num = self.col(f"cy{i}")
             if i:
                 num = num - _sum_of([low(i, m) * self.col(f"z{m}") for m in range(i)])
             stages.append([(num / low(i, i)).alias(f"{self.p}z{i}")])
         for i in reversed(range(k)):
             num = self.col(f"z{i}")
             if i < k - 1:
-                num = num - _sum_of([low(m, i) * self.col(f"g{m}") for m in range(i + 1, k)])
-            stages.append([(num / low(i, i)).alias(f"{self.p}g{i}")])
+                num = num - _sum_of([low(m, i) * self.col(f"beta{m}") for m in range(i + 1, k)])
+            stages.append([(num / low(i, i)).alias(f"{self.p}beta{i}")])
         return stages
 
     def inverse(self) -> list[list[pl.Expr]]:
-        """``M = L^-1`` row by row: ``M_ii = 1/L_ii``, ``M_ij = -sum_m L_im M_mj / L_ii``."""
+        """Invert ``M = L^-1`` row by row: ``M_ii = 1/L_ii``, ``M_ij = -sum L_im M_mj / L_ii``."""
         stages = []
         low, inv = self.low, self.inv
         for i in range(self.k):
@@ -226,41 +213,34 @@ class _Unrolled:
         return stages
 
     def residuals(self) -> list[pl.Expr]:
-        """SSR = TSS - z'z, sigma^2 = SSR / (n - p), and the unscaled slopes."""
+        """Compute SSR = TSS - z'z and sigma^2 = SSR / (n - p)."""
         z = [self.col(f"z{i}") for i in range(self.k)]
         ssr = (self.col("syy") - _sum_of([z_i * z_i for z_i in z])).clip(lower_bound=0.0)
         df_resid = pl.col(self.sums.n_obs).cast(pl.Float64) - (self.k + int(self.intercept))
-        out = [
+        return [
             ssr.alias(f"{self.p}ssr"),
             pl.when(df_resid > 0).then(ssr / df_resid).alias(f"{self.p}s2"),
         ]
-        out.extend(
-            (self.col(f"g{i}") / self.col(f"d{i}")).alias(f"{self.p}beta{i}") for i in range(self.k)
-        )
-        return out
 
     def estimates(self, shift_x: Sequence[pl.Expr], shift_y: pl.Expr) -> dict[str, pl.Expr]:
         """Coefficients, standard errors and R^2 from the staged columns."""
         k, inv = self.k, self.inv
-        solved = self.col("ok_d").fill_null(value=False)
+        solved = self.col("ok").fill_null(value=False)
         for j in range(k):
-            solved = solved & self.col(f"ok{j}").fill_null(value=False)
+            solved = solved & self.col(f"ok{j}")
         betas = [self.col(f"beta{i}") for i in range(k)]
         s2 = self.col("s2")
         out: dict[str, pl.Expr] = {}
         for i in range(k):
             diag = _sum_of([inv(m, i) * inv(m, i) for m in range(i, k)])
             out[f"beta_{i}"] = pl.when(solved).then(betas[i])
-            out[f"se_beta_{i}"] = pl.when(solved).then((s2 * diag).sqrt() / self.col(f"d{i}"))
+            out[f"se_beta_{i}"] = pl.when(solved).then((s2 * diag).sqrt())
         if self.intercept:
             assert self.sums.w is not None
             raw_mx = [self.col(f"mx{i}") + shift_x[i] for i in range(k)]
             alpha = self.col("my") + shift_y - _sum_of([raw_mx[i] * betas[i] for i in range(k)])
             # (X'WX)^-1 at the intercept: 1/W + mx' Sxx^-1 mx, with mx the raw means.
-            u = [
-                _sum_of([inv(i, m) * raw_mx[m] / self.col(f"d{m}") for m in range(i + 1)])
-                for i in range(k)
-            ]
+            u = [_sum_of([inv(i, m) * raw_mx[m] for m in range(i + 1)]) for i in range(k)]
             quad = _sum_of([u_i * u_i for u_i in u])
             out["alpha"] = pl.when(solved).then(alpha)
             out["se_alpha"] = pl.when(solved).then(

@@ -477,17 +477,16 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     model = _ModelExprs(spec)
     lf = lf.with_columns(model.shifts()).with_columns(model.cleaned())
     products = model.products()
-    lf = lf.with_columns(e.alias(name) for name, e in products.items())
     sums = model.sum_names()
     keys: list[str]
     has_window = pl.lit(value=True)
     if spec.kind == "full":
-        aggs = [c(name).sum() for name in products]
+        aggs = [e.sum().alias(name) for name, e in products.items()]
         aggs += [c(n).first() for n in [*model.shift_x, model.shift_y] if spec.intercept]
         lf = lf.group_by(spec.asset).agg(aggs)
         keys = [spec.asset]
     else:
-        lf = _window_sums(lf, list(products), spec, count=sums.n_obs, contiguous=contiguous)
+        lf = _window_sums(lf, products, spec, count=sums.n_obs, contiguous=contiguous)
         if contiguous:
             assert isinstance(spec.window, int)
             has_window = c(spec.asset) == c(spec.asset).shift(spec.window - 1)
@@ -622,9 +621,14 @@ class _ModelExprs:
 
 
 def _window_sums(
-    lf: pl.LazyFrame, names: list[str], spec: _Spec, *, count: str, contiguous: bool
+    lf: pl.LazyFrame,
+    products: dict[str, pl.Expr],
+    spec: _Spec,
+    *,
+    count: str,
+    contiguous: bool,
 ) -> pl.LazyFrame:
-    """Replace each column of ``names`` by its sum over each row's window.
+    """Add a column per entry of ``products``: its sum over each row's window.
 
     The observation count ``count`` is never decayed; the other sums are
     exponentially decayed when ``spec.decay`` is set. ``contiguous``: the rows are
@@ -633,6 +637,7 @@ def _window_sums(
     """
     c = pl.col
     lam = spec.decay
+    names = list(products)
     decayed = [n for n in names if n != count] if lam is not None else []
 
     def per_asset(e: pl.Expr) -> pl.Expr:
@@ -647,7 +652,7 @@ def _window_sums(
         assert isinstance(spec.window, str)
         return per_asset(e.rolling_sum_by(spec.date, window_size=spec.window, min_samples=1))
 
-    lf = lf.with_columns(plain(c(n)).alias(n) for n in names if n not in decayed)
+    lf = lf.with_columns(plain(products[n]).alias(n) for n in names if n not in decayed)
     if lam is None:
         return lf
     # E_t = sum_{j <= t} lam^(t - j) e_j: the adjusted EWM mean times its weight sum.
@@ -655,7 +660,8 @@ def _window_sums(
     weight_sum = (1.0 - pl.lit(lam).pow(row + 1.0)) / (1.0 - lam)
     lf = lf.with_columns(
         (
-            per_asset(c(n).ewm_mean(alpha=1.0 - lam, adjust=True, ignore_nulls=False)) * weight_sum
+            per_asset(products[n].ewm_mean(alpha=1.0 - lam, adjust=True, ignore_nulls=False))
+            * weight_sum
         ).alias(n)
         for n in decayed
     )
