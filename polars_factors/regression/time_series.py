@@ -550,13 +550,29 @@ class _ModelExprs:
         self.shift_y = f"{_P}cy"
 
     def shifts(self) -> list[pl.Expr]:
-        """Per-asset means of the used rows, subtracted so that the sums stay accurate."""
+        """Per-asset constants subtracted from the data so that the sums stay accurate.
+
+        Any constant per asset gives the same estimates; one close to the data (a
+        typical value of the asset's series) keeps the window sums about a point near
+        every window's mean, so centring them by the window mean loses no digits. On
+        rows sorted by asset (windowed fits) the constant is the value on the asset's
+        first row (if that row is used; else the constant carried over from the
+        previous asset), which needs no per-asset grouping; for the full-sample fit,
+        the asset's mean over its used rows.
+        """
         if not self.spec.intercept:
             return []
-        over = self.spec.asset
         pairs = [*zip(self.xs, self.shift_x, strict=True), (self.y, self.shift_y)]
+        if self.spec.kind == "full":
+            return [
+                pl.when(self.valid).then(e).mean().over(self.spec.asset).fill_null(0.0).alias(n)
+                for e, n in pairs
+            ]
+        asset = pl.col(self.spec.asset)
+        first = asset.ne_missing(asset.shift(1))
         return [
-            pl.when(self.valid).then(e).mean().over(over).fill_null(0.0).alias(n) for e, n in pairs
+            pl.when(first & self.valid).then(e).forward_fill().fill_null(0.0).alias(n)
+            for e, n in pairs
         ]
 
     def cleaned(self) -> list[pl.Expr]:
