@@ -475,7 +475,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     if windowed:
         lf = lf.sort(spec.asset, maintain_order=True)
     model = _ModelExprs(spec)
-    lf = lf.with_columns(model.shifts()).with_columns(model.cleaned())
+    lf = model.with_shifts(lf).with_columns(model.cleaned())
     products = model.products()
     sums = model.sum_names()
     keys: list[str]
@@ -549,31 +549,32 @@ class _ModelExprs:
         self.shift_x = [f"{_P}cx{i}" for i in range(self.k)]
         self.shift_y = f"{_P}cy"
 
-    def shifts(self) -> list[pl.Expr]:
-        """Per-asset constants subtracted from the data so that the sums stay accurate.
+    def with_shifts(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Add per-asset constants, subtracted so that the sums stay accurate.
 
         Any constant per asset gives the same estimates; one close to the data (a
         typical value of the asset's series) keeps the window sums about a point near
         every window's mean, so centring them by the window mean loses no digits. On
         rows sorted by asset (windowed fits) the constant is the value on the asset's
         first row (if that row is used; else the constant carried over from the
-        previous asset), which needs no per-asset grouping; for the full-sample fit,
-        the asset's mean over its used rows.
+        previous asset), which needs no per-asset grouping. For the full-sample fit it
+        is the asset's mean over its used rows, from a ``group_by`` joined back (both
+        stream).
         """
         if not self.spec.intercept:
-            return []
+            return lf
         pairs = [*zip(self.xs, self.shift_x, strict=True), (self.y, self.shift_y)]
         if self.spec.kind == "full":
-            return [
-                pl.when(self.valid).then(e).mean().over(self.spec.asset).fill_null(0.0).alias(n)
-                for e, n in pairs
-            ]
+            means = lf.group_by(self.spec.asset).agg(
+                pl.when(self.valid).then(e).mean().fill_null(0.0).alias(n) for e, n in pairs
+            )
+            return lf.join(means, on=self.spec.asset, how="left", nulls_equal=True)
         asset = pl.col(self.spec.asset)
         first = asset.ne_missing(asset.shift(1))
-        return [
+        return lf.with_columns(
             pl.when(first & self.valid).then(e).forward_fill().fill_null(0.0).alias(n)
             for e, n in pairs
-        ]
+        )
 
     def cleaned(self) -> list[pl.Expr]:
         """Shifted data and weights, zero on rows that are not used (a column each)."""
