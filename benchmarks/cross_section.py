@@ -47,55 +47,39 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.metadata
-import importlib.util
-import json
-import os
-import platform
-import resource
-import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import _harness as bench  # benchmarks/_harness.py
 import numpy as np
 import polars as pl
-from _results import write_section  # benchmarks/_results.py
 
 import polars_factors as pf
 
-HERE = Path(__file__).resolve().parent
-DATA_DIR = HERE / "data"
-RESULTS = HERE / "RESULTS.md"
 SEED = 20261121
 STYLES = [f"s{i}" for i in range(10)]
 N_INDUSTRIES = 30
 INDUSTRIES = [f"ind_{j:02d}" for j in range(N_INDUSTRIES)]
 NULL_FRAC = 0.005  # share of null returns
 MIN_MEMBERS = 5  # assets per industry, at least
-CHUNK_DATES = 250  # dates generated per chunk (bounded memory; same data at any size)
 FULL = {"main": (2_000, 3_000), "big": (10_000, 3_000), "sm_dates": 200}
 SMALL = {"main": (250, 1_000), "big": (1_250, 1_000), "sm_dates": 50}
 Engine = Literal["streaming", "in-memory"]
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+VERSIONS = ("polars", "polars-ols", "pandas", "statsmodels", "numpy")
 
 
 # --------------------------------------------------------------------------- data
 
 
 def panel_path(n_dates: int, n_assets: int) -> Path:
-    return DATA_DIR / f"cross_section_{n_dates}x{n_assets}_seed{SEED}.parquet"
+    return bench.DATA_DIR / f"cross_section_{n_dates}x{n_assets}_seed{SEED}.parquet"
 
 
 def panel_dates(n_dates: int) -> pl.Series:
     """The trading dates of the panel: weekdays from 1990-01-01."""
-    start = dt.date(1990, 1, 1)
-    days = pl.date_range(start, start + dt.timedelta(days=7 * n_dates // 5 + 7), eager=True)
-    return days.filter(days.dt.weekday() <= 5).head(n_dates)
+    return bench.weekdays(dt.date(1990, 1, 1), n_dates)
 
 
 def _asset_table(n_assets: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,17 +140,7 @@ def generate_panel(path: Path, n_dates: int, n_assets: int) -> None:
     Chunks are seeded by their index, so a longer panel starts with the same rows as a
     shorter one of the same width.
     """
-    tmp = path.with_name(path.stem + ".parts")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    dates = panel_dates(n_dates)
-    for chunk, start in enumerate(range(0, n_dates, CHUNK_DATES)):
-        part = _chunk(chunk, dates[start : start + CHUNK_DATES], n_assets)
-        part.write_parquet(tmp / f"{chunk:05d}.parquet")
-    out = path.with_suffix(".tmp")
-    pl.scan_parquet(sorted(tmp.glob("*.parquet"))).sink_parquet(out)
-    out.replace(path)
-    shutil.rmtree(tmp)
+    bench.write_chunked(path, panel_dates(n_dates), lambda i, dates: _chunk(i, dates, n_assets))
 
 
 # ----------------------------------------------------------------------- variants
@@ -195,11 +169,14 @@ def _ours(
     return res.factor_returns.collect(engine=engine)
 
 
-def _checksum(frame: pl.DataFrame, value: str = "factor_return") -> dict[str, Any]:
-    return {"checksum": float(frame[value].sum()), "dates": frame["date"].n_unique()}
+Checksum = tuple[float | None, int | None]  # sum of the factor returns, dates covered
 
 
-def run_io_floor(path: Path, _: dt.date | None) -> dict[str, Any]:
+def _checksum(frame: pl.DataFrame, value: str = "factor_return") -> Checksum:
+    return float(frame[value].sum()), frame["date"].n_unique()
+
+
+def run_io_floor(path: Path, _: dt.date | None) -> Checksum:
     """Read every column the WLS reads (date, ret, styles, industry, w) and reduce it."""
     row = (
         pl.scan_parquet(path)
@@ -210,26 +187,26 @@ def run_io_floor(path: Path, _: dt.date | None) -> dict[str, Any]:
         )
         .collect(engine="streaming")
     )
-    return {"checksum": float(row["ret"][0]), "dates": None}
+    return float(row["ret"][0]), None
 
 
-def run_ours(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_ours(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path))
 
 
-def run_ours_in_memory(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_ours_in_memory(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, engine="in-memory"))
 
 
-def run_ours_check_keys(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_ours_check_keys(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, check_keys=True))
 
 
-def run_ours_barra(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_ours_barra(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, barra=True))
 
 
-def run_ours_huber(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_ours_huber(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, method="huber"))
 
 
@@ -251,7 +228,7 @@ def polars_ols_frame(path: Path) -> pl.DataFrame:
     )
 
 
-def run_polars_ols(path: Path, _: dt.date | None) -> dict[str, Any]:
+def run_polars_ols(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(polars_ols_frame(path))
 
 
@@ -308,79 +285,60 @@ def _before(day: dt.date | None) -> list[tuple[str, str, Any]] | None:
     return None if day is None else [("date", "<", day)]
 
 
-def run_statsmodels_wls(path: Path, before: dt.date | None) -> dict[str, Any]:
+def run_statsmodels_wls(path: Path, before: dt.date | None) -> Checksum:
     out = statsmodels_loop(path, _before(before), method="wls")
-    return {"checksum": float(out["factor_return"].sum()), "dates": int(out["date"].nunique())}
+    return float(out["factor_return"].sum()), int(out["date"].nunique())
 
 
-def run_statsmodels_rlm(path: Path, before: dt.date | None) -> dict[str, Any]:
+def run_statsmodels_rlm(path: Path, before: dt.date | None) -> Checksum:
     out = statsmodels_loop(path, _before(before), method="huber")
-    return {"checksum": float(out["factor_return"].sum()), "dates": int(out["date"].nunique())}
+    return float(out["factor_return"].sum()), int(out["date"].nunique())
 
 
-def run_baseline(path: Path, _: dt.date | None) -> dict[str, Any]:  # noqa: ARG001
+def run_baseline(path: Path, _: dt.date | None) -> Checksum:  # noqa: ARG001
     """Nothing: the peak RSS of the interpreter and the imports (polars, numpy, package)."""
-    return {"checksum": None, "dates": None}
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    what: str
-    fn: Callable[[Path, dt.date | None], dict[str, Any]]
-    subset: bool = False  # timed on the first --sm-dates dates, scaled to the panel
-    ref: str | None = None  # the variant of ours it is compared with
+    return None, None
 
 
 VARIANTS = [
-    Variant("io_floor", "(a) streaming scan + sum of date, ret, styles, industry, w", run_io_floor),
-    Variant("ours", "WLS, 10 styles + 30 industries, streaming", run_ours),
-    Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
-    Variant(
+    bench.Variant(
+        "io_floor", "(a) streaming scan + sum of date, ret, styles, industry, w", run_io_floor
+    ),
+    bench.Variant("ours", "WLS, 10 styles + 30 industries, streaming", run_ours),
+    bench.Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
+    bench.Variant(
         "ours_check_keys", "same, check_keys=True (default; reads the keys)", run_ours_check_keys
     ),
-    Variant(
+    bench.Variant(
         "ours_barra",
         'same + country=True, constraint_weights="cap" (Barra constrained)',
         run_ours_barra,
     ),
-    Variant("ours_huber", 'method="huber" (IRLS, HuberT 1.345), streaming', run_ours_huber),
-    Variant(
+    bench.Variant("ours_huber", 'method="huber" (IRLS, HuberT 1.345), streaming', run_ours_huber),
+    bench.Variant(
         "polars_ols",
         "(b) polars-ols `least_squares.wls` in group_by(date), one-hot industries",
         run_polars_ols,
         ref="ours",
     ),
-    Variant(
+    bench.Variant(
         "statsmodels_wls",
         "(c) pandas groupby loop, statsmodels `WLS(...).fit()` per date",
         run_statsmodels_wls,
         subset=True,
         ref="ours",
     ),
-    Variant(
+    bench.Variant(
         "statsmodels_rlm",
         "(d) pandas groupby loop, statsmodels `RLM(HuberT()).fit()` per date",
         run_statsmodels_rlm,
         subset=True,
         ref="ours_huber",
     ),
-    Variant("baseline", "imports only (peak RSS floor)", run_baseline),
+    bench.Variant("baseline", "imports only (peak RSS floor)", run_baseline),
 ]
 BIG_VARIANTS = ["io_floor", "ours"]
-BY_NAME = {v.name: v for v in VARIANTS}
-
-
-@dataclass(frozen=True)
-class Run:
-    """One measurement: wall and CPU time of the work, peak RSS of its process."""
-
-    seconds: float
-    user_s: float
-    sys_s: float
-    peak_mb: float
-    checksum: float | None
-    dates: int | None
+HARNESS = bench.Harness(__file__, VARIANTS, generate_panel)
 
 
 # ------------------------------------------------------------------- verification
@@ -472,150 +430,30 @@ def verify(path: Path, n_dates: int, tolerance: float) -> dict[str, float]:
     checks["statsmodels RLM bse, 3 dates"] = _max_diff(
         huber_se, _wide(rlm, "std_error"), factors, "RLM bse"
     )
-    bad = {k: v for k, v in checks.items() if not v <= tolerance}
-    if bad:
-        msg = f"checks above tolerance {tolerance:g}: {bad}"
-        raise AssertionError(msg)
+    bench.check_tolerance(checks, tolerance)
     return checks
 
 
 # ------------------------------------------------------------------ subprocesses
 
 
-def child(args: argparse.Namespace) -> dict[str, Any]:
+def child(args: argparse.Namespace) -> int:
     """The work of a child process: generate, verify, or run one variant once."""
-    if args.child == "generate":
-        generate_panel(args.path, *args.shape)
-        return {}
-    if args.child == "verify":
-        return verify(args.path, args.shape[0], args.tolerance)
-    fn = BY_NAME[args.child].fn
-    before_date = dt.date.fromisoformat(args.before) if args.before else None
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    out = fn(args.path, before_date)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "seconds": seconds,
-        "user_s": after.ru_utime - before.ru_utime,
-        "sys_s": after.ru_stime - before.ru_stime,
-        "peak_mb": after.ru_maxrss / 1024,  # KiB on Linux
-        **out,
-    }
-
-
-def spawn(*args: str) -> dict[str, Any]:
-    """Run this script with ``args`` in a fresh interpreter; return its JSON answer.
-
-    Everything big runs in children: Linux carries the parent's peak RSS into a
-    spawned child's ``ru_maxrss``, so the parent must stay small.
-    """
-    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        msg = f"{' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr}"
-        raise RuntimeError(msg)
-    if proc.stderr.strip():
-        print(f"  [{' '.join(args)}] stderr: {proc.stderr.strip()}", file=sys.stderr)
-    answer: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return answer
-
-
-def run_variant(name: str, path: Path, before: dt.date | None) -> Run:
-    extra = ["--before", before.isoformat()] if before is not None else []
-    out = spawn("--child", name, "--path", str(path), *extra)
-    return Run(
-        seconds=float(out["seconds"]),
-        user_s=float(out["user_s"]),
-        sys_s=float(out["sys_s"]),
-        peak_mb=float(out["peak_mb"]),
-        checksum=out["checksum"],
-        dates=out["dates"],
+    day = dt.date.fromisoformat(args.before) if args.before else None
+    return HARNESS.child(
+        args,
+        verify=lambda: verify(args.path, args.shape[0], args.tolerance),
+        run=lambda v: bench.timed(lambda: v.fn(args.path, day)),
     )
 
 
-def check_sums(results: dict[str, list[Run]], n_dates: int) -> None:
+def check_sums(results: dict[str, list[bench.Run]], n_dates: int) -> None:
     """Repeated runs and engines of the same model must give the same sum of returns."""
-    ref = results["ours"][0].checksum
-    assert ref is not None
     same = ("ours", "ours_in_memory", "ours_check_keys", "polars_ols")
-    for name in same:
-        for run in results.get(name, []):
-            if run.checksum is None or abs(run.checksum - ref) > 1e-8 * n_dates:
-                msg = f"{name}: sum of factor returns {run.checksum!r}, expected {ref!r}"
-                raise AssertionError(msg)
-    for name, runs in results.items():
-        if len({r.checksum for r in runs}) > 1 and name not in same:
-            sums = [r.checksum for r in runs]
-            if max(sums) - min(sums) > 1e-8 * n_dates:  # type: ignore[type-var, operator]
-                msg = f"{name}: runs disagree: {sums}"
-                raise AssertionError(msg)
+    bench.check_checksums(results, same, 1e-8 * n_dates, "sum of factor returns")
 
 
 # -------------------------------------------------------------------------- report
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def gpu_note() -> str:
-    if importlib.util.find_spec("cudf_polars") is None:
-        return 'engine="gpu": GPU engine not installed here (no `cudf_polars`); not measured'
-    return 'engine="gpu": `cudf_polars` is installed, but not measured by this script'
-
-
-def machine_info() -> dict[str, str]:
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    versions = ", ".join(
-        f"{name} {_version(dist)}"
-        for name, dist in [
-            ("Polars", "polars"),
-            ("polars-ols", "polars-ols"),
-            ("pandas", "pandas"),
-            ("statsmodels", "statsmodels"),
-            ("numpy", "numpy"),
-        ]
-    )
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": f"{cpu}, {len(os.sched_getaffinity(0))} cores usable "
-        f"(polars thread pool: {pl.thread_pool_size()})",
-        "memory": f"{mem_kb / 1024**2:.1f} GiB",
-        "os": platform.platform(),
-        "versions": f"Python {platform.python_version()}, {versions}, "
-        f"polars_factors {pf.__version__}",
-        "gpu": gpu_note(),
-    }
-
-
-def cpu_times() -> list[int]:
-    """The aggregate ``cpu`` line of /proc/stat (user, nice, system, idle, ..., steal)."""
-    first = Path("/proc/stat").read_text().splitlines()[0].split()
-    return [int(v) for v in first[1:]]
-
-
-def steal_share(before: list[int], after: list[int]) -> float:
-    """Fraction of CPU time stolen by the hypervisor between two :func:`cpu_times`."""
-    delta = [b - a for a, b in zip(before, after, strict=True)]
-    total = sum(delta[:8])  # user..steal; guest time is already in user
-    return delta[7] / total if total else 0.0
 
 
 @dataclass(frozen=True)
@@ -629,13 +467,9 @@ class Setup:
     blas: str
 
 
-def _goal(label: str, value: float, goal: str, *, met: bool) -> str:
-    return f"- {label}: **{value}** (goal {goal}: {'met' if met else '**NOT met**'})"
-
-
 def render(
-    results: dict[str, list[Run]],
-    big: dict[str, list[Run]],
+    results: dict[str, list[bench.Run]],
+    big: dict[str, list[bench.Run]],
     *,
     setup: Setup,
     checks: dict[str, float],
@@ -644,10 +478,9 @@ def render(
 ) -> str:
     n_dates, n_assets = setup.main
     scale = n_dates / setup.sm_dates
-    fastest = {k: min(v, key=lambda r: r.seconds) for k, v in results.items()}
-    full_s = {k: r.seconds * (scale if BY_NAME[k].subset else 1.0) for k, r in fastest.items()}
-    peak = {k: max(r.peak_mb for r in v) for k, v in results.items()}
-    floor = full_s["io_floor"]
+    best = bench.fastest(results)
+    full_s = HARNESS.scaled_best(results, scale)
+    peak = bench.peaks(results)
     lines = [
         (
             f"Panel: {n_dates:,} dates x {n_assets:,} assets = {n_dates * n_assets:,} rows; "
@@ -659,7 +492,7 @@ def render(
         "",
         "Checked first (max abs difference of the factor returns, or of the std errors):",
         "",
-        *(f"- {k}: {v:.1e}" for k, v in checks.items()),
+        *bench.check_lines(checks),
         "",
         (
             f"Best of {setup.repeats} fresh processes (variants interleaved); wall and CPU "
@@ -681,25 +514,10 @@ def render(
         ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for v in (v for v in VARIANTS if v.name in results):
-        mb = f"{peak[v.name]:,.0f}" + (" *" if v.subset else "")
-        if v.name == "baseline":
-            lines.append(f"| `{v.name}` | {v.what} | - | - | - | - | - | - | - | {mb} |")
-            continue
-        r = fastest[v.name]
-        timed = f"{setup.sm_dates:,} *" if v.subset else f"{n_dates:,}"
-        runs = " ".join(f"{x.seconds:.2f}" for x in results[v.name])
-        full = f"{full_s[v.name]:.2f}" + (f" (x {scale:g}) *" if v.subset else "")
-        faster = f"{full_s[v.name] / full_s[v.ref]:.1f}" if v.ref in full_s else "-"
-        lines.append(
-            f"| `{v.name}` | {v.what} | {timed} | {r.seconds:.3f} | {runs} | "
-            f"{r.user_s:.1f} + {r.sys_s:.1f} | {full} | {full_s[v.name] / floor:.2f} | "
-            f"{faster} | {mb} |"
-        )
+    lines += HARNESS.scaled_rows(results, n_all=n_dates, n_subset=setup.sm_dates)
 
     b_dates, b_assets = setup.big
-    b_fast = {k: min(v, key=lambda r: r.seconds) for k, v in big.items()}
-    b_peak = {k: max(r.peak_mb for r in v) for k, v in big.items()}
+    b_fast, b_peak = bench.fastest(big), bench.peaks(big)
     lines += [
         "",
         (
@@ -717,18 +535,17 @@ def render(
     ]
     for name in BIG_VARIANTS:
         r = b_fast[name]
-        runs = " ".join(f"{x.seconds:.2f}" for x in big[name])
         lines.append(
-            f"| `{name}` | {r.seconds:.3f} | {runs} | {r.user_s:.1f} + {r.sys_s:.1f} | "
+            f"| `{name}` | {r.seconds:.3f} | {bench.all_runs(big[name])} | {r.cpu} | "
             f"{r.seconds / b_fast['io_floor'].seconds:.2f} | "
-            f"{r.seconds / fastest[name].seconds:.1f} | {b_peak[name]:,.0f} | "
+            f"{r.seconds / best[name].seconds:.1f} | {b_peak[name]:,.0f} | "
             f"{b_peak[name] / peak[name]:.2f} |"
         )
 
     ours = full_s["ours"]
     vs_ols = full_s["polars_ols"] / ours
     vs_sm = full_s["statsmodels_wls"] / ours
-    within = ours / floor
+    within = ours / full_s["io_floor"]
     mem = max(peak["ours"], b_peak["ours"])
     flat = b_peak["ours"] / peak["ours"]
     vs_rlm = full_s["statsmodels_rlm"] / full_s["ours_huber"]
@@ -736,134 +553,77 @@ def render(
         "",
         "Goals:",
         "",
-        _goal("WLS: polars-ols / ours", round(vs_ols, 1), ">= 6x", met=vs_ols >= 6),
-        _goal("WLS: statsmodels loop (scaled) / ours", round(vs_sm, 1), ">= 20x", met=vs_sm >= 20),
-        _goal("WLS: ours / IO floor", round(within, 2), "<= 2.5x", met=within <= 2.5),
-        _goal(
+        bench.goal("WLS: polars-ols / ours", round(vs_ols, 1), ">= 6x", met=vs_ols >= 6),
+        bench.goal(
+            "WLS: statsmodels loop (scaled) / ours", round(vs_sm, 1), ">= 20x", met=vs_sm >= 20
+        ),
+        bench.goal("WLS: ours / IO floor", round(within, 2), "<= 2.5x", met=within <= 2.5),
+        bench.goal(
             f"WLS: peak RSS of ours ({n_dates:,} and {b_dates:,} dates), MB",
             round(mem),
             "<= 1,024 MB",
             met=mem <= 1024,
         ),
-        _goal(
+        bench.goal(
             f"WLS: peak RSS at {b_dates:,} / at {n_dates:,} dates",
             round(flat, 2),
             "flat, <= 1.25",
             met=flat <= 1.25,
         ),
-        _goal(
+        bench.goal(
             "Huber: statsmodels RLM loop (scaled) / ours",
             round(vs_rlm, 1),
             ">= 10x",
             met=vs_rlm >= 10,
         ),
-        "",
-        "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
-        f"Conditions during the timed runs: {conditions}.",
     ]
-    return "\n".join(lines)
+    return bench.report(lines, info, conditions)
 
 
 # ---------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(__doc__, tolerance=1e-8, regenerate_help="rewrite the panel files")
     parser.add_argument(
         "--small",
         action="store_true",
         help="smoke run: 250 x 1,000 and 1,250 x 1,000 panels, statsmodels on 50 dates",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant")
     parser.add_argument(
         "--sm-dates", type=int, default=None, help="dates the statsmodels loops are timed on"
     )
-    parser.add_argument("--tolerance", type=float, default=1e-8, help="cross-check tolerance")
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="markdown file (default: benchmarks/RESULTS.md for the full run, none for --small)",
-    )
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="OPENBLAS/OMP/MKL_NUM_THREADS of the children (0: leave the environment alone)",
-    )
-    parser.add_argument("--regenerate", action="store_true", help="rewrite the panel files")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--shape", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--before", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def ensure_panel(shape: tuple[int, int], *, regenerate: bool) -> Path:
-    path = panel_path(*shape)
-    if regenerate or not path.exists():
-        print(f"generating {path} ...", flush=True)
-        start = time.perf_counter()
-        spawn("--child", "generate", "--path", str(path), "--shape", *map(str, shape))
-        print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
-    return path
-
-
-def measure(
-    names: list[str], path: Path, before: dt.date, repeats: int, label: str
-) -> dict[str, list[Run]]:
-    results: dict[str, list[Run]] = {n: [] for n in names}
-    for r in range(repeats):
-        for name in names:
-            res = run_variant(name, path, before if BY_NAME[name].subset else None)
-            results[name].append(res)
-            print(
-                f"  {label} round {r + 1}: {name:16s} {res.seconds:8.3f} s {res.peak_mb:8.0f} MB",
-                flush=True,
-            )
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        print(json.dumps(child(args)))
-        return 0
+        return child(args)
 
     sizes = SMALL if args.small else FULL
     main_shape: tuple[int, int] = sizes["main"]  # type: ignore[assignment]
     big_shape: tuple[int, int] = sizes["big"]  # type: ignore[assignment]
     sm_dates = int(args.sm_dates or sizes["sm_dates"])  # type: ignore[call-overload]
-    output = args.output if args.output is not None else (None if args.small else RESULTS)
-    if args.blas_threads > 0:  # inherited by every child; Polars' thread pool is not affected
-        for var in BLAS_VARS:
-            os.environ[var] = str(args.blas_threads)
-    blas = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in BLAS_VARS)
-    main_path = ensure_panel(main_shape, regenerate=args.regenerate)
-    big_path = ensure_panel(big_shape, regenerate=args.regenerate)
+    output = args.output if args.output is not None else (None if args.small else bench.RESULTS)
+    blas = bench.set_blas_threads(args.blas_threads)  # inherited by every child
+    main_path = HARNESS.ensure_panel(
+        panel_path(*main_shape), main_shape, regenerate=args.regenerate
+    )
+    big_path = HARNESS.ensure_panel(panel_path(*big_shape), big_shape, regenerate=args.regenerate)
     before = panel_dates(sm_dates + 1)[-1]  # statsmodels: dates before this one
 
-    print("cross-checking polars_factors against polars-ols and statsmodels ...", flush=True)
-    checks = spawn(
-        "--child", "verify", "--path", str(main_path), "--shape", *map(str, main_shape),
-        "--tolerance", str(args.tolerance),
-    )  # fmt: skip
-    for k, v in checks.items():
-        print(f"  {k}: {v:.1e}", flush=True)
+    checks = HARNESS.cross_check(main_path, args.tolerance, "--shape", *map(str, main_shape))
 
-    load_before, cpu_before = os.getloadavg()[0], cpu_times()
-    results = measure([v.name for v in VARIANTS], main_path, before, args.repeats, "main")
+    conditions = bench.Conditions()
+    subset_args = ["--before", before.isoformat()]
+    names = [v.name for v in VARIANTS]
+    results = HARNESS.measure(names, main_path, args.repeats, subset_args=subset_args, label="main")
     check_sums(results, main_shape[0])
-    for name in ("statsmodels_wls", "statsmodels_rlm"):
-        if results[name][0].dates != sm_dates:
-            msg = f"{name}: timed on {results[name][0].dates} dates, expected {sm_dates}"
-            raise AssertionError(msg)
-    big = measure(BIG_VARIANTS, big_path, before, args.repeats, "big")
-    steal = steal_share(cpu_before, cpu_times())
-    conditions = (
-        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
-        f"CPU time stolen by the hypervisor {steal:.0%}; BLAS threads in every child: {blas}"
-    )
+    bench.check_counts(results, ("statsmodels_wls", "statsmodels_rlm"), sm_dates, "dates")
+    big = HARNESS.measure(BIG_VARIANTS, big_path, args.repeats, label="big")
+    during = f"{conditions.describe()}; BLAS threads in every child: {blas}"
 
     setup = Setup(
         main=main_shape,
@@ -874,15 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         blas=blas,
     )
-    table = render(
-        results, big, setup=setup, checks=checks, info=machine_info(), conditions=conditions
-    )
-    print()
-    print(table)
-    if output is not None:
-        header = "## `cross_section.py`: cross-sectional regressions (WLS, Barra, Huber)\n\n"
-        write_section(output, "cross_section", header + table)
-        print(f"\nwrote {output}")
+    info = bench.machine_info(VERSIONS, gpu=True)
+    table = render(results, big, setup=setup, checks=checks, info=info, conditions=during)
+    header = "## `cross_section.py`: cross-sectional regressions (WLS, Barra, Huber)\n\n"
+    bench.publish(table, output, "cross_section", header)
     return 0
 
 

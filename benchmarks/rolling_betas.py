@@ -51,38 +51,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import os
-import resource
-import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import _harness as bench  # benchmarks/_harness.py
 import numpy as np
 import polars as pl
-from _results import write_section  # benchmarks/_results.py
-from cross_section import cpu_times, machine_info, steal_share  # the sibling benchmark
 
 import polars_factors as pf
 
-HERE = Path(__file__).resolve().parent
-DATA_DIR = HERE / "data"
-RESULTS = HERE / "RESULTS.md"
 SEED = 20261122
 FACTORS = ["f1", "f2", "f3", "f4"]
 WINDOW = 252
 NULL_FRAC = 0.002  # share of null returns
-CHUNK_DATES = 250  # dates generated per chunk (bounded memory)
 FULL = {"shape": (2_500, 3_000), "sm_assets": 300}
 SMALL = {"shape": (500, 300), "sm_assets": 30}
 VERIFY_ASSETS = 6  # assets checked against statsmodels
 Engine = Literal["streaming", "in-memory"]
-BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+VERSIONS = ("polars", "polars-ols", "pandas", "statsmodels", "numpy")
 COEFS = ["alpha", *(f"beta_{f}" for f in FACTORS)]
 
 
@@ -90,14 +78,12 @@ COEFS = ["alpha", *(f"beta_{f}" for f in FACTORS)]
 
 
 def panel_path(n_dates: int, n_assets: int) -> Path:
-    return DATA_DIR / f"rolling_betas_{n_dates}x{n_assets}_seed{SEED}.parquet"
+    return bench.DATA_DIR / f"rolling_betas_{n_dates}x{n_assets}_seed{SEED}.parquet"
 
 
 def panel_dates(n_dates: int) -> pl.Series:
     """The trading dates of the panel: weekdays from 2000-01-03."""
-    start = dt.date(2000, 1, 3)
-    days = pl.date_range(start, start + dt.timedelta(days=7 * n_dates // 5 + 7), eager=True)
-    return days.filter(days.dt.weekday() <= 5).head(n_dates)
+    return bench.weekdays(dt.date(2000, 1, 3), n_dates)
 
 
 def _asset_table(n_assets: int) -> dict[str, np.ndarray]:
@@ -142,17 +128,7 @@ def _chunk(chunk: int, dates: pl.Series, n_assets: int) -> pl.DataFrame:
 
 def generate_panel(path: Path, n_dates: int, n_assets: int) -> None:
     """Write the panel chunk by chunk, then stream the chunks into one parquet file."""
-    tmp = path.with_name(path.stem + ".parts")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    dates = panel_dates(n_dates)
-    for chunk, start in enumerate(range(0, n_dates, CHUNK_DATES)):
-        part = _chunk(chunk, dates[start : start + CHUNK_DATES], n_assets)
-        part.write_parquet(tmp / f"{chunk:05d}.parquet")
-    out = path.with_suffix(".tmp")
-    pl.scan_parquet(sorted(tmp.glob("*.parquet"))).sink_parquet(out)
-    out.replace(path)
-    shutil.rmtree(tmp)
+    bench.write_chunked(path, panel_dates(n_dates), lambda i, dates: _chunk(i, dates, n_assets))
 
 
 # ----------------------------------------------------------------------- variants
@@ -283,66 +259,45 @@ def checksum(name: str, out: Any) -> tuple[float | None, int | None]:
     return float(frame["beta_f1"].sum()), frame["asset"].n_unique()
 
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    what: str
-    fn: Callable[[Path, int | None], Any]
-    subset: bool = False  # timed on the first --sm-assets assets, scaled to the panel
-    ref: str | None = None  # the variant of ours it is compared with
-
-
 VARIANTS = [
-    Variant("io_floor", "(a) streaming scan + sum of date, asset, ret, f1..f4", run_io_floor),
-    Variant(
+    bench.Variant("io_floor", "(a) streaming scan + sum of date, asset, ret, f1..f4", run_io_floor),
+    bench.Variant(
         "ours",
         "`pf.betas(..., window=252)`: alpha, betas, std errors, t-stats, R², n_obs",
         run_ours,
     ),
-    Variant("ours_no_check", "same, check_keys=False (no key/order scan)", run_ours_no_check),
-    Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
-    Variant(
+    bench.Variant("ours_no_check", "same, check_keys=False (no key/order scan)", run_ours_no_check),
+    bench.Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
+    bench.Variant(
         "ours_betas_only",
         "same, only asset, date, alpha and betas selected before collect",
         run_ours_betas_only,
     ),
-    Variant(
+    bench.Variant(
         "polars_ols",
         '(b) polars-ols `rolling_ols(mode="coefficients", null_policy="drop_window")'
         '.over("asset")`: alpha and betas',
         run_polars_ols,
         ref="ours",
     ),
-    Variant(
+    bench.Variant(
         "statsmodels",
         "(c) loop over assets, statsmodels `RollingOLS(...).fit()`: params, bse, tvalues, rsquared",
         run_statsmodels,
         subset=True,
         ref="ours",
     ),
-    Variant(
+    bench.Variant(
         "statsmodels_params",
         "(c') same with `fit(params_only=True)`: params only",
         run_statsmodels_params,
         subset=True,
         ref="ours_betas_only",
     ),
-    Variant("baseline", "imports only (peak RSS floor)", run_baseline),
+    bench.Variant("baseline", "imports only (peak RSS floor)", run_baseline),
 ]
-BY_NAME = {v.name: v for v in VARIANTS}
+HARNESS = bench.Harness(__file__, VARIANTS, generate_panel)
 SAME_RESULT = ("ours", "ours_no_check", "ours_in_memory", "ours_betas_only", "polars_ols")
-
-
-@dataclass(frozen=True)
-class Run:
-    """One measurement: wall and CPU time of the work, peak RSS of its process."""
-
-    seconds: float
-    user_s: float
-    sys_s: float
-    peak_mb: float
-    checksum: float | None
-    assets: int | None
 
 
 # ------------------------------------------------------------------- verification
@@ -435,85 +390,30 @@ def verify(path: Path, tolerance: float) -> dict[str, float]:
     checks[f"statsmodels tvalues (relative to max(1, |t|)), {label}"] = worst["tvalues"]
     checks[f"statsmodels rsquared, {label}"] = worst["rsquared"]
     checks[f"statsmodels nobs, {label}"] = worst["nobs"]
-    bad = {k: v for k, v in checks.items() if not v <= tolerance}
-    if bad:
-        msg = f"checks above tolerance {tolerance:g}: {bad}"
-        raise AssertionError(msg)
+    bench.check_tolerance(checks, tolerance)
     return checks
 
 
 # ------------------------------------------------------------------ subprocesses
 
 
-def child(args: argparse.Namespace) -> dict[str, Any]:
-    """The work of a child process: generate, verify, or run one variant once."""
-    if args.child == "generate":
-        generate_panel(args.path, *args.shape)
-        return {}
-    if args.child == "verify":
-        return verify(args.path, args.tolerance)
-    fn = BY_NAME[args.child].fn
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    out = fn(args.path, args.assets)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    total, assets = checksum(args.child, out)
-    return {
-        "seconds": seconds,
-        "user_s": after.ru_utime - before.ru_utime,
-        "sys_s": after.ru_stime - before.ru_stime,
-        "peak_mb": after.ru_maxrss / 1024,  # KiB on Linux
-        "checksum": total,
-        "assets": assets,
-    }
+def child(args: argparse.Namespace) -> int:
+    """The work of a child process: generate, verify, or run one variant once.
 
-
-def spawn(*args: str) -> dict[str, Any]:
-    """Run this script with ``args`` in a fresh interpreter; return its JSON answer.
-
-    Everything big runs in children: Linux carries the parent's peak RSS into a
-    spawned child's ``ru_maxrss``, so the parent must stay small.
+    The checksum of a variant's result is computed after the clock stops.
     """
-    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        msg = f"{' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr}"
-        raise RuntimeError(msg)
-    if proc.stderr.strip():
-        print(f"  [{' '.join(args)}] stderr: {proc.stderr.strip()}", file=sys.stderr)
-    answer: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return answer
-
-
-def run_variant(name: str, path: Path, assets: int | None) -> Run:
-    extra = ["--assets", str(assets)] if assets is not None else []
-    out = spawn("--child", name, "--path", str(path), *extra)
-    return Run(
-        seconds=float(out["seconds"]),
-        user_s=float(out["user_s"]),
-        sys_s=float(out["sys_s"]),
-        peak_mb=float(out["peak_mb"]),
-        checksum=out["checksum"],
-        assets=out["assets"],
+    return HARNESS.child(
+        args,
+        verify=lambda: verify(args.path, args.tolerance),
+        run=lambda v: bench.timed(
+            lambda: v.fn(args.path, args.assets), lambda out: checksum(v.name, out)
+        ),
     )
 
 
-def check_sums(results: dict[str, list[Run]], n_assets: int) -> None:
+def check_sums(results: dict[str, list[bench.Run]], n_assets: int) -> None:
     """Repeated runs, engines and polars-ols must give the same sum of beta_f1."""
-    ref = results["ours"][0].checksum
-    assert ref is not None
-    tol = 1e-9 * n_assets * 1_000
-    for name in SAME_RESULT:
-        for run in results.get(name, []):
-            if run.checksum is None or abs(run.checksum - ref) > tol:
-                msg = f"{name}: sum of beta_f1 {run.checksum!r}, expected {ref!r}"
-                raise AssertionError(msg)
-    for name, runs in results.items():
-        sums = [r.checksum for r in runs if r.checksum is not None]
-        if sums and max(sums) - min(sums) > tol:
-            msg = f"{name}: runs disagree: {sums}"
-            raise AssertionError(msg)
+    bench.check_checksums(results, SAME_RESULT, 1e-9 * n_assets * 1_000, "sum of beta_f1")
 
 
 # -------------------------------------------------------------------------- report
@@ -528,12 +428,8 @@ class Setup:
     blas: str
 
 
-def _goal(label: str, value: float, goal: str, *, met: bool) -> str:
-    return f"- {label}: **{value}** (goal {goal}: {'met' if met else '**NOT met**'})"
-
-
 def render(
-    results: dict[str, list[Run]],
+    results: dict[str, list[bench.Run]],
     *,
     setup: Setup,
     checks: dict[str, float],
@@ -542,10 +438,8 @@ def render(
 ) -> str:
     n_dates, n_assets = setup.shape
     scale = n_assets / setup.sm_assets
-    fastest = {k: min(v, key=lambda r: r.seconds) for k, v in results.items()}
-    full_s = {k: r.seconds * (scale if BY_NAME[k].subset else 1.0) for k, r in fastest.items()}
-    peak = {k: max(r.peak_mb for r in v) for k, v in results.items()}
-    floor = full_s["io_floor"]
+    full_s = HARNESS.scaled_best(results, scale)
+    peak = bench.peaks(results)
     lines = [
         (
             f"Panel: {n_dates:,} dates x {n_assets:,} assets = {n_dates * n_assets:,} rows, "
@@ -558,7 +452,7 @@ def render(
         "",
         "Checked first (max abs difference unless stated):",
         "",
-        *(f"- {k}: {v:.1e}" for k, v in checks.items()),
+        *bench.check_lines(checks),
         "",
         (
             f"Best of {setup.repeats} fresh processes (variants interleaved); wall and CPU "
@@ -578,21 +472,7 @@ def render(
         ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for v in (v for v in VARIANTS if v.name in results):
-        mb = f"{peak[v.name]:,.0f}" + (" *" if v.subset else "")
-        if v.name == "baseline":
-            lines.append(f"| `{v.name}` | {v.what} | - | - | - | - | - | - | - | {mb} |")
-            continue
-        r = fastest[v.name]
-        timed = f"{setup.sm_assets:,} *" if v.subset else f"{n_assets:,}"
-        runs = " ".join(f"{x.seconds:.2f}" for x in results[v.name])
-        full = f"{full_s[v.name]:.2f}" + (f" (x {scale:g}) *" if v.subset else "")
-        slower = f"{full_s[v.name] / full_s[v.ref]:.1f} (vs `{v.ref}`)" if v.ref in full_s else "-"
-        lines.append(
-            f"| `{v.name}` | {v.what} | {timed} | {r.seconds:.3f} | {runs} | "
-            f"{r.user_s:.1f} + {r.sys_s:.1f} | {full} | {full_s[v.name] / floor:.2f} | "
-            f"{slower} | {mb} |"
-        )
+    lines += HARNESS.scaled_rows(results, n_all=n_assets, n_subset=setup.sm_assets, ref_name=True)
 
     ours = full_s["ours"]
     vs_sm = full_s["statsmodels"] / ours
@@ -602,13 +482,13 @@ def render(
         "",
         "Goals:",
         "",
-        _goal(
+        bench.goal(
             "statsmodels RollingOLS loop (scaled) / ours",
             round(vs_sm, 1),
             ">= 20x",
             met=vs_sm >= 20,
         ),
-        _goal("polars-ols / ours", round(vs_ols, 1), ">= 2x", met=vs_ols >= 2),
+        bench.goal("polars-ols / ours", round(vs_ols, 1), ">= 2x", met=vs_ols >= 2),
         (
             f"- polars-ols / ours_betas_only (the same output: coefficients only): "
             f"**{vs_ols_same:.1f}**"
@@ -618,114 +498,58 @@ def render(
             f"{peak['polars_ols']:,.0f} MB; IO floor {peak['io_floor']:,.0f} MB; imports "
             f"alone {peak['baseline']:,.0f} MB)"
         ),
-        "",
-        "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
-        f"Conditions during the timed runs: {conditions}.",
     ]
-    return "\n".join(lines)
+    return bench.report(lines, info, conditions)
 
 
 # ---------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(__doc__, tolerance=1e-8)
     parser.add_argument(
         "--small", action="store_true", help="smoke run: 500 x 300 panel, statsmodels on 30 assets"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant")
     parser.add_argument(
         "--sm-assets", type=int, default=None, help="assets the statsmodels loops are timed on"
     )
-    parser.add_argument("--tolerance", type=float, default=1e-8, help="cross-check tolerance")
     parser.add_argument(
         "--variants", nargs="+", default=None, help="time only these (default: all)"
     )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="markdown file (default: benchmarks/RESULTS.md for the full run, none for --small)",
-    )
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="OPENBLAS/OMP/MKL_NUM_THREADS of the children (0: leave the environment alone)",
-    )
-    parser.add_argument("--regenerate", action="store_true", help="rewrite the panel file")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--shape", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--assets", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def ensure_panel(shape: tuple[int, int], *, regenerate: bool) -> Path:
-    path = panel_path(*shape)
-    if regenerate or not path.exists():
-        print(f"generating {path} ...", flush=True)
-        start = time.perf_counter()
-        spawn("--child", "generate", "--path", str(path), "--shape", *map(str, shape))
-        print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
-    return path
-
-
-def measure(names: list[str], path: Path, sm_assets: int, repeats: int) -> dict[str, list[Run]]:
-    results: dict[str, list[Run]] = {n: [] for n in names}
-    for r in range(repeats):
-        for name in names:
-            res = run_variant(name, path, sm_assets if BY_NAME[name].subset else None)
-            results[name].append(res)
-            print(
-                f"  round {r + 1}: {name:20s} {res.seconds:8.3f} s {res.peak_mb:8.0f} MB",
-                flush=True,
-            )
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        print(json.dumps(child(args)))
-        return 0
+        return child(args)
 
     sizes = SMALL if args.small else FULL
     shape: tuple[int, int] = sizes["shape"]  # type: ignore[assignment]
     sm_assets = int(args.sm_assets or sizes["sm_assets"])  # type: ignore[call-overload]
     names = args.variants or [v.name for v in VARIANTS]
-    unknown = sorted(set(names) - set(BY_NAME))
+    unknown = sorted(set(names) - set(HARNESS.by_name))
     if unknown:
-        msg = f"unknown variants {unknown}; choose from {list(BY_NAME)}"
+        msg = f"unknown variants {unknown}; choose from {list(HARNESS.by_name)}"
         raise SystemExit(msg)
-    partial = set(names) != set(BY_NAME)
-    output = args.output if args.output is not None else (None if args.small else RESULTS)
+    partial = set(names) != set(HARNESS.by_name)
+    output = args.output if args.output is not None else (None if args.small else bench.RESULTS)
     if partial:
         output = None  # a partial table never replaces the full one
-    if args.blas_threads > 0:  # inherited by every child; Polars' thread pool is not affected
-        for var in BLAS_VARS:
-            os.environ[var] = str(args.blas_threads)
-    blas = ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in BLAS_VARS)
-    path = ensure_panel(shape, regenerate=args.regenerate)
+    blas = bench.set_blas_threads(args.blas_threads)  # inherited by every child
+    path = HARNESS.ensure_panel(panel_path(*shape), shape, regenerate=args.regenerate)
 
-    print("cross-checking polars_factors against polars-ols and statsmodels ...", flush=True)
-    checks = spawn("--child", "verify", "--path", str(path), "--tolerance", str(args.tolerance))
-    for k, v in checks.items():
-        print(f"  {k}: {v:.1e}", flush=True)
+    checks = HARNESS.cross_check(path, args.tolerance)
 
-    load_before, cpu_before = os.getloadavg()[0], cpu_times()
-    results = measure(names, path, sm_assets, args.repeats)
+    conditions = bench.Conditions()
+    subset_args = ["--assets", str(sm_assets)]
+    results = HARNESS.measure(names, path, args.repeats, subset_args=subset_args, width=20)
     if "ours" in results:
         check_sums(results, shape[1])
-    for name in (n for n in names if BY_NAME[n].subset):
-        if results[name][0].assets != sm_assets:
-            msg = f"{name}: timed on {results[name][0].assets} assets, expected {sm_assets}"
-            raise AssertionError(msg)
-    steal = steal_share(cpu_before, cpu_times())
-    conditions = (
-        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
-        f"CPU time stolen by the hypervisor {steal:.0%}"
-    )
+    subset = [n for n in names if HARNESS.by_name[n].subset]
+    bench.check_counts(results, subset, sm_assets, "assets")
+    during = conditions.describe()
     if partial:
         for name, runs in results.items():
             best = min(runs, key=lambda r: r.seconds)
@@ -739,13 +563,10 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats,
         blas=blas,
     )
-    table = render(results, setup=setup, checks=checks, info=machine_info(), conditions=conditions)
-    print()
-    print(table)
-    if output is not None:
-        header = "## `rolling_betas.py`: rolling time-series betas (252-day window, 4 factors)\n\n"
-        write_section(output, "rolling_betas", header + table)
-        print(f"\nwrote {output}")
+    info = bench.machine_info(VERSIONS, gpu=True)
+    table = render(results, setup=setup, checks=checks, info=info, conditions=during)
+    header = "## `rolling_betas.py`: rolling time-series betas (252-day window, 4 factors)\n\n"
+    bench.publish(table, output, "rolling_betas", header)
     return 0
 
 

@@ -36,49 +36,37 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
-import resource
-import subprocess
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+import _harness as bench  # benchmarks/_harness.py
 import numpy as np
 import pandas as pd
 import polars as pl
-from _results import write_section  # benchmarks/_results.py
 
-import polars_factors as pf
+import polars_factors  # noqa: F401 (registers the .factors namespace)
 
-HERE = Path(__file__).resolve().parent
-DATA_DIR = HERE / "data"
-RESULTS = HERE / "RESULTS.md"
 SEED = 20261120
 COLS = [f"x{i}" for i in range(10)]
 LOWER, UPPER = 0.01, 0.99
 NULL_FRAC = 0.01
+VERSIONS = ("polars", "pandas", "numpy")
 
 
 # --------------------------------------------------------------------------- data
 
 
 def panel_path(n_dates: int, n_assets: int) -> Path:
-    return DATA_DIR / f"panel_{n_dates}x{n_assets}_seed{SEED}.parquet"
+    return bench.DATA_DIR / f"panel_{n_dates}x{n_assets}_seed{SEED}.parquet"
 
 
 def generate_panel(path: Path, n_dates: int, n_assets: int) -> None:
     """Write the seeded synthetic panel, sorted by date then asset."""
     rng = np.random.default_rng(SEED)
     n = n_dates * n_assets
-    days = pl.date_range(
-        dt.date(2010, 1, 1), dt.date(2010, 1, 1) + dt.timedelta(days=2 * n_dates), eager=True
-    )
-    dates = days.filter(days.dt.weekday() <= 5).head(n_dates)
+    dates = bench.weekdays(dt.date(2010, 1, 1), n_dates)
     base_cap = rng.lognormal(mean=np.log(5e9), sigma=1.5, size=n_assets)
     data: dict[str, object] = {
         "date": dates.gather(np.repeat(np.arange(n_dates), n_assets)),
@@ -217,91 +205,33 @@ def run_baseline(path: Path) -> list[float]:  # noqa: ARG001
     return [float("nan")] * len(COLS)
 
 
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    what: str
-    fn: Callable[[Path], list[float]]
-
-
 VARIANTS = [
-    Variant("io_floor", "(a) scan + sum of the 10 columns (streaming)", run_io_floor),
-    Variant("ours", "winsorize + zscore, check_keys=False, streaming", run_ours),
-    Variant("ours_check_keys", "same, check_keys=True (default; 2 key scans)", run_ours_check_keys),
-    Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
-    Variant("ours_sink", "same, sink_parquet of the whole frame", run_ours_sink),
-    Variant("winsorize_only", "winsorize alone, streaming", run_winsorize_only),
-    Variant("zscore_only", "zscore alone, streaming", run_zscore_only),
-    Variant(
+    bench.Variant("io_floor", "(a) scan + sum of the 10 columns (streaming)", run_io_floor),
+    bench.Variant("ours", "winsorize + zscore, check_keys=False, streaming", run_ours),
+    bench.Variant(
+        "ours_check_keys", "same, check_keys=True (default; 2 key scans)", run_ours_check_keys
+    ),
+    bench.Variant("ours_in_memory", 'same, engine="in-memory"', run_ours_in_memory),
+    bench.Variant("ours_sink", "same, sink_parquet of the whole frame", run_ours_sink),
+    bench.Variant("winsorize_only", "winsorize alone, streaming", run_winsorize_only),
+    bench.Variant("zscore_only", "zscore alone, streaming", run_zscore_only),
+    bench.Variant(
         "polars_minimal",
         "bare Polars `over` expressions, same math, no library (overhead reference)",
         run_polars_minimal,
     ),
-    Variant("pandas", "(b) pandas read_parquet + groupby transforms", run_pandas),
-    Variant("baseline", "imports only (peak RSS floor)", run_baseline),
+    bench.Variant("pandas", "(b) pandas read_parquet + groupby transforms", run_pandas),
+    bench.Variant("baseline", "imports only (peak RSS floor)", run_baseline),
 ]
-BY_NAME = {v.name: v for v in VARIANTS}
+HARNESS = bench.Harness(__file__, VARIANTS, generate_panel)
 
 
-@dataclass(frozen=True)
-class Run:
-    """One measurement: wall time of the query, peak RSS of its process, result sums."""
-
-    seconds: float
-    user_s: float
-    sys_s: float
-    peak_mb: float
-    sums: list[float]
-
-
-def child(args: argparse.Namespace) -> dict[str, Any]:
+def child(args: argparse.Namespace) -> int:
     """The work of a child process: generate, verify, or run one variant once."""
-    if args.child == "generate":
-        generate_panel(args.path, *args.shape)
-        return {}
-    if args.child == "verify":
-        return {"max_diff": verify(args.path, args.tolerance)}
-    fn = BY_NAME[args.child].fn
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    sums = fn(args.path)
-    seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "seconds": seconds,
-        "user_s": after.ru_utime - before.ru_utime,
-        "sys_s": after.ru_stime - before.ru_stime,
-        "peak_mb": after.ru_maxrss / 1024,  # KiB on Linux
-        "sums": sums,
-    }
-
-
-def spawn(*args: str) -> dict[str, Any]:
-    """Run this script with ``args`` in a fresh interpreter; return its JSON answer.
-
-    Everything big runs in children: Linux carries the parent's peak RSS into a
-    spawned child's ``ru_maxrss`` (exec keeps the high-water mark), so the parent
-    must stay small for the children's peaks to be their own.
-    """
-    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        msg = f"{' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr}"
-        raise RuntimeError(msg)
-    if proc.stderr.strip():
-        print(f"  [{' '.join(args)}] stderr: {proc.stderr.strip()}", file=sys.stderr)
-    answer: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return answer
-
-
-def run_variant(name: str, path: Path) -> Run:
-    out = spawn("--child", name, "--path", str(path))
-    return Run(
-        seconds=float(out["seconds"]),
-        user_s=float(out["user_s"]),
-        sys_s=float(out["sys_s"]),
-        peak_mb=float(out["peak_mb"]),
-        sums=[float(v) for v in out["sums"]],
+    return HARNESS.child(
+        args,
+        verify=lambda: {"max_diff": verify(args.path, args.tolerance)},
+        run=lambda v: bench.timed(lambda: v.fn(args.path), lambda sums: (sums, None)),
     )
 
 
@@ -328,12 +258,12 @@ def verify(path: Path, tolerance: float) -> float:
     return worst
 
 
-def check_sums(results: dict[str, list[Run]], n_rows: int) -> None:
+def check_sums(results: dict[str, list[bench.Run]], n_rows: int) -> None:
     """The reductions of all variants that compute z-scores must agree."""
-    ref = results["ours"][0].sums
+    ref = results["ours"][0].checksum
     for name in ("ours", "ours_check_keys", "ours_in_memory", "polars_minimal", "pandas"):
         for run in results.get(name, []):
-            for col, a, b in zip(COLS, ref, run.sums, strict=True):
+            for col, a, b in zip(COLS, ref, run.checksum, strict=True):
                 if abs(a - b) > 1e-9 * n_rows:
                     msg = f"{name}: sum of {col} is {b!r}, expected {a!r}"
                     raise AssertionError(msg)
@@ -342,46 +272,8 @@ def check_sums(results: dict[str, list[Run]], n_rows: int) -> None:
 # -------------------------------------------------------------------------- report
 
 
-def machine_info() -> dict[str, str]:
-    mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor() or "unknown",
-    )
-    return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": f"{cpu}, {len(os.sched_getaffinity(0))} cores usable "
-        f"(polars thread pool: {pl.thread_pool_size()})",
-        "memory": f"{mem_kb / 1024**2:.1f} GiB",
-        "os": platform.platform(),
-        "versions": f"Python {platform.python_version()}, Polars {pl.__version__}, "
-        f"pandas {pd.__version__}, numpy {np.__version__}, polars_factors {pf.__version__}",
-    }
-
-
-def cpu_times() -> list[int]:
-    """The aggregate ``cpu`` line of /proc/stat (user, nice, system, idle, ..., steal)."""
-    first = Path("/proc/stat").read_text().splitlines()[0].split()
-    return [int(v) for v in first[1:]]
-
-
-def steal_share(before: list[int], after: list[int]) -> float:
-    """Fraction of CPU time stolen by the hypervisor between two :func:`cpu_times`."""
-    delta = [b - a for a, b in zip(before, after, strict=True)]
-    total = sum(delta[:8])  # user..steal; guest time is already in user
-    return delta[7] / total if total else 0.0
-
-
 def render(
-    results: dict[str, list[Run]],
+    results: dict[str, list[bench.Run]],
     *,
     info: dict[str, str],
     shape: tuple[int, int],
@@ -390,9 +282,9 @@ def render(
     repeats: int,
     conditions: str,
 ) -> str:
-    fastest = {k: min(v, key=lambda r: r.seconds) for k, v in results.items()}
-    best = {k: r.seconds for k, r in fastest.items()}
-    peak = {k: max(r.peak_mb for r in v) for k, v in results.items()}
+    best_run = bench.fastest(results)
+    best = {k: r.seconds for k, r in best_run.items()}
+    peak = bench.peaks(results)
     floor, pandas_s, ours = best["io_floor"], best["pandas"], best["ours"]
     n_dates, n_assets = shape
     lines = [
@@ -425,13 +317,11 @@ def render(
         s = best[v.name]
         mb = f"{peak[v.name]:,.0f}"
         if v.name == "baseline":
-            lines.append(f"| `{v.name}` | {v.what} | - | - | - | - | - | {mb} |")
+            lines.append(bench.baseline_row(v, 5, mb))
             continue
-        runs = " ".join(f"{r.seconds:.2f}" for r in results[v.name])
-        cpu = f"{fastest[v.name].user_s:.1f} + {fastest[v.name].sys_s:.1f}"
         lines.append(
-            f"| `{v.name}` | {v.what} | {s:.3f} | {runs} | {cpu} | {s / floor:.2f} | "
-            f"{pandas_s / s:.1f} | {mb} |"
+            f"| `{v.name}` | {v.what} | {s:.3f} | {bench.all_runs(results[v.name])} | "
+            f"{best_run[v.name].cpu} | {s / floor:.2f} | {pandas_s / s:.1f} | {mb} |"
         )
     within = ours / floor
     speedup = pandas_s / ours
@@ -442,42 +332,29 @@ def render(
             f"{'met' if within <= 3 else 'NOT met'}); pandas / ours = **{speedup:.1f}x** "
             f"(goal >= 10x: {'met' if speedup >= 10 else 'NOT met'})."
         ),
-        "",
-        "Machine: " + "; ".join(f"{k}: {v}" for k, v in info.items()) + ".",
-        f"Conditions during the timed runs: {conditions}.",
     ]
-    return "\n".join(lines)
-
-
-def write_results(output: Path, table: str) -> None:
-    """Rewrite this script's marked section of ``output``; keep everything else."""
-    header = "## `standardize.py`: winsorize + cap-weighted zscore\n\n"
-    write_section(output, "standardize", header + table)
+    return bench.report(lines, info, conditions)
 
 
 # ---------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench.parser(
+        __doc__,
+        tolerance=1e-9,
+        tolerance_help="max abs diff vs pandas",
+        output_help="markdown file for the table (default: benchmarks/RESULTS.md for the full "
+        "run, none for --small/--shape)",
+        blas=False,
+        shape=True,
+    )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true", help="250 dates x 1,000 assets (smoke run)")
     size.add_argument("--shape", type=int, nargs=2, metavar=("DATES", "ASSETS"), help="panel shape")
-    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per variant")
-    parser.add_argument("--tolerance", type=float, default=1e-9, help="max abs diff vs pandas")
     parser.add_argument(
-        "--variants", nargs="+", choices=list(BY_NAME), default=None, help="subset to run"
+        "--variants", nargs="+", choices=list(HARNESS.by_name), default=None, help="subset to run"
     )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="markdown file for the table (default: benchmarks/RESULTS.md for the full run, "
-        "none for --small/--shape)",
-    )
-    parser.add_argument("--regenerate", action="store_true", help="rewrite the panel file")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.shape is None:
         args.shape = [250, 1_000] if args.small else [2_500, 4_000]
@@ -487,26 +364,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        print(json.dumps(child(args)))
-        return 0
+        return child(args)
 
     shape: tuple[int, int] = (args.shape[0], args.shape[1])
     full = shape == (2_500, 4_000)
-    output = args.output if args.output is not None else (RESULTS if full else None)
-    path = panel_path(*shape)
-    if args.regenerate or not path.exists():
-        print(f"generating {path} ...", flush=True)
-        start = time.perf_counter()
-        spawn("--child", "generate", "--path", str(path), "--shape", *map(str, shape))
-        print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
+    output = args.output if args.output is not None else (bench.RESULTS if full else None)
+    path = HARNESS.ensure_panel(panel_path(*shape), shape, regenerate=args.regenerate)
     n_rows = shape[0] * shape[1]
     file_mb = path.stat().st_size / 1024**2
 
     print("verifying polars_factors against pandas ...", flush=True)
-    tolerance = str(args.tolerance)
-    max_diff = float(
-        spawn("--child", "verify", "--path", str(path), "--tolerance", tolerance)["max_diff"]
+    verified = HARNESS.spawn(
+        "--child", "verify", "--path", str(path), "--tolerance", str(args.tolerance)
     )
+    max_diff = float(verified["max_diff"])
     print(f"  max abs diff {max_diff:.2e} (tolerance {args.tolerance:g})", flush=True)
 
     names = args.variants or [v.name for v in VARIANTS]
@@ -514,37 +385,21 @@ def main(argv: list[str] | None = None) -> int:
         if needed not in names:
             names.append(needed)
     names = [v.name for v in VARIANTS if v.name in names]
-    results: dict[str, list[Run]] = {n: [] for n in names}
-    load_before, cpu_before = os.getloadavg()[0], cpu_times()
-    for r in range(args.repeats):
-        for name in names:
-            res = run_variant(name, path)
-            results[name].append(res)
-            print(
-                f"  round {r + 1}: {name:16s} {res.seconds:8.3f} s {res.peak_mb:8.0f} MB",
-                flush=True,
-            )
+    conditions = bench.Conditions()
+    results = HARNESS.measure(names, path, args.repeats)
     check_sums(results, n_rows)
-    steal = steal_share(cpu_before, cpu_times())
-    conditions = (
-        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
-        f"CPU time stolen by the hypervisor {steal:.0%}"
-    )
 
     table = render(
         results,
-        info=machine_info(),
+        info=bench.machine_info(VERSIONS),
         shape=shape,
         file_mb=file_mb,
         max_diff=max_diff,
         repeats=args.repeats,
-        conditions=conditions,
+        conditions=conditions.describe(),
     )
-    print()
-    print(table)
-    if output is not None:
-        write_results(output, table)
-        print(f"\nwrote {output}")
+    header = "## `standardize.py`: winsorize + cap-weighted zscore\n\n"
+    bench.publish(table, output, "standardize", header)
     return 0
 
 
