@@ -568,7 +568,10 @@ class _ModelExprs:
             means = lf.group_by(self.spec.asset).agg(
                 pl.when(self.valid).then(e).mean().fill_null(0.0).alias(n) for e, n in pairs
             )
-            return lf.join(means, on=self.spec.asset, how="left", nulls_equal=True)
+            # Keep the row order: the half-life ages count rows within each asset.
+            return lf.join(
+                means, on=self.spec.asset, how="left", nulls_equal=True, maintain_order="left"
+            )
         asset = pl.col(self.spec.asset)
         first = asset.ne_missing(asset.shift(1))
         return lf.with_columns(
