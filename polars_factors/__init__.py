@@ -14,7 +14,7 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
-from polars_factors import _namespace, asset_pricing, exceptions, exprs, features, io
+from polars_factors import _namespace, asset_pricing, exceptions, exprs, features, io, portfolio
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
@@ -75,6 +75,7 @@ __all__ = [
     "io",
     "join_factors",
     "neutralize",
+    "portfolio",
     "rank",
     "read_fama_french",
     "standardize",

@@ -12,6 +12,7 @@ import polars as pl
 
 from polars_factors import features as _features
 from polars_factors import standardize as _std
+from polars_factors.portfolio import _buckets as _pb
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
 from polars_factors.typing import FrameT
@@ -68,6 +69,18 @@ class FactorsNamespace(Generic[FrameT]):
     def ts_features(self, price: str = "close", **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.features.ts_features`."""
         return _features.ts_features(self._frame, price, **kwargs)
+
+    def assign_buckets(self, column: str, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.assign_buckets`."""
+        return _pb.assign_buckets(self._frame, column, **kwargs)
+
+    def bucket_breakpoints(self, column: str, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.bucket_breakpoints`."""
+        return _pb.bucket_breakpoints(self._frame, column, **kwargs)
+
+    def rebalance(self, columns: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.rebalance`."""
+        return _pb.rebalance(self._frame, columns, **kwargs)
 
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""

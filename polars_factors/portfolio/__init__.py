@@ -1,0 +1,13 @@
+"""Portfolio sorts, long-short factor returns and factor diagnostics.
+
+Buckets from per-date breakpoints, portfolio returns (equal or value weighted, single
+or multiple sorts), formation and holding periods, long-short spreads, Fama-French
+style factors, information coefficients, quantile returns and turnover, as lazy
+Polars plans that run on the streaming engine.
+"""
+
+from __future__ import annotations
+
+from polars_factors.portfolio._buckets import assign_buckets, bucket_breakpoints, rebalance
+
+__all__ = ["assign_buckets", "bucket_breakpoints", "rebalance"]
