@@ -13,6 +13,7 @@ import polars as pl
 from polars_factors import features as _features
 from polars_factors import standardize as _std
 from polars_factors.portfolio import _buckets as _pb
+from polars_factors.portfolio import _diagnostics as _pd
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
 from polars_factors.typing import FrameT
@@ -81,6 +82,16 @@ class FactorsNamespace(Generic[FrameT]):
     def rebalance(self, columns: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.portfolio.rebalance`."""
         return _pb.rebalance(self._frame, columns, **kwargs)
+
+    def information_coefficient(
+        self, signal: str, forward_returns: Any, **kwargs: Any
+    ) -> _pd.ICResult[FrameT]:
+        """See :func:`polars_factors.portfolio.information_coefficient`."""
+        return _pd.information_coefficient(self._frame, signal, forward_returns, **kwargs)
+
+    def turnover(self, buckets: Any, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.turnover`."""
+        return _pd.turnover(self._frame, buckets, **kwargs)
 
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""

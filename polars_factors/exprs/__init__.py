@@ -9,6 +9,7 @@ Examples
 [-1.0, 1.0, -1.0, 1.0]
 """
 
+from polars_factors.exprs._forward import forward_returns
 from polars_factors.exprs._price import (
     ewm_beta,
     high_low_range,
@@ -28,6 +29,7 @@ from polars_factors.exprs._standardize import (
 __all__ = [
     "ewm_beta",
     "fill_missing",
+    "forward_returns",
     "high_low_range",
     "norm_ppf",
     "rank",

@@ -9,5 +9,19 @@ Polars plans that run on the streaming engine.
 from __future__ import annotations
 
 from polars_factors.portfolio._buckets import assign_buckets, bucket_breakpoints, rebalance
+from polars_factors.portfolio._diagnostics import (
+    ICMethod,
+    ICResult,
+    information_coefficient,
+    turnover,
+)
 
-__all__ = ["assign_buckets", "bucket_breakpoints", "rebalance"]
+__all__ = [
+    "ICMethod",
+    "ICResult",
+    "assign_buckets",
+    "bucket_breakpoints",
+    "information_coefficient",
+    "rebalance",
+    "turnover",
+]
