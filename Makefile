@@ -44,6 +44,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/standardize.py
 	$(BIN)/python benchmarks/cross_section.py
 	$(BIN)/python benchmarks/rolling_betas.py
+	$(BIN)/python benchmarks/portfolios.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache
