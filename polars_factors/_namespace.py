@@ -14,6 +14,7 @@ from polars_factors import features as _features
 from polars_factors import standardize as _std
 from polars_factors.portfolio import _buckets as _pb
 from polars_factors.portfolio import _diagnostics as _pd
+from polars_factors.portfolio import _returns as _pr
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
 from polars_factors.typing import FrameT
@@ -92,6 +93,20 @@ class FactorsNamespace(Generic[FrameT]):
     def turnover(self, buckets: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.portfolio.turnover`."""
         return _pd.turnover(self._frame, buckets, **kwargs)
+
+    def portfolio_returns(self, buckets: Any, returns: str = "ret", **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.portfolio_returns`."""
+        return _pr.portfolio_returns(self._frame, buckets, returns, **kwargs)
+
+    def long_short(self, signal: str, returns: str = "ret", **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.portfolio.long_short`."""
+        return _pr.long_short(self._frame, signal, returns, **kwargs)
+
+    def quantile_returns(
+        self, signal: str, forward_returns: Any, **kwargs: Any
+    ) -> _pr.QuantileReturns[FrameT]:
+        """See :func:`polars_factors.portfolio.quantile_returns`."""
+        return _pr.quantile_returns(self._frame, signal, forward_returns, **kwargs)
 
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""

@@ -15,13 +15,27 @@ from polars_factors.portfolio._diagnostics import (
     information_coefficient,
     turnover,
 )
+from polars_factors.portfolio._fama_french import fama_french
+from polars_factors.portfolio._returns import (
+    LongShortMethod,
+    QuantileReturns,
+    long_short,
+    portfolio_returns,
+    quantile_returns,
+)
 
 __all__ = [
     "ICMethod",
     "ICResult",
+    "LongShortMethod",
+    "QuantileReturns",
     "assign_buckets",
     "bucket_breakpoints",
+    "fama_french",
     "information_coefficient",
+    "long_short",
+    "portfolio_returns",
+    "quantile_returns",
     "rebalance",
     "turnover",
 ]

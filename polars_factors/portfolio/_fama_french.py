@@ -1,0 +1,241 @@
+r"""Fama-French style factors (SMB, HML, UMD) from independent 2x3 sorts.
+
+Built from the sorting blocks of this package: per-date buckets
+(:func:`~polars_factors.portfolio._buckets.assign_buckets`), carried from the
+formation date over the holding period
+(:func:`~polars_factors.portfolio._buckets.rebalance`), and value-weighted portfolio
+returns (:func:`~polars_factors.portfolio._returns.portfolio_returns`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.portfolio._buckets import assign_buckets, rebalance
+from polars_factors.portfolio._returns import portfolio_returns
+from polars_factors.typing import FrameT
+
+__all__ = ["fama_french"]
+
+_P = "_pf_ff_"
+_SIZE_B, _SORT_B, _W = f"{_P}size_b", f"{_P}sort_b", f"{_P}w"
+
+
+def fama_french(
+    panel: FrameT,
+    *,
+    size: str = "mcap",
+    value: str | None = "bm",
+    momentum: str | None = None,
+    returns: str = "ret",
+    breakpoint_universe: str | pl.Expr | None = None,
+    formation_month: int = 6,
+    date: str = "date",
+    asset: str = "asset",
+    check_keys: bool = True,
+) -> FrameT:
+    r"""Compute Fama-French SMB and HML (and UMD) factor returns per date.
+
+    Independent 2x3 sorts: size at the median, and value (or momentum) at the 30th and
+    70th percentiles, breakpoints computed on the ``breakpoint_universe`` rows (the
+    NYSE stocks in Fama and French); six value-weighted portfolios; long-short
+    averages of them.
+
+    Parameters
+    ----------
+    panel
+        Long panel, lazy or eager, one row per ``(date, asset)``, each asset's rows in
+        increasing date order (any frequency: daily or month-end rows).
+    size
+        Market capitalisation: the size sort at formation, and the portfolio weights,
+        lagged one row (each asset's previous row), so that a period's return is
+        weighted by the size at its start.
+    value
+        Value signal (book-to-market), as known at each date: its value on the
+        formation date is used. ``None`` skips SMB and HML.
+    momentum
+        Momentum signal (e.g. the return from 12 to 2 months before, known at each
+        date); gives UMD when set.
+    returns
+        Return of each row's period (the row's date closes it).
+    breakpoint_universe
+        Boolean column or expression selecting the rows whose values set the
+        breakpoints (all rows if None); every row is then sorted with them.
+    formation_month
+        Month (1-12) at whose last date the size/value portfolios are formed each
+        year; they are held from the next month for a year (June: July to June).
+    date, asset
+        Key columns.
+    check_keys
+        Check at call time that the keys are unique and each asset's dates increase.
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The kind of ``panel``: one row per date, sorted, with ``SMB`` and ``HML`` (if
+        ``value``) and ``UMD`` (if ``momentum``). A factor is null on a date where one
+        of its six portfolios is empty (e.g. before the first formation date).
+
+    Raises
+    ------
+    ColumnNotFoundError, SchemaError
+        A named column is missing or not numeric.
+    ValueError
+        Neither ``value`` nor ``momentum`` given, or ``formation_month`` outside 1-12.
+    DuplicateKeyError, UnsortedError
+        With ``check_keys``: repeated keys, or an asset's dates go back in time.
+
+    Notes
+    -----
+    With size buckets S (small), B (big) and value buckets L, M, H (30% / 40% / 30%
+    of the breakpoint universe):
+
+    .. math::
+
+        SMB = \tfrac13(SL + SM + SH) - \tfrac13(BL + BM + BH), \qquad
+        HML = \tfrac12(SH + BH) - \tfrac12(SL + BL).
+
+    The size and value buckets are set on the last date of ``formation_month`` from
+    that date's cross-section and carried over the next twelve months (an asset that
+    was not in the panel on the formation date has no bucket until the next
+    formation). UMD uses size and momentum buckets set on the last date of every month
+    and held the next month: :math:`UMD = \tfrac12(SU + BU) - \tfrac12(SD + BD)` with
+    U the top and D the bottom 30% by momentum. The library's own rule differs from
+    Fama and French's in one respect: their book-to-market divides book equity by the
+    December market equity; here ``value`` is used as given, so compute it that way
+    if you need it.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> dates = [dt.date(2020, 6, 30), dt.date(2020, 7, 31)]
+    >>> panel = pl.DataFrame(
+    ...     {
+    ...         "date": [d for d in dates for _ in range(6)],
+    ...         "asset": list("abcdef") * 2,
+    ...         "mcap": [1.0, 2.0, 3.0, 10.0, 20.0, 30.0] * 2,
+    ...         "bm": [0.1, 0.5, 0.9, 0.1, 0.5, 0.9] * 2,
+    ...         "ret": [0.0] * 6 + [0.03, 0.02, 0.04, 0.01, 0.0, 0.02],
+    ...     }
+    ... )
+    >>> out = pf.portfolio.fama_french(panel)
+    >>> out.select("date", pl.col("SMB", "HML").round(6)).rows()
+    [(datetime.date(2020, 6, 30), None, None), (datetime.date(2020, 7, 31), 0.02, 0.01)]
+    """
+    if value is None and momentum is None:
+        msg = "give `value` (for SMB and HML) and/or `momentum` (for UMD)."
+        raise ValueError(msg)
+    if isinstance(formation_month, bool) or formation_month not in range(1, 13):
+        msg = f"`formation_month` must be a month number 1-12; got {formation_month!r}."
+        raise ValueError(msg)
+    schema = panel.collect_schema()
+    signals: list[str] = [s for s in (value, momentum) if s is not None]
+    _validate.check_columns_exist(schema, [date, asset], role="key column")
+    _validate.check_columns_exist(schema, [size, returns, *signals])
+    _validate.check_numeric(schema, [size, returns, *signals])
+    if check_keys:
+        _validate.check_time_order(panel, date=date, asset=asset)
+
+    lf = panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(_W))
+    parts = []
+    if value is not None:
+        parts.append(
+            _factor_returns(
+                lf,
+                value,
+                size=size,
+                returns=returns,
+                universe=breakpoint_universe,
+                every="1y",
+                month=formation_month,
+                date=date,
+                asset=asset,
+            ).select(
+                date,
+                (
+                    (_p(1, 1) + _p(1, 2) + _p(1, 3)) / 3.0 - (_p(2, 1) + _p(2, 2) + _p(2, 3)) / 3.0
+                ).alias("SMB"),
+                ((_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0).alias("HML"),
+            )
+        )
+    if momentum is not None:
+        parts.append(
+            _factor_returns(
+                lf,
+                momentum,
+                size=size,
+                returns=returns,
+                universe=breakpoint_universe,
+                every="1mo",
+                month=None,
+                date=date,
+                asset=asset,
+            ).select(date, ((_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0).alias("UMD"))
+        )
+    # One row per panel date: a date without the six portfolios gets nulls.
+    out = lf.select(date).unique()
+    for part in parts:
+        out = out.join(part, on=date, how="left")
+    out = out.sort(date)
+    return out.collect() if isinstance(panel, pl.DataFrame) else out
+
+
+def _p(size_bucket: int, sort_bucket: int) -> pl.Expr:
+    return pl.col(f"{_P}p{size_bucket}{sort_bucket}")
+
+
+def _factor_returns(
+    lf: pl.LazyFrame,
+    signal: str,
+    *,
+    size: str,
+    returns: str,
+    universe: str | pl.Expr | None,
+    every: str,
+    month: int | None,
+    date: str,
+    asset: str,
+) -> pl.LazyFrame:
+    """Six value-weighted 2x3 portfolio returns per date, one column each."""
+    sorted_ = assign_buckets(
+        lf,
+        size,
+        breakpoints=[0.5],
+        breakpoint_universe=universe,
+        name=_SIZE_B,
+        by=date,
+        date=date,
+        asset=asset,
+        check_keys=False,
+    )
+    sorted_ = assign_buckets(
+        sorted_,
+        signal,
+        breakpoints=[0.3, 0.7],
+        breakpoint_universe=universe,
+        name=_SORT_B,
+        by=date,
+        date=date,
+        asset=asset,
+        check_keys=False,
+    )
+    held = rebalance(
+        sorted_,
+        [_SIZE_B, _SORT_B],
+        every=every,
+        month=month,
+        lag=1,
+        date=date,
+        asset=asset,
+        check_keys=False,
+    )
+    ports = portfolio_returns(held, [_SIZE_B, _SORT_B], returns, weights=_W, by=date)
+    b_size, b_sort = pl.col(_SIZE_B), pl.col(_SORT_B)
+    return ports.group_by(date).agg(
+        pl.col("return").filter((b_size == s) & (b_sort == v)).first().alias(f"{_P}p{s}{v}")
+        for s in (1, 2)
+        for v in (1, 2, 3)
+    )
