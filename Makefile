@@ -23,6 +23,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/cross_section_sp500.py
 	$(BIN)/python examples/factor_exposures.py
 	$(BIN)/python examples/ff3_betas.py
+	$(BIN)/python examples/fama_french_sp500.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

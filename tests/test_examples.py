@@ -64,3 +64,12 @@ def test_ff3_betas_example_runs():
     assert "Full sample: 505 stocks fitted" in out
     for name in ("beta_mkt", "beta_smb", "beta_hml", "AAPL", "JPM", "Rolling 252-day fits"):
         assert name in out
+
+
+def test_fama_french_sp500_example_runs():
+    out = run_example("fama_french_sp500.py")
+    assert "Fama-French style factors from the S&P 500, monthly, 2014-2017" in out
+    for name in ("SMB", "HML", "SMB_lecture", "HML_lecture", "corr_with_ff", "beta_Mkt-RF"):
+        assert name in out
+    # 48 months compared, and HML tracks French's closely even in a large-cap universe.
+    assert "48" in out
