@@ -66,6 +66,7 @@ def test_ff3_betas_example_runs():
         assert name in out
 
 
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
 def test_fama_french_sp500_example_runs():
     out = run_example("fama_french_sp500.py")
     assert "Fama-French style factors from the S&P 500, monthly, 2014-2017" in out
