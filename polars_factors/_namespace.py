@@ -14,6 +14,7 @@ from polars_factors import features as _features
 from polars_factors import standardize as _std
 from polars_factors.portfolio import _buckets as _pb
 from polars_factors.portfolio import _diagnostics as _pd
+from polars_factors.portfolio import _quantiles as _pq
 from polars_factors.portfolio import _returns as _pr
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
@@ -104,9 +105,9 @@ class FactorsNamespace(Generic[FrameT]):
 
     def quantile_returns(
         self, signal: str, forward_returns: Any, **kwargs: Any
-    ) -> _pr.QuantileReturns[FrameT]:
+    ) -> _pq.QuantileReturns[FrameT]:
         """See :func:`polars_factors.portfolio.quantile_returns`."""
-        return _pr.quantile_returns(self._frame, signal, forward_returns, **kwargs)
+        return _pq.quantile_returns(self._frame, signal, forward_returns, **kwargs)
 
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""

@@ -16,13 +16,8 @@ from polars_factors.portfolio._diagnostics import (
     turnover,
 )
 from polars_factors.portfolio._fama_french import fama_french
-from polars_factors.portfolio._returns import (
-    LongShortMethod,
-    QuantileReturns,
-    long_short,
-    portfolio_returns,
-    quantile_returns,
-)
+from polars_factors.portfolio._quantiles import QuantileReturns, quantile_returns
+from polars_factors.portfolio._returns import LongShortMethod, long_short, portfolio_returns
 
 __all__ = [
     "ICMethod",
