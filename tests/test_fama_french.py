@@ -209,3 +209,5 @@ def test_errors(rng: np.random.Generator) -> None:
         fama_french(panel.with_columns(pl.col("bm").cast(pl.String)))
     with pytest.raises(pf.UnsortedError):
         fama_french(panel.reverse())
+    with pytest.raises(pf.WeightError, match="negative"):
+        fama_french(panel.with_columns(mcap=-pl.col("mcap")))

@@ -13,7 +13,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors.portfolio._buckets import assign_buckets, rebalance
-from polars_factors.portfolio._returns import portfolio_returns
+from polars_factors.portfolio._returns import _check_no_negative_weights, portfolio_returns
 from polars_factors.typing import FrameT
 
 __all__ = ["fama_french"]
@@ -68,7 +68,8 @@ def fama_french(
     date, asset
         Key columns.
     check_keys
-        Check at call time that the keys are unique and each asset's dates increase.
+        Check at call time that the keys are unique, each asset's dates increase and
+        no size is negative (reading only those columns).
 
     Returns
     -------
@@ -85,6 +86,8 @@ def fama_french(
         Neither ``value`` nor ``momentum`` given, or ``formation_month`` outside 1-12.
     DuplicateKeyError, UnsortedError
         With ``check_keys``: repeated keys, or an asset's dates go back in time.
+    WeightError
+        With ``check_keys``: a negative size.
 
     Notes
     -----
@@ -138,6 +141,9 @@ def fama_french(
     _validate.check_numeric(schema, [size, returns, *signals])
     if check_keys:
         _validate.check_time_order(panel, date=date, asset=asset)
+        # The weights are the lagged sizes: check the size column itself, once, here
+        # (the portfolio step below would otherwise run the whole plan to check them).
+        _check_no_negative_weights(panel, size, "auto")
 
     lf = panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(_W))
     parts = []
@@ -232,7 +238,9 @@ def _factor_returns(
         asset=asset,
         check_keys=False,
     )
-    ports = portfolio_returns(held, [_SIZE_B, _SORT_B], returns, weights=_W, by=date)
+    ports = portfolio_returns(
+        held, [_SIZE_B, _SORT_B], returns, weights=_W, by=date, check_weights=False
+    )
     b_size, b_sort = pl.col(_SIZE_B), pl.col(_SORT_B)
     return ports.group_by(date).agg(
         pl.col("return").filter((b_size == s) & (b_sort == v)).first().alias(f"{_P}p{s}{v}")
