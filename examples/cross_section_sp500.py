@@ -63,8 +63,8 @@ import polars as pl
 from standardize_sp500 import (  # the sibling example (its folder is on sys.path)
     MIN_COUNT,
     build_panel,
-    data_found,
-    default_data_dir,
+    example_parser,
+    find_data,
     scan_fundamentals,
 )
 
@@ -179,21 +179,14 @@ def r2_table(stats: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding sp500_5yr/ and nyse_kaggle/ "
-        "(default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
-    )
+    parser = example_parser(__doc__, holds="sp500_5yr/ and nyse_kaggle/")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir: Path = args.data_dir or default_data_dir()
-    if not data_found(data_dir):
+    data_dir = find_data(args.data_dir)
+    if data_dir is None:
         return 2
 
     start = time.perf_counter()

@@ -74,7 +74,7 @@ import time
 from pathlib import Path
 
 import polars as pl
-from standardize_sp500 import default_data_dir, scan_prices  # the sibling example
+from standardize_sp500 import example_parser, find_data, scan_prices  # the sibling example
 
 import polars_factors as pf
 from polars_factors.io import read_fama_french
@@ -84,16 +84,7 @@ FEATURES = ["momentum", "volatility", "trend", "mean_reversion"]
 QUANTILES = [0.05, 0.5, 0.95]
 PRICES_FILE = Path("sp500_5yr") / "prices.parquet"
 FF_DAILY_FILE = Path("fama_french") / "F-F_Research_Data_Factors_daily.CSV"
-
-
-def data_found(data_dir: Path) -> bool:
-    """Whether the price panel and the daily Fama-French file are there (else say so)."""
-    needed = [data_dir / PRICES_FILE, data_dir / FF_DAILY_FILE]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        print(f"data files not found: {', '.join(missing)}", file=sys.stderr)
-        print("pass --data-dir PATH or set POLARS_FACTORS_DATA", file=sys.stderr)
-    return not missing
+FILES = (PRICES_FILE, FF_DAILY_FILE)
 
 
 def read_ff_daily(data_dir: Path) -> pl.DataFrame:
@@ -203,22 +194,15 @@ def rolling_summary(rolling: pl.DataFrame, terms: list[str]) -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = example_parser(__doc__, holds="sp500_5yr/ and fama_french/")
     parser.add_argument("--ticker", default="AAPL", help="the stock (default AAPL)")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding sp500_5yr/ and fama_french/ "
-        "(default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
-    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir: Path = args.data_dir or default_data_dir()
-    if not data_found(data_dir):
+    data_dir = find_data(args.data_dir, FILES)
+    if data_dir is None:
         return 2
 
     start = time.perf_counter()

@@ -49,7 +49,7 @@ import time
 from pathlib import Path
 
 import polars as pl
-from standardize_sp500 import build_panel, default_data_dir  # the sibling example
+from standardize_sp500 import build_panel, example_parser, find_data  # the sibling example
 
 import polars_factors as pf
 from polars_factors.io import read_fama_french
@@ -63,14 +63,6 @@ NEEDED = [
 ]
 TECH = ["AAPL", "MSFT", "GOOGL", "FB", "INTC", "CSCO", "ORCL", "IBM", "NVDA", "ADBE"]
 START, END = 2014, 2017
-
-
-def data_found(data_dir: Path) -> bool:
-    """Whether the input files are there; if not, say so on stderr."""
-    missing = [p for p in NEEDED if not (data_dir / p).exists()]
-    for path in missing:
-        print(f"missing input file: {data_dir / path}", file=sys.stderr)
-    return not missing
 
 
 def monthly_panel(data_dir: Path) -> pl.LazyFrame:
@@ -136,21 +128,14 @@ def comparison(ours: pl.DataFrame, theirs: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding sp500_5yr/, nyse_kaggle/ and fama_french/ "
-        "(default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
-    )
+    parser = example_parser(__doc__, holds="sp500_5yr/, nyse_kaggle/ and fama_french/")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir: Path = args.data_dir or default_data_dir()
-    if not data_found(data_dir):
+    data_dir = find_data(args.data_dir, NEEDED)
+    if data_dir is None:
         return 2
 
     start = time.perf_counter()

@@ -43,8 +43,8 @@ import time
 from pathlib import Path
 
 import polars as pl
-from factor_exposures import daily_returns, data_found, read_ff_daily  # sibling example
-from standardize_sp500 import default_data_dir, scan_prices
+from factor_exposures import FILES, daily_returns, read_ff_daily  # sibling example
+from standardize_sp500 import example_parser, find_data, scan_prices
 
 import polars_factors as pf
 
@@ -125,21 +125,14 @@ def year_ends(rolling: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding sp500_5yr/ and fama_french/ "
-        "(default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
-    )
+    parser = example_parser(__doc__, holds="sp500_5yr/ and fama_french/")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir: Path = args.data_dir or default_data_dir()
-    if not data_found(data_dir):
+    data_dir = find_data(args.data_dir, FILES)
+    if data_dir is None:
         return 2
 
     start = time.perf_counter()

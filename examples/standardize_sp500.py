@@ -49,6 +49,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -75,18 +76,39 @@ def default_data_dir() -> Path:
     return repo_root.parent / "shared" / "data"
 
 
-def data_found(data_dir: Path) -> bool:
-    """Whether the three input files are there; if not, say so on stderr."""
-    needed = [
-        data_dir / "sp500_5yr" / "prices.parquet",
-        data_dir / "nyse_kaggle" / "securities.csv",
-        data_dir / "nyse_kaggle" / "fundamentals.csv",
-    ]
-    missing = [str(p) for p in needed if not p.is_file()]
+#: The input files of this example (others pass their own list to :func:`data_found`).
+SP500_FILES = (
+    Path("sp500_5yr") / "prices.parquet",
+    Path("nyse_kaggle") / "securities.csv",
+    Path("nyse_kaggle") / "fundamentals.csv",
+)
+
+
+def data_found(data_dir: Path, files: Sequence[Path] = SP500_FILES) -> bool:
+    """Whether the input files are there; if not, say so on stderr."""
+    missing = [str(data_dir / f) for f in files if not (data_dir / f).is_file()]
     if missing:
         print(f"data files not found: {', '.join(missing)}", file=sys.stderr)
         print("pass --data-dir PATH or set POLARS_FACTORS_DATA", file=sys.stderr)
     return not missing
+
+
+def example_parser(doc: str, *, holds: str) -> argparse.ArgumentParser:
+    """The examples' command line: ``--data-dir`` (each example adds its own options)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"folder holding {holds} (default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
+    )
+    return parser
+
+
+def find_data(data_dir: Path | None, files: Sequence[Path] = SP500_FILES) -> Path | None:
+    """The data folder (``--data-dir`` or the default) if it has ``files``, else None."""
+    folder = data_dir or default_data_dir()
+    return folder if data_found(folder, files) else None
 
 
 def scan_prices(data_dir: Path) -> pl.LazyFrame:
@@ -212,22 +234,15 @@ def summary(exposures: pl.LazyFrame, dates: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding sp500_5yr/ and nyse_kaggle/ "
-        "(default: $POLARS_FACTORS_DATA, else <repo>/../shared/data)",
-    )
+    parser = example_parser(__doc__, holds="sp500_5yr/ and nyse_kaggle/")
     parser.add_argument("--month-ends", type=int, default=5, help="how many month-ends to show")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir: Path = args.data_dir or default_data_dir()
-    if not data_found(data_dir):
+    data_dir = find_data(args.data_dir)
+    if data_dir is None:
         return 2
 
     start = time.perf_counter()

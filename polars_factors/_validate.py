@@ -18,14 +18,16 @@ from polars_factors.exceptions import (
     DuplicateKeyError,
     SchemaError,
     UnsortedError,
+    WeightError,
 )
-from polars_factors.typing import ColumnNames
+from polars_factors.typing import ColumnNames, EngineType
 
 __all__ = [
     "as_list",
     "check_choice",
     "check_columns_exist",
     "check_industry",
+    "check_no_negative",
     "check_numeric",
     "check_time_order",
     "check_unique_keys",
@@ -172,6 +174,23 @@ def check_industry(schema: pl.Schema, industry: object, others: Sequence[str]) -
         )
         raise ValueError(msg)
     return industry
+
+
+def check_no_negative(
+    frame: pl.DataFrame | pl.LazyFrame,
+    column: str,
+    *,
+    rule: str,
+    engine: EngineType = "auto",
+) -> None:
+    """Raise :class:`WeightError` if ``column`` has negative values; reads only that column.
+
+    ``rule`` (one or more sentences) says what the weights must be and what to do.
+    """
+    negative = frame.lazy().select((pl.col(column) < 0).sum()).collect(engine=engine).item()
+    if negative:
+        msg = f"weights column {column!r} has {negative} negative values; {rule}"
+        raise WeightError(msg)
 
 
 def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: str) -> None:

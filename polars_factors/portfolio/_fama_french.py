@@ -13,7 +13,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors.portfolio._buckets import assign_buckets, rebalance
-from polars_factors.portfolio._returns import _check_no_negative_weights, portfolio_returns
+from polars_factors.portfolio._returns import portfolio_returns
 from polars_factors.typing import FrameT
 
 __all__ = ["fama_french"]
@@ -143,16 +143,29 @@ def fama_french(
         _validate.check_time_order(panel, date=date, asset=asset)
         # The weights are the lagged sizes: check the size column itself, once, here
         # (the portfolio step below would otherwise run the whole plan to check them).
-        _check_no_negative_weights(panel, size, "auto")
+        _validate.check_no_negative(
+            panel, size, rule="sizes weight the portfolios and must be >= 0."
+        )
 
-    lf = panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(_W))
+    # Lagged sizes weight the portfolios; the size buckets serve every factor.
+    lf = assign_buckets(
+        panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(_W)),
+        size,
+        breakpoints=[0.5],
+        breakpoint_universe=breakpoint_universe,
+        name=_SIZE_B,
+        by=date,
+        date=date,
+        asset=asset,
+        check_keys=False,
+    )
+    high_minus_low = (_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0
     parts = []
     if value is not None:
         parts.append(
             _factor_returns(
                 lf,
                 value,
-                size=size,
                 returns=returns,
                 universe=breakpoint_universe,
                 every="1y",
@@ -164,7 +177,7 @@ def fama_french(
                 (
                     (_p(1, 1) + _p(1, 2) + _p(1, 3)) / 3.0 - (_p(2, 1) + _p(2, 2) + _p(2, 3)) / 3.0
                 ).alias("SMB"),
-                ((_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0).alias("HML"),
+                high_minus_low.alias("HML"),
             )
         )
     if momentum is not None:
@@ -172,14 +185,13 @@ def fama_french(
             _factor_returns(
                 lf,
                 momentum,
-                size=size,
                 returns=returns,
                 universe=breakpoint_universe,
                 every="1mo",
                 month=None,
                 date=date,
                 asset=asset,
-            ).select(date, ((_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0).alias("UMD"))
+            ).select(date, high_minus_low.alias("UMD"))
         )
     # One row per panel date: a date without the six portfolios gets nulls.
     out = lf.select(date).unique()
@@ -197,7 +209,6 @@ def _factor_returns(
     lf: pl.LazyFrame,
     signal: str,
     *,
-    size: str,
     returns: str,
     universe: str | pl.Expr | None,
     every: str,
@@ -205,20 +216,12 @@ def _factor_returns(
     date: str,
     asset: str,
 ) -> pl.LazyFrame:
-    """Six value-weighted 2x3 portfolio returns per date, one column each."""
+    """Six value-weighted 2x3 portfolio returns per date, one column each.
+
+    ``lf`` has the size buckets already; ``signal`` is sorted here.
+    """
     sorted_ = assign_buckets(
         lf,
-        size,
-        breakpoints=[0.5],
-        breakpoint_universe=universe,
-        name=_SIZE_B,
-        by=date,
-        date=date,
-        asset=asset,
-        check_keys=False,
-    )
-    sorted_ = assign_buckets(
-        sorted_,
         signal,
         breakpoints=[0.3, 0.7],
         breakpoint_universe=universe,

@@ -27,7 +27,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import temp_name
-from polars_factors.exceptions import SchemaError, WeightError
+from polars_factors.exceptions import SchemaError
 from polars_factors.exprs._core import clean
 from polars_factors.portfolio._buckets import assign_buckets
 from polars_factors.typing import ColumnNames, EngineType, FrameT
@@ -110,15 +110,16 @@ def _check_no_negative_weights(
     """Raise :class:`WeightError` on negative weights; reads only the weights column."""
     if weights is None:
         return
-    negative = frame.lazy().select((pl.col(weights) < 0).sum()).collect(engine=engine).item()
-    if negative:
-        msg = (
-            f"weights column {weights!r} has {negative} negative values; portfolio weights "
-            f"must be >= 0 (rows with a zero, null, NaN or infinite weight are left out). "
-            f"Fix or filter them, e.g. pl.col({weights!r}).clip(lower_bound=0), or pass "
-            f"check_weights=False to leave negative weights out like zero weights."
-        )
-        raise WeightError(msg)
+    _validate.check_no_negative(
+        frame,
+        weights,
+        rule=(
+            "portfolio weights must be >= 0 (rows with a zero, null, NaN or infinite weight "
+            f"are left out). Fix or filter them, e.g. pl.col({weights!r}).clip(lower_bound=0), "
+            "or pass check_weights=False to leave negative weights out like zero weights."
+        ),
+        engine=engine,
+    )
 
 
 def _usable_weight(weights: str) -> pl.Expr:

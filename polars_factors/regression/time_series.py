@@ -24,7 +24,6 @@ from polars_factors.exceptions import (
     DuplicateKeyError,
     InsufficientDataError,
     SchemaError,
-    WeightError,
 )
 from polars_factors.regression._ts_algebra import SumNames, solve_stages
 from polars_factors.typing import ColumnNames, EngineType, FrameT
@@ -437,8 +436,12 @@ def _window_kind(
     return "duration"
 
 
+def _coef_names(factors: Sequence[str], *, intercept: bool) -> list[str]:
+    return [*(["alpha"] if intercept else []), *(f"beta_{f}" for f in factors)]
+
+
 def _output_names(factors: Sequence[str], *, intercept: bool) -> list[str]:
-    names = [*(["alpha"] if intercept else []), *(f"beta_{f}" for f in factors)]
+    names = _coef_names(factors, intercept=intercept)
     return [
         "n_obs",
         *names,
@@ -454,14 +457,9 @@ def _check_data(frame: pl.DataFrame | pl.LazyFrame, spec: _Spec) -> None:
     else:
         _validate.check_time_order(frame, date=spec.date, asset=spec.asset)
     if spec.weights is not None:
-        w = pl.col(spec.weights)
-        negative = frame.lazy().select((w < 0).sum()).collect().item()
-        if negative:
-            msg = (
-                f"weights column {spec.weights!r} has {negative} negative values; weights "
-                f"must be >= 0 (a zero weight leaves the row out)."
-            )
-            raise WeightError(msg)
+        _validate.check_no_negative(
+            frame, spec.weights, rule="weights must be >= 0 (a zero weight leaves the row out)."
+        )
 
 
 def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
@@ -503,7 +501,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     stages[0].append(pl.when(has_window).then(c(sums.n_obs)).alias(f"{_P}nobs"))
     for stage in stages:
         lf = lf.with_columns(stage)
-    names = [*(["alpha"] if spec.intercept else []), *(f"beta_{f}" for f in spec.factors)]
+    names = _coef_names(spec.factors, intercept=spec.intercept)
     coefs = [*([est["alpha"]] if spec.intercept else []), *(est[f"beta_{i}"] for i in range(k))]
     ses = [*([est["se_alpha"]] if spec.intercept else []), *(est[f"se_beta_{i}"] for i in range(k))]
     lf = lf.with_columns(
@@ -697,8 +695,9 @@ def _window_sums(
     # Duration window of `size` rows: E_t - lam^size E_{t-size}.
     assert isinstance(spec.window, str)
     size, start = f"{_P}size", f"{_P}start"
+    # Rows in each window (missing ones included): a rolling sum of ones.
     lf = lf.with_columns(
-        c(count)
+        pl.col(spec.date)
         .is_not_null()
         .cast(pl.Float64)
         .rolling_sum_by(spec.date, window_size=spec.window)
