@@ -14,7 +14,16 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
-from polars_factors import _namespace, asset_pricing, exceptions, exprs, features, io, portfolio
+from polars_factors import (
+    _namespace,
+    asset_pricing,
+    exceptions,
+    exprs,
+    features,
+    io,
+    portfolio,
+    risk,
+)
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
@@ -78,6 +87,7 @@ __all__ = [
     "portfolio",
     "rank",
     "read_fama_french",
+    "risk",
     "standardize",
     "ts_features",
     "winsorize",

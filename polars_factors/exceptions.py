@@ -28,6 +28,8 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "SingularMatrixError",
+    "UnknownAssetError",
     "UnsortedError",
     "WeightError",
 ]
@@ -63,6 +65,17 @@ class InsufficientDataError(FactorsError, ValueError):
 
 class WeightError(FactorsError, ValueError):
     """Regression or constraint weights are invalid (e.g. negative)."""
+
+
+class SingularMatrixError(FactorsError, ValueError):
+    """A matrix that must be invertible is singular (e.g. collinear hedged factors)."""
+
+
+class UnknownAssetError(FactorsError, KeyError):
+    """Weights or instruments name assets that the risk model does not cover."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class FileFormatError(FactorsError, ValueError):

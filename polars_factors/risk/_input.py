@@ -1,0 +1,271 @@
+"""Frames in, arrays out and back: the layouts shared by the risk functions.
+
+Factor returns come long (``date, factor, factor_return``, as from
+:func:`~polars_factors.cross_section`) or wide (``date`` plus a column per factor) and
+become a ``T x K`` array; covariance frames (``date, factor_1, factor_2, covariance``,
+``K * K`` rows per date) become a ``D x K x K`` stack and back. Factors keep the order
+in which they first appear (model order: styles, country, industries), never sorted by
+name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.exceptions import (
+    DuplicateKeyError,
+    InsufficientDataError,
+    SchemaError,
+    UnsortedError,
+)
+from polars_factors.risk._linalg import _matrix
+
+if TYPE_CHECKING:
+    from polars_factors.risk._linalg import FloatArray
+    from polars_factors.typing import EngineType
+
+__all__ = [
+    "COVARIANCE_COLUMNS",
+    "CovarianceStack",
+    "FactorPanel",
+    "covariance_frame",
+    "covariance_stack",
+    "factor_panel",
+    "is_covariance_frame",
+]
+
+COVARIANCE_COLUMNS = ("factor_1", "factor_2", "covariance")
+
+#: Relative asymmetry ``max|A - A'| / max|A|`` above which a covariance is refused.
+SYMMETRY_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class FactorPanel:
+    """Factor returns as a ``T x K`` array with their dates and names."""
+
+    dates: pl.Series
+    factors: list[str]
+    values: FloatArray
+
+
+@dataclass(frozen=True)
+class CovarianceStack:
+    """Covariance matrices as a ``D x K x K`` array (NaN marks a null matrix)."""
+
+    dates: pl.Series | None
+    factors: list[str]
+    values: FloatArray
+
+
+def is_covariance_frame(schema: pl.Schema) -> bool:
+    """Whether a frame has the covariance layout's columns."""
+    return all(c in schema for c in COVARIANCE_COLUMNS)
+
+
+def factor_panel(
+    factor_returns: pl.DataFrame | pl.LazyFrame,
+    *,
+    date: str = "date",
+    factor: str = "factor",
+    value: str = "factor_return",
+    engine: EngineType = "auto",
+) -> FactorPanel:
+    """Read factor returns (long or wide) into a complete ``T x K`` array.
+
+    Long when the frame has the ``factor`` and ``value`` columns, wide otherwise (every
+    column but ``date`` is a factor). Dates must increase (wide: strictly; long: each
+    ``(date, factor)`` once) and every factor needs a finite return on every date.
+    """
+    schema = factor_returns.collect_schema()
+    _validate.check_columns_exist(schema, [date], role="date column")
+    long = factor in schema and value in schema
+    if long:
+        _validate.check_numeric(schema, [value])
+        df = factor_returns.lazy().select(date, factor, value).collect(engine=engine)
+        wide = _long_to_wide(df, date=date, factor=factor, value=value)
+    else:
+        names = [c for c in schema.names() if c != date]
+        if not names:
+            msg = (
+                f"factor returns need a long layout ({date!r}, {factor!r}, {value!r}) or a "
+                f"wide one ({date!r} plus one column per factor); found only {date!r}"
+            )
+            raise SchemaError(msg)
+        _validate.check_numeric(schema, names)
+        wide = factor_returns.lazy().collect(engine=engine)
+        _check_dates(wide.get_column(date), date=date)
+    names = [c for c in wide.columns if c != date]
+    _check_complete(wide, names, date=date)
+    if wide.height == 0:
+        msg = "the factor returns are empty"
+        raise InsufficientDataError(msg)
+    values = wide.select(pl.col(names).cast(pl.Float64)).to_numpy()
+    return FactorPanel(wide.get_column(date), names, values)
+
+
+def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl.DataFrame:
+    if df.get_column(date).null_count() or df.get_column(factor).null_count():
+        msg = f"the factor returns have null {date!r} or {factor!r} values; drop those rows"
+        raise ValueError(msg)
+    dup = df.filter(pl.struct(date, factor).is_duplicated())
+    if dup.height:
+        first = dup.row(0, named=True)
+        msg = (
+            f"the factor returns have {dup.height} rows for repeated ({date!r}, {factor!r}) "
+            f"keys, e.g. {first[date]!r}, {first[factor]!r}; keep one return per date and "
+            "factor"
+        )
+        raise DuplicateKeyError(msg)
+    dates = df.get_column(date)
+    if not dates.is_sorted():
+        msg = (
+            f"the factor returns must be sorted by {date!r} (each date's factors together, "
+            f"dates increasing); sort them first, e.g. frame.sort({date!r}, maintain_order=True)"
+        )
+        raise UnsortedError(msg)
+    factors = df.get_column(factor).cast(pl.String).unique(maintain_order=True).to_list()
+    counts = df.group_by(date, maintain_order=True).len()
+    short = counts.filter(pl.col("len") < len(factors))
+    if short.height:
+        first_date = short.item(0, date)
+        present = set(
+            df.filter(pl.col(date) == first_date).get_column(factor).cast(pl.String).to_list()
+        )
+        missing = [f for f in factors if f not in present]
+        msg = (
+            f"{short.height} dates lack a return for some factors (first: {first_date} lacks "
+            f"{missing[:5]}); every factor needs a return on every date. Fill the gaps "
+            "(e.g. with 0.0 for an empty industry) or drop the factor"
+        )
+        raise InsufficientDataError(msg)
+    return (
+        df.with_columns(pl.col(factor).cast(pl.String))
+        .pivot(on=factor, index=date, values=value, on_columns=factors)
+        .select(date, *factors)
+    )
+
+
+def _check_dates(dates: pl.Series, *, date: str) -> None:
+    if dates.null_count():
+        msg = f"the factor returns have null {date!r} values; drop those rows"
+        raise ValueError(msg)
+    if dates.is_duplicated().any():
+        first = dates.filter(dates.is_duplicated()).item(0)
+        msg = f"the factor returns repeat {date!r} {first!r}; keep one row per date"
+        raise DuplicateKeyError(msg)
+    if not dates.is_sorted():
+        msg = (
+            f"the factor returns must be sorted by {date!r} (increasing); sort them first, "
+            f"e.g. frame.sort({date!r})"
+        )
+        raise UnsortedError(msg)
+
+
+def _check_complete(wide: pl.DataFrame, names: list[str], *, date: str) -> None:
+    bad = wide.select(
+        [(pl.col(n).is_null() | ~pl.col(n).cast(pl.Float64).is_finite()).sum() for n in names]
+    ).row(0)
+    missing = {n: b for n, b in zip(names, bad, strict=True) if b}
+    if missing:
+        name = next(iter(missing))
+        first = wide.filter(
+            pl.col(name).is_null() | ~pl.col(name).cast(pl.Float64).is_finite()
+        ).item(0, date)
+        msg = (
+            f"factor returns must be finite on every date; {sum(missing.values())} values are "
+            f"null, NaN or infinite (factors {list(missing)[:5]}; first: {name!r} on "
+            f"{first}). Fill them (e.g. with 0.0 for an empty industry) or drop the factor"
+        )
+        raise InsufficientDataError(msg)
+
+
+def covariance_stack(
+    cov: pl.DataFrame | pl.LazyFrame, *, date: str = "date", engine: EngineType = "auto"
+) -> CovarianceStack:
+    """Read a covariance frame into a ``D x K x K`` stack (validated)."""
+    schema = cov.collect_schema()
+    _validate.check_columns_exist(schema, COVARIANCE_COLUMNS, role="covariance column")
+    _validate.check_numeric(schema, ["covariance"])
+    has_date = date in schema
+    keys = [date] if has_date else []
+    df = cov.lazy().select(*keys, *COVARIANCE_COLUMNS).collect(engine=engine)
+    if has_date:
+        df = df.sort(date, maintain_order=True)
+    if df.height == 0:
+        msg = "the covariance frame is empty"
+        raise InsufficientDataError(msg)
+    factors = (
+        pl.concat([df.get_column("factor_1"), df.get_column("factor_2")])
+        .cast(pl.String)
+        .unique(maintain_order=True)
+        .to_list()
+    )
+    k = len(factors)
+    index = pl.DataFrame({"name": factors}).with_row_index("i")
+    dates = df.get_column(date).unique(maintain_order=True) if has_date else None
+    n_dates = 1 if dates is None else dates.len()
+    df = df.with_columns(pl.col("factor_1", "factor_2").cast(pl.String))
+    for col, idx in (("factor_1", "i1"), ("factor_2", "i2")):
+        df = df.join(
+            index.rename({"name": col, "i": idx}), on=col, how="left", maintain_order="left"
+        )
+    d_idx = pl.col(date).rank("dense").cast(pl.Int64) - 1 if has_date else pl.lit(0, pl.Int64)
+    pos = d_idx * (k * k) + pl.col("i1").cast(pl.Int64) * k + pl.col("i2").cast(pl.Int64)
+    df = df.with_columns(pos.alias("pos"))
+    if df.height != n_dates * k * k or df.get_column("pos").n_unique() != df.height:
+        msg = (
+            f"a covariance frame needs each ({'date, ' if has_date else ''}factor_1, factor_2) "
+            f"pair exactly once: {n_dates} dates x {k} x {k} factors = {n_dates * k * k} rows, "
+            f"found {df.height} rows with {df.get_column('pos').n_unique()} distinct pairs"
+        )
+        raise ValueError(msg)
+    values = (
+        df.sort("pos").get_column("covariance").cast(pl.Float64).fill_null(float("nan")).to_numpy()
+    ).reshape(n_dates, k, k)
+    _check_stack(values, dates, factors)
+    return CovarianceStack(dates, factors, values)
+
+
+def _check_stack(values: FloatArray, dates: pl.Series | None, factors: list[str]) -> None:
+    partial, asymmetry = _matrix.check_stack(values)
+    where = "" if dates is None else " on {}"
+    if partial.any():
+        first = int(partial.argmax())
+        msg = (
+            "a covariance matrix must be complete or entirely null (a date with too short a "
+            f"history); one has null or non-finite entries among finite ones"
+            f"{where.format(repr(dates[first])) if dates is not None else ''}"
+        )
+        raise ValueError(msg)
+    if (asymmetry > SYMMETRY_TOL).any():
+        first = int(asymmetry.argmax())
+        msg = (
+            f"covariance matrices must be symmetric; the relative asymmetry "
+            f"{float(asymmetry[first]):.3g} exceeds {SYMMETRY_TOL:g}"
+            f"{where.format(repr(dates[first])) if dates is not None else ''} (factors "
+            f"{factors[:5]}...)"
+        )
+        raise ValueError(msg)
+
+
+def covariance_frame(stack: CovarianceStack, *, date: str = "date") -> pl.DataFrame:
+    """Lay a ``D x K x K`` stack out as a covariance frame (NaN becomes null)."""
+    k = len(stack.factors)
+    n = stack.values.shape[0] * k * k
+    names = pl.Series("name", stack.factors, dtype=pl.String)
+    row = pl.int_range(n, dtype=pl.Int64, eager=True)
+    within = row % (k * k)
+    columns: dict[str, pl.Series] = {}
+    if stack.dates is not None:
+        columns[date] = stack.dates.gather(row // (k * k)).alias(date)
+    columns["factor_1"] = names.gather(within // k).alias("factor_1")
+    columns["factor_2"] = names.gather(within % k).alias("factor_2")
+    columns["covariance"] = pl.Series(
+        "covariance", stack.values.reshape(n), dtype=pl.Float64
+    ).fill_nan(None)
+    return pl.DataFrame(columns)

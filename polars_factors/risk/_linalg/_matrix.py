@@ -1,0 +1,69 @@
+"""Checks and repairs of stacks of covariance matrices (``D x K x K``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from polars_factors.risk._linalg import BoolArray, FloatArray
+
+__all__ = ["check_stack", "correlation", "project_psd", "symmetrize"]
+
+
+def check_stack(values: FloatArray) -> tuple[BoolArray, FloatArray]:
+    """Per matrix: partly non-finite (some entries but not all), and relative asymmetry.
+
+    A matrix that is entirely NaN (a null matrix) is neither partial nor asymmetric.
+    """
+    finite = np.isfinite(values)
+    n_finite = finite.sum(axis=(1, 2))
+    size = values.shape[1] * values.shape[2]
+    partial = (n_finite > 0) & (n_finite < size)
+    full = n_finite == size
+    asymmetry = np.zeros(values.shape[0])
+    if full.any():
+        m = values[full]
+        scale = np.abs(m).max(axis=(1, 2))
+        diff = np.abs(m - m.transpose(0, 2, 1)).max(axis=(1, 2))
+        asymmetry[full] = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
+    return partial, asymmetry
+
+
+def symmetrize(values: FloatArray) -> FloatArray:
+    """Return ``(A + A') / 2`` for each matrix of the stack (exactly symmetric)."""
+    return np.asarray(0.5 * (values + values.transpose(0, 2, 1)), dtype=np.float64)
+
+
+def project_psd(values: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Clip negative eigenvalues at zero where a matrix is not positive semi-definite.
+
+    Returns the repaired stack and which matrices were changed. A matrix counts as
+    indefinite when its smallest eigenvalue is below ``-1e-12`` times its largest
+    (round-off leaves smaller negative values on PSD matrices). NaN matrices pass
+    through.
+    """
+    out = symmetrize(values)
+    ok = np.isfinite(out).all(axis=(1, 2))
+    changed = np.zeros(values.shape[0], dtype=bool)
+    if not ok.any():
+        return out, changed
+    idx = np.flatnonzero(ok)
+    eig = np.linalg.eigvalsh(out[idx])
+    bad = eig[:, 0] < -1e-12 * np.maximum(np.abs(eig[:, -1]), np.finfo(float).tiny)
+    if bad.any():
+        fix = idx[bad]
+        w, v = np.linalg.eigh(out[fix])
+        w = np.clip(w, 0.0, None)
+        out[fix] = symmetrize(np.einsum("dik,dk,djk->dij", v, w, v))
+        changed[fix] = True
+    return out, changed
+
+
+def correlation(cov: FloatArray) -> FloatArray:
+    """Correlation matrices of a covariance stack; a zero variance gives zero correlations."""
+    sd = np.sqrt(np.clip(np.einsum("dii->di", cov), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(sd > 0, 1.0 / sd, 0.0)
+    corr = cov * inv[:, :, None] * inv[:, None, :]
+    idx = np.arange(cov.shape[1])
+    corr[:, idx, idx] = np.where(sd > 0, 1.0, 0.0)
+    return corr

@@ -1,0 +1,264 @@
+"""Factor covariance: exponentially weighted volatilities and correlations, Newey-West."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+import polars as pl
+
+from polars_factors._frame import user_stacklevel
+from polars_factors._validate import check_choice
+from polars_factors.exceptions import DataLossWarning, InsufficientDataError
+from polars_factors.risk import _input
+from polars_factors.risk._linalg import _ewm
+
+if TYPE_CHECKING:
+    from polars_factors.typing import EngineType
+
+__all__ = ["PRESETS", "CovariancePreset", "Preset", "factor_covariance"]
+
+Preset = Literal["USE4S", "USE4L", "hsr"]
+
+
+class CovariancePreset(TypedDict):
+    """Half-lives (in dates) and Newey-West lags of a named methodology."""
+
+    half_life_vol: float
+    half_life_corr: float
+    nw_lags_vol: int
+    nw_lags_corr: int
+
+
+#: USE4S / USE4L: Menchero, Orr & Wang (2011), *The Barra US Equity Model (USE4)*,
+#: table 4.1 (daily half-lives and Newey-West lags); hsr: the notebook's 42 / 200 days.
+PRESETS: dict[str, CovariancePreset] = {
+    "USE4S": {"half_life_vol": 84, "half_life_corr": 504, "nw_lags_vol": 5, "nw_lags_corr": 2},
+    "USE4L": {"half_life_vol": 252, "half_life_corr": 504, "nw_lags_vol": 5, "nw_lags_corr": 2},
+    "hsr": {"half_life_vol": 42, "half_life_corr": 200, "nw_lags_vol": 0, "nw_lags_corr": 0},
+}
+
+_DEFAULT: CovariancePreset = {
+    "half_life_vol": 84,
+    "half_life_corr": 504,
+    "nw_lags_vol": 0,
+    "nw_lags_corr": 0,
+}
+
+
+def factor_covariance(
+    factor_returns: pl.DataFrame | pl.LazyFrame,
+    *,
+    half_life_vol: float | None = None,
+    half_life_corr: float | None = None,
+    nw_lags_vol: int | None = None,
+    nw_lags_corr: int | None = None,
+    preset: Preset | None = None,
+    min_periods: int | None = None,
+    dates: Literal["all", "last"] | Sequence[object] = "all",
+    demean: bool = True,
+    date: str = "date",
+    factor: str = "factor",
+    value: str = "factor_return",
+    engine: EngineType = "auto",
+) -> pl.DataFrame:
+    r"""Exponentially weighted factor covariance matrices, one per date, without look-ahead.
+
+    Parameters
+    ----------
+    factor_returns
+        Long (``date, factor, factor_return``, e.g.
+        ``cross_section(...).factor_returns``) or wide (``date`` plus one numeric column
+        per factor). Sorted by date; every factor needs a finite return on every date.
+    half_life_vol, half_life_corr
+        Half-lives, in dates, of the weights of the volatilities and of the
+        correlations (``math.inf`` for equal weights). Default 84 and 504 (USE4S), or
+        the preset's.
+    nw_lags_vol, nw_lags_corr
+        Newey-West lags (Bartlett weights) of the variances and of the correlation
+        matrix. Default 0, or the preset's.
+    preset
+        ``"USE4S"`` (84 / 504, lags 5 / 2), ``"USE4L"`` (252 / 504, lags 5 / 2) or
+        ``"hsr"`` (42 / 200, no lags). Settings given explicitly take precedence.
+    min_periods
+        Dates with fewer observations (this date included) get a null matrix. Default
+        ``K + 1`` (the fewest that can give a non-singular ``K x K`` matrix), and at
+        least ``max(nw_lags) + 2``.
+    dates
+        ``"all"`` (every date), ``"last"`` or a list of dates of the frame.
+    demean
+        Subtract the weighted mean (default); False treats the mean as zero.
+    date, factor, value
+        Column names of the factor returns.
+    engine
+        Polars engine used to read a LazyFrame.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``date, factor_1, factor_2, covariance``: ``K * K`` rows per requested date
+        (the full symmetric matrix), sorted by date, factors in the order of the input
+        (first appearance when long, column order when wide). Units are those of the
+        returns squared, per period (daily returns give daily covariances: multiply by
+        252 to annualize).
+
+    Raises
+    ------
+    ColumnNotFoundError, SchemaError
+        Missing or non-numeric columns.
+    DuplicateKeyError, UnsortedError
+        A repeated date (or ``(date, factor)``), dates out of order.
+    InsufficientDataError
+        A factor without a finite return on some date, or empty returns.
+    ValueError
+        Unknown preset, a half-life that is not positive, negative lags or
+        ``min_periods``, requested dates that are not in the frame.
+
+    Warns
+    -----
+    DataLossWarning
+        When the Newey-West terms made correlation matrices indefinite and they were
+        projected (negative eigenvalues set to 0).
+
+    Notes
+    -----
+    For each requested date :math:`t`, only the returns :math:`f_s, s \le t` are used,
+    with weights :math:`w_s = 0.5^{(t-s)/h}` normalized to sum to one over
+    :math:`s \le t` (no zero start: the first dates are not shrunk toward zero) and the
+    weighted mean :math:`\bar f` subtracted:
+
+    .. math::
+
+        \Gamma_l = \sum_{s \ge l} w_s (f_s - \bar f)(f_{s-l} - \bar f)', \qquad
+        V = \Gamma_0 + \sum_{l=1}^{L} \Bigl(1 - \frac{l}{L+1}\Bigr)
+            (\Gamma_l + \Gamma_l')
+
+    (Newey & West 1987; with equal weights this is statsmodels' ``S_hac_simple`` of
+    the demeaned returns, which divides the lagged sums by the full count). The
+    volatilities :math:`\sigma_k = \sqrt{V_{kk}}` come from :math:`V` with
+    ``half_life_vol`` and ``nw_lags_vol``, the correlations :math:`\rho` from
+    :math:`V` with ``half_life_corr`` and ``nw_lags_corr``, and
+    :math:`F_{kl} = \sigma_k \rho_{kl} \sigma_l` (USE4 Methodology Notes, section 4.1).
+    Without Newey-West terms every matrix is positive semi-definite by construction;
+    with them the correlation matrix can become indefinite, and is then projected
+    (eigenvalues clipped at zero) with a warning; a negative Newey-West variance is
+    clipped at zero.
+
+    The weighted sums are linear recursions in time, computed for all dates in one
+    pass (time linear in the number of dates, memory bounded by chunks of dates); the
+    numpy kernels are in ``polars_factors/risk/_linalg/_ewm.py``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> fr = pl.DataFrame({
+    ...     "date": [1, 2, 3, 4],
+    ...     "mkt": [0.01, -0.02, 0.015, 0.005],
+    ...     "smb": [0.002, 0.001, -0.003, 0.004]})
+    >>> cov = pf.risk.factor_covariance(fr, half_life_vol=2, half_life_corr=4, dates="last")
+    >>> cov.with_columns(pl.col("covariance") * 1e4)
+    shape: (4, 4)
+    ┌──────┬──────────┬──────────┬────────────┐
+    │ date ┆ factor_1 ┆ factor_2 ┆ covariance │
+    │ ---  ┆ ---      ┆ ---      ┆ ---        │
+    │ i64  ┆ str      ┆ str      ┆ f64        │
+    ╞══════╪══════════╪══════════╪════════════╡
+    │ 4    ┆ mkt      ┆ mkt      ┆ 1.39...    │
+    │ 4    ┆ mkt      ┆ smb      ┆ -0.06...   │
+    │ 4    ┆ smb      ┆ mkt      ┆ -0.06...   │
+    │ 4    ┆ smb      ┆ smb      ┆ 0.06...    │
+    └──────┴──────────┴──────────┴────────────┘
+    """
+    settings = _settings(preset, half_life_vol, half_life_corr, nw_lags_vol, nw_lags_corr)
+    panel = _input.factor_panel(
+        factor_returns, date=date, factor=factor, value=value, engine=engine
+    )
+    k = len(panel.factors)
+    max_lag = max(settings["nw_lags_vol"], settings["nw_lags_corr"])
+    if min_periods is None:
+        min_periods = max(k + 1, max_lag + 2)
+    elif min_periods < 1:
+        msg = f"min_periods must be at least 1, got {min_periods}"
+        raise ValueError(msg)
+    keep = _keep(panel.dates, dates, date=date)
+    values, n_projected = _ewm.factor_covariance(
+        panel.values,
+        keep.to_numpy(),
+        half_life_vol=settings["half_life_vol"],
+        half_life_corr=settings["half_life_corr"],
+        lags_vol=settings["nw_lags_vol"],
+        lags_corr=settings["nw_lags_corr"],
+        demean=demean,
+        min_periods=min_periods,
+    )
+    if n_projected:
+        msg = (
+            f"the Newey-West terms made {n_projected} correlation matrices indefinite; they "
+            "were projected to the nearest positive semi-definite matrices (negative "
+            "eigenvalues set to 0). Fewer nw_lags_corr or a longer half_life_corr avoid it."
+        )
+        warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+    stack = _input.CovarianceStack(panel.dates.gather(keep), panel.factors, values)
+    return _input.covariance_frame(stack, date=date)
+
+
+def _settings(
+    preset: Preset | None,
+    half_life_vol: float | None,
+    half_life_corr: float | None,
+    nw_lags_vol: int | None,
+    nw_lags_corr: int | None,
+) -> CovariancePreset:
+    if preset is not None:
+        check_choice("preset", preset, list(PRESETS))
+    base = PRESETS[preset] if preset is not None else _DEFAULT
+    out: CovariancePreset = {
+        "half_life_vol": base["half_life_vol"] if half_life_vol is None else half_life_vol,
+        "half_life_corr": base["half_life_corr"] if half_life_corr is None else half_life_corr,
+        "nw_lags_vol": base["nw_lags_vol"] if nw_lags_vol is None else nw_lags_vol,
+        "nw_lags_corr": base["nw_lags_corr"] if nw_lags_corr is None else nw_lags_corr,
+    }
+    for name in ("half_life_vol", "half_life_corr"):
+        check_half_life(name, out[name])
+    for name in ("nw_lags_vol", "nw_lags_corr"):
+        lags = out[name]  # type: ignore[literal-required]
+        if not isinstance(lags, int) or isinstance(lags, bool) or lags < 0:
+            msg = f"{name} must be a non-negative integer, got {lags!r}"
+            raise ValueError(msg)
+    return out
+
+
+def check_half_life(name: str, half_life: float) -> None:
+    """Raise ``ValueError`` unless ``half_life`` is positive (``math.inf`` allowed)."""
+    if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
+        msg = f"{name} must be a positive number, got {half_life!r}"
+        raise ValueError(msg)
+    if math.isnan(half_life) or half_life <= 0:
+        msg = f"{name} must be positive (in dates; math.inf for equal weights), got {half_life}"
+        raise ValueError(msg)
+
+
+def _keep(
+    all_dates: pl.Series, dates: Literal["all", "last"] | Sequence[object], *, date: str
+) -> pl.Series:
+    """Row indices of the requested dates, increasing."""
+    n = all_dates.len()
+    if isinstance(dates, str):
+        check_choice("dates", dates, ["all", "last"])
+        start = 0 if dates == "all" else n - 1
+        return pl.int_range(start, n, dtype=pl.Int64, eager=True)
+    wanted = pl.Series(date, list(dates)).cast(all_dates.dtype, strict=False)
+    index = pl.DataFrame({date: all_dates}).with_row_index("i")
+    found = pl.DataFrame({date: wanted}).join(index, on=date, how="left", maintain_order="left")
+    if found.get_column("i").null_count():
+        missing = found.filter(pl.col("i").is_null()).get_column(date).to_list()
+        msg = f"requested dates are not in the factor returns: {missing[:5]}"
+        raise ValueError(msg)
+    if found.height == 0:
+        msg = "dates is an empty list; pass 'all', 'last' or some dates of the frame"
+        raise InsufficientDataError(msg)
+    indices: pl.Series = found.get_column("i").cast(pl.Int64).unique().sort()
+    return indices
