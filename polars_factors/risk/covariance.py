@@ -159,17 +159,17 @@ def factor_covariance(
     ...     "mkt": [0.01, -0.02, 0.015, 0.005],
     ...     "smb": [0.002, 0.001, -0.003, 0.004]})
     >>> cov = pf.risk.factor_covariance(fr, half_life_vol=2, half_life_corr=4, dates="last")
-    >>> cov.with_columns(pl.col("covariance") * 1e4)
+    >>> cov.with_columns((pl.col("covariance") * 1e4).round(6))
     shape: (4, 4)
     ┌──────┬──────────┬──────────┬────────────┐
     │ date ┆ factor_1 ┆ factor_2 ┆ covariance │
     │ ---  ┆ ---      ┆ ---      ┆ ---        │
     │ i64  ┆ str      ┆ str      ┆ f64        │
     ╞══════╪══════════╪══════════╪════════════╡
-    │ 4    ┆ mkt      ┆ mkt      ┆ 1.39...    │
-    │ 4    ┆ mkt      ┆ smb      ┆ -0.06...   │
-    │ 4    ┆ smb      ┆ mkt      ┆ -0.06...   │
-    │ 4    ┆ smb      ┆ smb      ┆ 0.06...    │
+    │ 4    ┆ mkt      ┆ mkt      ┆ 1.510606   │
+    │ 4    ┆ mkt      ┆ smb      ┆ -0.095349  │
+    │ 4    ┆ smb      ┆ mkt      ┆ -0.095349  │
+    │ 4    ┆ smb      ┆ smb      ┆ 0.08029    │
     └──────┴──────────┴──────────┴────────────┘
     """
     settings = _settings(preset, half_life_vol, half_life_corr, nw_lags_vol, nw_lags_corr)
