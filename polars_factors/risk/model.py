@@ -32,16 +32,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from polars_factors.risk import _analysis, _parts
+from polars_factors.risk import _analysis, _fit, _parts
 from polars_factors.risk._analysis import Hedge, PortfolioRisk
 from polars_factors.risk._linalg import _decompose
 
 if TYPE_CHECKING:
+    from polars_factors.regression.cross_sectional import CrossSectionResult
     from polars_factors.risk._linalg import FloatArray
+    from polars_factors.typing import ColumnNames, EngineType
 
 __all__ = ["Hedge", "PortfolioRisk", "RiskModel", "Weights"]
 
@@ -273,6 +275,133 @@ class RiskModel:
             date=parts.date,
             asset=asset,
             dropped_assets=parts.dropped_assets,
+        )
+
+    @classmethod
+    def fit(
+        cls,
+        panel: pl.DataFrame | pl.LazyFrame,
+        result: CrossSectionResult[Any],
+        *,
+        exposures: ColumnNames = (),
+        industry: str | None = None,
+        country: bool | str = False,
+        date: object | None = None,
+        lag: int = 0,
+        size: str | None = None,
+        covariance: Mapping[str, Any] | None = None,
+        specific: Mapping[str, Any] | None = None,
+        asset: str = "asset",
+        date_column: str = "date",
+        engine: EngineType = "auto",
+    ) -> RiskModel:
+        r"""Build the model of one date from a panel and its cross-sectional regression.
+
+        The factor covariance comes from ``result.factor_returns``
+        (:func:`~polars_factors.risk.factor_covariance`), the specific variances from
+        ``result.residuals`` (:func:`~polars_factors.risk.specific_risk`), both
+        estimated with the data up to ``lag`` dates before the model date, and the
+        exposures are the panel's rows on the model date, laid out as the regression's
+        design: the style columns, 1 for the country factor, a 0/1 dummy per industry.
+
+        Parameters
+        ----------
+        panel
+            The panel the regression ran on (the exposures, the industry column, and
+            ``size`` when given).
+        result
+            The :func:`~polars_factors.cross_section` result (lazy or collected).
+        exposures, industry, country
+            As passed to :func:`~polars_factors.cross_section`.
+        date
+            The model date (the exposures' date). Default: the last date of the factor
+            returns.
+        lag
+            How many factor-return dates before the model date the estimates end. 0 when
+            the factor return dated *t* is realized by *t* (returns regressed on the
+            previous date's exposures); 1 when it is dated by its formation date (a
+            regression of *forward* returns on the exposures of *t*, as in the
+            examples): the return dated *t - 1* is then the latest realized at *t*.
+        size
+            A market-cap column of the panel, for the Bayesian shrinkage of the specific
+            risk by size group (``specific_risk(size=...)``).
+        covariance, specific
+            Further keywords of :func:`~polars_factors.risk.factor_covariance` (e.g.
+            ``{"preset": "USE4S"}``) and :func:`~polars_factors.risk.specific_risk`
+            (e.g. ``{"half_life": 84, "nw_lags": 5}``).
+        asset, date_column
+            Key columns of the panel and of the result's frames.
+        engine
+            Polars engine for the collects.
+
+        Returns
+        -------
+        RiskModel
+            With ``date`` the model date.
+
+        Raises
+        ------
+        ColumnNotFoundError, SchemaError
+            Missing or non-numeric panel columns.
+        InsufficientDataError
+            Too few factor-return dates for ``lag``, no panel row on the model date, a
+            covariance still null at the estimation date (too short a history), and
+            the errors of :meth:`from_parts`.
+        ValueError
+            A negative ``lag``; factors of the result that are neither exposures, the
+            country factor nor industries of ``industry``.
+
+        Warns
+        -----
+        DataLossWarning
+            For the assets of the model date left out for incomplete data (no
+            specific variance yet, a null exposure, an unknown industry).
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> import polars_factors as pf
+        >>> panel = pl.DataFrame({
+        ...     "date": [d for d in range(1, 9) for _ in range(4)],
+        ...     "asset": ["a", "b", "c", "d"] * 8,
+        ...     "sector": ["x", "x", "y", "y"] * 8,
+        ...     "size": [1.0, -1.0, 0.5, -0.5] * 8,
+        ...     "ret": [0.01, -0.02, 0.03, 0.0, -0.01, 0.02, 0.01, -0.03, 0.02, 0.0,
+        ...             -0.01, 0.01, 0.0, 0.01, 0.02, -0.02, 0.03, -0.01, 0.0, 0.01,
+        ...             -0.02, 0.02, 0.01, 0.0, 0.01, 0.0, -0.01, 0.02, -0.01, 0.01,
+        ...             0.02, -0.01]})
+        >>> res = pf.cross_section(panel, "ret", "size", industry="sector", country=True)
+        >>> model = pf.risk.RiskModel.fit(
+        ...     panel, res, exposures="size", industry="sector", country=True,
+        ...     covariance={"half_life_vol": 4, "half_life_corr": 8, "min_periods": 4},
+        ...     specific={"half_life": 4})
+        >>> model.date, model.factors
+        (8, ('size', 'country', 'x', 'y'))
+        >>> model.exposures.row(0)
+        ('a', 1.0, 1.0, 1.0, 0.0)
+        """
+        parts = _fit.fit_parts(
+            panel,
+            result,
+            exposures=exposures,
+            industry=industry,
+            country=country,
+            date=date,
+            lag=lag,
+            size=size,
+            covariance=covariance,
+            specific=specific,
+            asset=asset,
+            date_column=date_column,
+            engine=engine,
+        )
+        return cls.from_parts(
+            parts.exposures,
+            parts.covariance,
+            parts.specific_var,
+            date=parts.date,
+            asset=asset,
+            date_column=date_column,
         )
 
     # -- arrays ----------------------------------------------------------------------

@@ -1,0 +1,148 @@
+"""Assemble one date's risk model from a panel and a cross-sectional regression result.
+
+:meth:`RiskModel.fit <polars_factors.risk.RiskModel.fit>` delegates here: the factor
+covariance from the regression's factor returns, the specific variances from its
+residuals, and the exposures of the model date, rebuilt from the panel the same way
+:func:`~polars_factors.cross_section` built its design (styles as given, 1 for the
+country factor, a dummy per industry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.exceptions import InsufficientDataError
+from polars_factors.risk.covariance import factor_covariance
+from polars_factors.risk.specific import specific_risk
+
+if TYPE_CHECKING:
+    from polars_factors.regression.cross_sectional import CrossSectionResult
+    from polars_factors.typing import ColumnNames, EngineType
+
+__all__ = ["FitParts", "fit_parts"]
+
+
+@dataclass(frozen=True)
+class FitParts:
+    """The three inputs of ``RiskModel.from_parts`` (no date column) and the dates."""
+
+    exposures: pl.DataFrame
+    covariance: pl.DataFrame
+    specific_var: pl.DataFrame
+    date: object
+    estimated_at: object
+
+
+def fit_parts(
+    panel: pl.DataFrame | pl.LazyFrame,
+    result: CrossSectionResult[Any],
+    *,
+    exposures: ColumnNames,
+    industry: str | None,
+    country: bool | str,
+    date: object | None,
+    lag: int,
+    size: str | None,
+    covariance: Mapping[str, Any] | None,
+    specific: Mapping[str, Any] | None,
+    asset: str,
+    date_column: str,
+    engine: EngineType,
+) -> FitParts:
+    """Compute the exposures, covariance and specific variances of one model date."""
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+        msg = f"lag must be a non-negative integer (dates), got {lag!r}"
+        raise ValueError(msg)
+    styles = _validate.as_list(exposures, name="exposures")
+    schema = panel.collect_schema()
+    needed = [date_column, asset, *styles, *([industry] if industry else [])]
+    _validate.check_columns_exist(schema, [*needed, *([size] if size else [])])
+    _validate.check_numeric(schema, styles)
+    res = result.collect(engine=engine)
+    fr = res.factor_returns
+    model_date, est_date = _dates(fr.get_column(date_column), date=date, lag=lag)
+    cov = factor_covariance(
+        fr.filter(pl.col(date_column) <= pl.lit(est_date)),
+        dates="last",
+        date=date_column,
+        engine=engine,
+        **dict(covariance or {}),
+    )
+    factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
+    residuals = res.residuals.filter(pl.col(date_column) <= pl.lit(est_date))
+    if size is not None:
+        sizes = panel.lazy().select(date_column, asset, size).collect(engine=engine)
+        residuals = residuals.join(
+            sizes, on=[date_column, asset], how="left", maintain_order="left"
+        )
+    spec = specific_risk(
+        residuals, size=size, date=date_column, asset=asset, **dict(specific or {})
+    )
+    rows = panel.lazy().filter(pl.col(date_column) == model_date).collect(engine=engine)
+    if rows.height == 0:
+        msg = f"the panel has no rows on the model date {model_date}"
+        raise InsufficientDataError(msg)
+    country_name = None if country is False else ("country" if country is True else country)
+    return FitParts(
+        exposures=_exposures(rows, factors, styles, industry, country_name, asset=asset),
+        covariance=cov.drop(date_column),
+        specific_var=spec.filter(pl.col(date_column) == est_date).drop(date_column),
+        date=model_date,
+        estimated_at=est_date,
+    )
+
+
+def _dates(dates: pl.Series, *, date: object | None, lag: int) -> tuple[object, object]:
+    """Return the model date and the date the covariance and specific risk are estimated at."""
+    history = dates.unique().sort()
+    if date is not None:
+        history = history.to_frame().filter(pl.col(history.name) <= pl.lit(date)).to_series()
+    if history.len() <= lag:
+        msg = (
+            f"with lag={lag}, the factor returns need more than {lag} dates up to the model "
+            f"date; they have {history.len()}"
+        )
+        raise InsufficientDataError(msg)
+    model_date = dates.max() if date is None else date
+    return model_date, history[-1 - lag]
+
+
+def _exposures(
+    rows: pl.DataFrame,
+    factors: list[str],
+    styles: list[str],
+    industry: str | None,
+    country: str | None,
+    *,
+    asset: str,
+) -> pl.DataFrame:
+    """Wide exposures of the model date: styles, the country factor, industry dummies.
+
+    An asset whose industry is null, or not one of the model's industries, gets null
+    industry exposures (``from_parts`` then leaves it out, with a warning).
+    """
+    known = {*styles, *([country] if country else [])}
+    industries = [f for f in factors if f not in known]
+    columns: list[pl.Expr] = [pl.col(asset), *(pl.col(s).cast(pl.Float64) for s in styles)]
+    if country is not None:
+        columns.append(pl.lit(1.0).alias(country))
+    if industry is not None:
+        label = pl.col(industry).cast(pl.String)
+        member = label.is_in(industries)
+        columns.extend(
+            pl.when(member).then((label == name).cast(pl.Float64)).alias(name)
+            for name in industries
+        )
+    elif industries:
+        msg = (
+            f"the factor returns have factors {industries[:5]} that are neither exposures "
+            "nor the country factor; pass the industry column (industry=...) used in the "
+            "regression"
+        )
+        raise ValueError(msg)
+    return rows.select(columns)
