@@ -24,6 +24,7 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/factor_exposures.py
 	$(BIN)/python examples/ff3_betas.py
 	$(BIN)/python examples/fama_french_sp500.py
+	$(BIN)/python examples/risk_model_sp500.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -46,6 +47,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/cross_section.py
 	$(BIN)/python benchmarks/rolling_betas.py
 	$(BIN)/python benchmarks/portfolios.py
+	$(BIN)/python benchmarks/risk.py
 
 clean:
 	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -74,3 +74,15 @@ def test_fama_french_sp500_example_runs():
         assert name in out
     # 48 months compared, and HML tracks French's closely even in a large-cap universe.
     assert "48" in out
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_risk_model_sp500_example_runs():
+    out = run_example("risk_model_sp500.py")
+    assert "16 factors (size, value, mom, vol, country, 11 sectors); USE4S covariance" in out
+    assert "Share of each stock's variance explained by the factors" in out
+    assert "implied_vol" in out
+    assert "realized_vol" in out
+    # the whole-period bias statistic, plain and with the volatility regime adjustment
+    assert "│ plain    ┆" in out
+    assert "│ VRA      ┆" in out
