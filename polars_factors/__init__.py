@@ -34,6 +34,8 @@ from polars_factors.exceptions import (
     InsufficientDataError,
     RankDeficientWarning,
     SchemaError,
+    SingularMatrixError,
+    UnknownAssetError,
     UnsortedError,
     WeightError,
 )
@@ -69,6 +71,8 @@ __all__ = [
     "InsufficientDataError",
     "RankDeficientWarning",
     "SchemaError",
+    "SingularMatrixError",
+    "UnknownAssetError",
     "UnsortedError",
     "WeightError",
     "__version__",

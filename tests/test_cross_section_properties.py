@@ -31,7 +31,10 @@ def draw_panel(draw: Any) -> pl.DataFrame:
     def column(elements: st.SearchStrategy[Any]) -> list[Any]:
         return list(draw(st.lists(elements, min_size=rows, max_size=rows)))
 
-    x = st.floats(-3, 3, allow_nan=False, allow_subnormal=False)
+    # Exposures on a 1e-6 grid: a column that is zero but for a value like 7e-89 on one
+    # row is an indicator of that row once Jacobi-scaled, and its coefficient is the
+    # row's round-off residual divided by 7e-89 (1e72), which no invariance survives.
+    x = st.floats(-3, 3, allow_nan=False).map(lambda v: round(v, 6))
     return pl.DataFrame(
         {
             "date": [d for d, n in enumerate(sizes) for _ in range(n)],
@@ -138,6 +141,26 @@ def test_residuals_orthogonal_and_constraint(data: st.DataObject) -> None:
             assert abs(terms.sum()) <= 1e-12 * (1.0 + np.abs(terms).sum())
 
 
+def same_returns(res: Any, base: Any) -> None:
+    """Equal factor returns; equal standard errors and t-stats unless the fit is near-exact.
+
+    The residual variance comes from the cell sums (``y'Wy - f'X'Wy``); when a date's
+    fit is nearly exact that difference keeps only the digits the two terms do not
+    share, so its standard errors are compared only where R² < 1 - 1e-6.
+    """
+    cols = ["date", "factor", "factor_return"]
+    assert_frame_equal(res.factor_returns.select(cols), base.factor_returns.select(cols),
+                       rel_tol=1e-7, abs_tol=1e-9)  # fmt: skip
+    loose = base.stats.filter(pl.col("r2") < 1 - 1e-6).select("date")
+    pick = ["date", "factor", "std_error", "t_stat"]
+    assert_frame_equal(
+        res.factor_returns.join(loose, on="date", maintain_order="left").select(pick),
+        base.factor_returns.join(loose, on="date", maintain_order="left").select(pick),
+        rel_tol=1e-7,
+        abs_tol=1e-9,
+    )
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data(), st.sampled_from([0.25, 3.0, 1e3]))
 def test_invariances(data: st.DataObject, factor: float) -> None:
@@ -149,11 +172,11 @@ def test_invariances(data: st.DataObject, factor: float) -> None:
         return
     ok = base.stats["status"].is_in(SOLVED)
     scaled = fit(df.with_columns(pl.col("w") * factor), opts)
-    for name in ["factor_returns", "residuals"]:
-        assert_frame_equal(getattr(scaled, name), getattr(base, name), rel_tol=1e-7, abs_tol=1e-9)
+    same_returns(scaled, base)
+    assert_frame_equal(scaled.residuals, base.residuals, rel_tol=1e-7, abs_tol=1e-9)
     assert scaled.stats.filter(ok)["status"].equals(base.stats.filter(ok)["status"])
     shuffled = df.with_row_index("_row").sample(fraction=1.0, shuffle=True, seed=1)
     res = fit(shuffled.drop("_row"), opts)
-    assert_frame_equal(res.factor_returns, base.factor_returns, rel_tol=1e-7, abs_tol=1e-9)
+    same_returns(res, base)
     back = res.residuals.with_columns(shuffled["_row"]).sort("_row").drop("_row")
     assert_frame_equal(back, base.residuals, rel_tol=1e-7, abs_tol=1e-9)

@@ -266,7 +266,11 @@ def solution_frame(
     out = out.with_columns(
         pl.when(pl.col("factor_return").is_not_null()).then(pl.col("std_error")).alias("std_error")
     ).with_columns(
-        (pl.col("factor_return") / pl.col("std_error")).fill_nan(None).alias("t_stat"),
+        # An exact fit has std_error 0: its t-statistic is undefined (null), not +-inf
+        # with the sign of the round-off in the factor return.
+        pl.when(pl.col("std_error") > 0)
+        .then(pl.col("factor_return") / pl.col("std_error"))
+        .alias("t_stat"),
         pl.col("factor_return").is_not_null().sum().over(pl.col(model.date)).alias("n_factors"),
     )
     out = pl.concat([out, per_date.gather(gid)], how="horizontal")

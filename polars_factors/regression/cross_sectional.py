@@ -46,7 +46,8 @@ class CrossSectionResult(Generic[FrameT]):
         ``date, factor, factor_return, std_error, t_stat``: one row per date and
         factor, sorted by date, factors in model order (exposures as given, the
         country factor, industries sorted by name). Null where the factor has no data
-        on the date or the date could not be solved (see ``stats["status"]``).
+        on the date or the date could not be solved (see ``stats["status"]``);
+        ``t_stat`` is also null where ``std_error`` is 0 (an exact fit).
     residuals
         ``date, asset, residual``: one row per input row, in input order; null for
         rows left out of the fit and on dates without a solution.
