@@ -32,8 +32,8 @@ class CovariancePreset(TypedDict):
     nw_lags_corr: int
 
 
-#: USE4S / USE4L: Menchero, Orr & Wang (2011), *The Barra US Equity Model (USE4)*,
-#: table 4.1 (daily half-lives and Newey-West lags); hsr: the notebook's 42 / 200 days.
+#: USE4S / USE4L: the daily half-lives and Newey-West lags of Menchero, Orr & Wang
+#: (2011), *The Barra US Equity Model (USE4)*; hsr: the notebook's 42 / 200 days.
 PRESETS: dict[str, CovariancePreset] = {
     "USE4S": {"half_life_vol": 84, "half_life_corr": 504, "nw_lags_vol": 5, "nw_lags_corr": 2},
     "USE4L": {"half_life_vol": 252, "half_life_corr": 504, "nw_lags_vol": 5, "nw_lags_corr": 2},
@@ -140,7 +140,7 @@ def factor_covariance(
     volatilities :math:`\sigma_k = \sqrt{V_{kk}}` come from :math:`V` with
     ``half_life_vol`` and ``nw_lags_vol``, the correlations :math:`\rho` from
     :math:`V` with ``half_life_corr`` and ``nw_lags_corr``, and
-    :math:`F_{kl} = \sigma_k \rho_{kl} \sigma_l` (USE4 Methodology Notes, section 4.1).
+    :math:`F_{kl} = \sigma_k \rho_{kl} \sigma_l` (USE4 Methodology Notes, factor covariance).
     Without Newey-West terms every matrix is positive semi-definite by construction;
     with them the correlation matrix can become indefinite, and is then projected
     (eigenvalues clipped at zero) with a warning; a negative Newey-West variance is
