@@ -18,6 +18,7 @@ from polars_factors.portfolio import _quantiles as _pq
 from polars_factors.portfolio import _returns as _pr
 from polars_factors.regression import cross_sectional as _cs
 from polars_factors.regression import time_series as _ts
+from polars_factors.risk import specific as _sr
 from polars_factors.typing import FrameT
 
 __all__ = ["FactorsNamespace"]
@@ -112,6 +113,10 @@ class FactorsNamespace(Generic[FrameT]):
     def join_factors(self, factors: Any, **kwargs: Any) -> FrameT:
         """See :func:`polars_factors.regression.time_series.join_factors`."""
         return _ts.join_factors(self._frame, factors, **kwargs)
+
+    def specific_risk(self, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.risk.specific_risk`."""
+        return _sr.specific_risk(self._frame, **kwargs)
 
 
 pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)

@@ -498,3 +498,15 @@ def test_duplicate_and_unsorted_keys(small: pl.DataFrame) -> None:
 def test_not_a_frame() -> None:
     with pytest.raises(TypeError, match="expected a polars DataFrame or LazyFrame"):
         specific_risk({"residual": [1.0]})  # type: ignore[type-var]
+
+
+def test_namespace_delegates():
+    df = pl.DataFrame(
+        {"date": [1, 2, 3, 1, 2, 3], "asset": list("aaabbb"),
+         "residual": [0.01, -0.02, 0.03, 0.0, 0.01, -0.01]}
+    )  # fmt: skip
+    direct = specific_risk(df, half_life=2, min_periods=2)
+    assert df.factors.specific_risk(half_life=2, min_periods=2).equals(direct)
+    lazy = df.lazy().factors.specific_risk(half_life=2, min_periods=2)
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect().equals(direct)
