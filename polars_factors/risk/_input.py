@@ -256,16 +256,16 @@ def _check_stack(values: FloatArray, dates: pl.Series | None, factors: list[str]
 def covariance_frame(stack: CovarianceStack, *, date: str = "date") -> pl.DataFrame:
     """Lay a ``D x K x K`` stack out as a covariance frame (NaN becomes null)."""
     k = len(stack.factors)
-    n = stack.values.shape[0] * k * k
+    n_dates = stack.values.shape[0]
     names = pl.Series("name", stack.factors, dtype=pl.String)
-    row = pl.int_range(n, dtype=pl.Int64, eager=True)
-    within = row % (k * k)
-    columns: dict[str, pl.Series] = {}
+    pair = pl.int_range(k * k, dtype=pl.Int64, eager=True)
+    # One date's K * K (factor_1, factor_2) pairs, tiled over the dates.
+    pairs = pl.DataFrame({"factor_1": names.gather(pair // k), "factor_2": names.gather(pair % k)})
+    frame = pl.concat([pairs] * n_dates, rechunk=True) if n_dates else pairs.clear()
     if stack.dates is not None:
-        columns[date] = stack.dates.gather(row // (k * k)).alias(date)
-    columns["factor_1"] = names.gather(within // k).alias("factor_1")
-    columns["factor_2"] = names.gather(within % k).alias("factor_2")
-    columns["covariance"] = pl.Series(
-        "covariance", stack.values.reshape(n), dtype=pl.Float64
-    ).fill_nan(None)
-    return pl.DataFrame(columns)
+        repeated = (
+            stack.dates.alias(date).to_frame().select(pl.col(date).repeat_by(k * k).explode())
+        )
+        frame = pl.concat([repeated, frame], how="horizontal")
+    values = pl.Series("covariance", stack.values.reshape(-1), dtype=pl.Float64)
+    return frame.with_columns(values.fill_nan(None))

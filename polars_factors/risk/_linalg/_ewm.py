@@ -26,6 +26,7 @@ from losing digits (it uses no later data, so no look-ahead either).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,27 +97,22 @@ def _products(
     return outer(cur, cur), per_lag
 
 
-def ew_covariance(
+def _chunks(
     x: FloatArray,
     keep: IntArray,
     *,
     half_life: float | None,
-    lags: int = 0,
-    demean: bool = True,
-    diagonal: bool = False,
-) -> FloatArray:
-    """Weighted Newey-West covariance at the dates ``keep`` (sorted row indices of ``x``).
-
-    Returns ``len(keep) x K x K`` (or ``len(keep) x K`` variances with ``diagonal``).
-    """
+    lags: int,
+    demean: bool,
+    diagonal: bool,
+) -> Iterator[tuple[int, FloatArray]]:
+    """Yield ``(position in keep, covariances)`` chunk by chunk (bounded memory)."""
     t_len, k = x.shape
     if demean and t_len:
         x = x - x[0]
-    lam = decay(half_life)
-    filt = _Filter(lam)
+    filt = _Filter(decay(half_life))
     per_date = k if diagonal else k * k
     chunk = max(1, CHUNK_ELEMENTS // (per_date * (1 + lags)))
-    out = np.empty((keep.size, k) if diagonal else (keep.size, k, k))
     done = 0
     for lo in range(0, t_len, chunk):
         hi = min(t_len, lo + chunk)
@@ -137,8 +133,30 @@ def ew_covariance(
                 for i, (a, c, b) in enumerate(per_lag)
             ],
         )
-        out[done : done + sel.size] = _assemble(sums, lags, demean=demean, diagonal=diagonal)
+        if sel.size:
+            yield done, _assemble(sums, lags, demean=demean, diagonal=diagonal)
         done += sel.size
+
+
+def ew_covariance(
+    x: FloatArray,
+    keep: IntArray,
+    *,
+    half_life: float | None,
+    lags: int = 0,
+    demean: bool = True,
+    diagonal: bool = False,
+) -> FloatArray:
+    """Weighted Newey-West covariance at the dates ``keep`` (sorted row indices of ``x``).
+
+    Returns ``len(keep) x K x K`` (or ``len(keep) x K`` variances with ``diagonal``).
+    """
+    k = x.shape[1]
+    out = np.empty((keep.size, k) if diagonal else (keep.size, k, k))
+    for start, values in _chunks(
+        x, keep, half_life=half_life, lags=lags, demean=demean, diagonal=diagonal
+    ):
+        out[start : start + values.shape[0]] = values
     return out
 
 
@@ -181,19 +199,31 @@ def factor_covariance(
     """Covariance from volatilities and correlations with their own half-lives and lags.
 
     ``F_ij = sigma_i sigma_j rho_ij``: ``sigma`` from the (Newey-West) variances with
-    ``half_life_vol``, ``rho`` from the (Newey-West) covariance with ``half_life_corr``
-    (projected to PSD first when its Newey-West terms made it indefinite). Dates with
-    fewer than ``min_periods`` observations are NaN. Returns the stack and how many
-    correlation matrices had to be projected.
+    ``half_life_vol``, ``rho`` from the (Newey-West) covariance ``C`` with
+    ``half_life_corr`` (projected to PSD first when its Newey-West terms made it
+    indefinite), computed as ``C_ij * (sigma_i / sqrt(C_ii)) * (sigma_j / sqrt(C_jj))``
+    chunk by chunk into one output array. Dates with fewer than ``min_periods``
+    observations are NaN. Returns the stack and how many correlation matrices had to
+    be projected.
     """
-    var = ew_variance(x, keep, half_life=half_life_vol, lags=lags_vol, demean=demean)
-    cov = ew_covariance(x, keep, half_life=half_life_corr, lags=lags_corr, demean=demean)
+    k = x.shape[1]
+    sd = np.sqrt(ew_variance(x, keep, half_life=half_life_vol, lags=lags_vol, demean=demean))
+    out = np.empty((keep.size, k, k))
     n_projected = 0
-    if lags_corr > 0:
-        cov, changed = _matrix.project_psd(cov)
-        n_projected = int(changed.sum())
-    corr = _matrix.correlation(cov)
-    sd = np.sqrt(var)
-    out = _matrix.symmetrize(corr * sd[:, :, None] * sd[:, None, :])
+    for start, raw in _chunks(
+        x, keep, half_life=half_life_corr, lags=lags_corr, demean=demean, diagonal=False
+    ):
+        stop = start + raw.shape[0]
+        cov = raw
+        if lags_corr > 0:
+            cov, changed = _matrix.project_psd(raw)
+            n_projected += int(changed.sum())
+        c_sd = np.sqrt(np.clip(np.einsum("dii->di", cov), 0.0, None))
+        scale = np.divide(sd[start:stop], c_sd, out=np.zeros_like(c_sd), where=c_sd > 0)
+        cov *= scale[:, :, None]
+        cov *= scale[:, None, :]
+        block = out[start:stop]
+        np.add(cov, cov.transpose(0, 2, 1), out=block)
+        block *= 0.5
     out[keep + 1 < min_periods] = np.nan
     return out, n_projected

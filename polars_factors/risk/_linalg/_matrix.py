@@ -6,7 +6,7 @@ import numpy as np
 
 from polars_factors.risk._linalg import BoolArray, FloatArray
 
-__all__ = ["check_stack", "correlation", "project_psd", "symmetrize"]
+__all__ = ["check_stack", "project_psd", "symmetrize"]
 
 
 def check_stack(values: FloatArray) -> tuple[BoolArray, FloatArray]:
@@ -62,14 +62,3 @@ def project_psd(values: FloatArray, *, block: int = 64) -> tuple[FloatArray, Boo
             out[fix] = symmetrize(np.einsum("dik,dk,djk->dij", v, w, v))
             changed[fix] = True
     return out, changed
-
-
-def correlation(cov: FloatArray) -> FloatArray:
-    """Correlation matrices of a covariance stack; a zero variance gives zero correlations."""
-    sd = np.sqrt(np.clip(np.einsum("dii->di", cov), 0.0, None))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(sd > 0, 1.0 / sd, 0.0)
-    corr = cov * inv[:, :, None] * inv[:, None, :]
-    idx = np.arange(cov.shape[1])
-    corr[:, idx, idx] = np.where(sd > 0, 1.0, 0.0)
-    return corr
