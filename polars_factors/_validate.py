@@ -8,6 +8,7 @@ the two key columns.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "as_list",
     "check_choice",
     "check_columns_exist",
+    "check_half_life",
     "check_industry",
     "check_no_negative",
     "check_numeric",
@@ -244,3 +246,20 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
         f"or frame.sort({asset!r}, {date!r})."
     )
     raise UnsortedError(msg)
+
+
+def check_half_life(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a positive half-life, else raise ``ValueError``.
+
+    Half-lives count observations (dates or rows); ``math.inf`` means equal weights.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        msg = f"{name} must be a positive number of observations, got {value!r}"
+        raise ValueError(msg)
+    if value <= 0:
+        msg = (
+            f"{name} must be positive (a number of observations; math.inf for equal "
+            f"weights), got {value!r}"
+        )
+        raise ValueError(msg)
+    return float(value)

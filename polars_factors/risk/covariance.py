@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, TypedDict
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 import polars as pl
 
 from polars_factors._frame import user_stacklevel
-from polars_factors._validate import check_choice
+from polars_factors._validate import check_choice, check_half_life
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError
 from polars_factors.risk import _input
 from polars_factors.risk._linalg import _ewm
@@ -229,16 +228,6 @@ def _settings(
             msg = f"{name} must be a non-negative integer, got {lags!r}"
             raise ValueError(msg)
     return out
-
-
-def check_half_life(name: str, half_life: float) -> None:
-    """Raise ``ValueError`` unless ``half_life`` is positive (``math.inf`` allowed)."""
-    if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
-        msg = f"{name} must be a positive number, got {half_life!r}"
-        raise ValueError(msg)
-    if math.isnan(half_life) or half_life <= 0:
-        msg = f"{name} must be positive (in dates; math.inf for equal weights), got {half_life}"
-        raise ValueError(msg)
 
 
 def _keep(

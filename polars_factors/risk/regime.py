@@ -54,19 +54,6 @@ def _check_names(**names: object) -> None:
             raise TypeError(msg)
 
 
-def _check_half_life(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        msg = f"`{name}` must be a positive number of observations; got {value!r}."
-        raise ValueError(msg)
-    if math.isnan(value) or value <= 0:
-        msg = (
-            f"`{name}` must be a positive number of observations (math.inf for equal "
-            f"weights); got {value!r}."
-        )
-        raise ValueError(msg)
-    return float(value)
-
-
 def _check_dates(frame: Frame, date: str, *, what: str, engine: EngineType) -> None:
     """Check that a single series has one row per date and no null date."""
     nulls, extra = (
@@ -499,7 +486,7 @@ def volatility_regime(
     _check_frame(returns, "returns")
     _validate.check_choice("method", method, ("bias", "proxy"))
     _check_names(key=key, value=value, date=date, weights=weights)
-    h = _check_half_life("half_life", half_life)
+    h = _validate.check_half_life("half_life", half_life)
     if method == "proxy":
         if predicted is not None:
             msg = (
@@ -510,7 +497,7 @@ def volatility_regime(
         if weights is not None:
             msg = "`weights` applies to method='bias' only (a proxy is a single series)."
             raise ValueError(msg)
-        long_h = _check_half_life("long_half_life", long_half_life)
+        long_h = _validate.check_half_life("long_half_life", long_half_life)
         return _proxy_regime(
             returns,
             half_life=h,

@@ -37,15 +37,7 @@ def _check_options(
 ) -> tuple[float | None, int, float, int, int]:
     """Validate the numeric options; return ``(half_life, lags, q, groups, min_periods)``."""
     if half_life is not None:
-        if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
-            msg = f"`half_life` must be a positive number of rows or None; got {half_life!r}."
-            raise ValueError(msg)
-        if math.isnan(half_life) or half_life <= 0:
-            msg = (
-                f"`half_life` must be a positive number of rows (or None / math.inf for equal "
-                f"weights); got {half_life!r}."
-            )
-            raise ValueError(msg)
+        half_life = _validate.check_half_life("half_life", half_life)
     h = None if half_life is None or math.isinf(half_life) else float(half_life)
     lags = check_int("nw_lags", nw_lags, minimum=0, hint=" (0: no Newey-West terms)")
     groups = check_int("n_groups", n_groups, minimum=1)
