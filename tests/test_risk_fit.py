@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import polars_factors as pf
 from polars_factors.exceptions import (
@@ -88,8 +89,10 @@ def test_fit_on_a_lazy_panel_and_an_earlier_date(panel):
         date=20, lag=1, covariance=COV, specific=SPEC,
     )  # fmt: skip
     assert model.date == 20
+    # a lazy result is collected anew here: the streaming engine's sums may differ in
+    # the last bits from those fit() collected
     cov = pf.risk.factor_covariance(res.collect().factor_returns, dates=[19], **COV)
-    assert model.covariance.equals(cov.drop("date"))
+    assert_frame_equal(model.covariance, cov.drop("date"), rel_tol=1e-10, abs_tol=1e-15)
     assert model.exposures.height == 14
 
 
