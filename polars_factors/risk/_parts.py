@@ -20,7 +20,7 @@ from polars_factors import _validate
 from polars_factors._frame import user_stacklevel
 from polars_factors.exceptions import DataLossWarning, DuplicateKeyError, InsufficientDataError
 from polars_factors.risk._input import CovarianceStack, covariance_frame, covariance_stack
-from polars_factors.risk._linalg import _decompose
+from polars_factors.risk._linalg import _decompose, _matrix
 
 if TYPE_CHECKING:
     from polars_factors.risk._linalg import FloatArray
@@ -201,17 +201,16 @@ def _read_covariance(df: pl.DataFrame, date: object | None) -> tuple[list[str], 
         raise InsufficientDataError(msg)
     stack = covariance_stack(df.select("factor_1", "factor_2", "covariance"))
     cov = stack.values[0]
-    check = _decompose.check_covariance(cov)
-    scale = max(abs(check.max_eigenvalue), abs(check.min_eigenvalue))
-    if check.min_eigenvalue < -PSD_TOL * scale:
+    low, high = _decompose.eigenvalue_range(cov)
+    if low < -PSD_TOL * max(abs(high), abs(low)):
         msg = (
             f"the factor covariance{where} is not positive semi-definite: its smallest "
-            f"eigenvalue is {check.min_eigenvalue:.3g} (largest {check.max_eigenvalue:.3g}). "
+            f"eigenvalue is {low:.3g} (largest {high:.3g}). "
             "Estimate it with one consistent sample for all factors, or project it onto the "
             "PSD cone (clip negative eigenvalues at 0)."
         )
         raise ValueError(msg)
-    return stack.factors, _decompose.symmetrize(cov)
+    return stack.factors, _matrix.symmetrize(cov)
 
 
 def _check_keys(df: pl.DataFrame, keys: list[str], name: str) -> None:

@@ -38,7 +38,7 @@ import polars as pl
 
 from polars_factors.risk import _analysis, _fit, _parts
 from polars_factors.risk._analysis import Hedge, PortfolioRisk
-from polars_factors.risk._linalg import _decompose
+from polars_factors.risk._linalg import _matrix
 
 if TYPE_CHECKING:
     from polars_factors.regression.cross_sectional import CrossSectionResult
@@ -412,7 +412,7 @@ class RiskModel:
         x = self.exposures.select(pl.col(self.factors).cast(pl.Float64)).to_numpy()
         cov = self.covariance.get_column("covariance").cast(pl.Float64).to_numpy()
         spec = self.specific_var.get_column("specific_var").cast(pl.Float64).to_numpy()
-        return _Arrays(x.reshape(-1, k), _decompose.symmetrize(cov.reshape(k, k)), spec)
+        return _Arrays(x.reshape(-1, k), _matrix.symmetrize(cov.reshape(k, k)), spec)
 
     @property
     def _assets(self) -> pl.Series:

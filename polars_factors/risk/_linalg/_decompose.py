@@ -15,33 +15,23 @@ import numpy as np
 import numpy.typing as npt
 
 from polars_factors.risk._linalg import FloatArray
+from polars_factors.risk._linalg._matrix import symmetrize
 
 __all__ = [
     "RANK_TOL",
-    "CovarianceCheck",
     "HedgeSolution",
     "PortfolioDecomposition",
     "asset_variances",
-    "check_covariance",
     "collinear_factors",
+    "eigenvalue_range",
     "hedge_positions",
     "mimicking_portfolios",
     "portfolio_decomposition",
     "sigma_times",
-    "symmetrize",
 ]
 
 #: Singular values below ``RANK_TOL * s_max`` count as zero (rank decisions).
 RANK_TOL = 1e-10
-
-
-@dataclass(frozen=True)
-class CovarianceCheck:
-    """Symmetry and definiteness of a factor covariance matrix."""
-
-    asymmetry: float  # max|F - F'| / max|F| (0 for a zero matrix)
-    min_eigenvalue: float
-    max_eigenvalue: float
 
 
 @dataclass(frozen=True)
@@ -63,18 +53,10 @@ class HedgeSolution:
     hedged: FloatArray  # w + H h, (N,)
 
 
-def symmetrize(cov: FloatArray) -> FloatArray:
-    """Return ``(F + F') / 2``."""
-    out: FloatArray = (cov + cov.T) / 2.0
-    return out
-
-
-def check_covariance(cov: FloatArray) -> CovarianceCheck:
-    """Measure the asymmetry and the eigenvalue range of ``F``."""
-    scale = float(np.abs(cov).max()) if cov.size else 0.0
-    asym = float(np.abs(cov - cov.T).max()) / scale if scale > 0 else 0.0
+def eigenvalue_range(cov: FloatArray) -> tuple[float, float]:
+    """Smallest and largest eigenvalue of the symmetric part of ``F``."""
     eig = np.linalg.eigvalsh(symmetrize(cov))
-    return CovarianceCheck(asym, float(eig[0]), float(eig[-1]))
+    return float(eig[0]), float(eig[-1])
 
 
 def asset_variances(x: FloatArray, cov: FloatArray) -> FloatArray:

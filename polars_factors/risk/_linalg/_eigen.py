@@ -14,6 +14,7 @@ import numpy as np
 
 from polars_factors.exceptions import SingularMatrixError
 from polars_factors.risk._linalg import FloatArray
+from polars_factors.risk._linalg._matrix import symmetrize
 
 __all__ = ["CHUNK_BYTES", "NONPD_TOL", "eigen_adjust", "simulated_bias"]
 
@@ -89,7 +90,7 @@ def eigen_adjust(
         matrix = values[i]
         if not np.isfinite(matrix).all():
             continue
-        eigenvalues, eigenvectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+        eigenvalues, eigenvectors = np.linalg.eigh(symmetrize(matrix))
         top = eigenvalues[-1]
         if not (top > 0 and eigenvalues[0] > NONPD_TOL * top):
             where = f" on {labels[i]!r}" if labels is not None else ""
@@ -109,5 +110,5 @@ def eigen_adjust(
         )
         gamma = bias if scale is None else scale * (bias - 1.0) + 1.0
         adjusted = (eigenvectors * (gamma**2 * eigenvalues)) @ eigenvectors.T
-        out[i] = 0.5 * (adjusted + adjusted.T)
+        out[i] = symmetrize(adjusted)
     return out

@@ -29,8 +29,8 @@ def check_stack(values: FloatArray) -> tuple[BoolArray, FloatArray]:
 
 
 def symmetrize(values: FloatArray) -> FloatArray:
-    """Return ``(A + A') / 2`` for each matrix of the stack (exactly symmetric)."""
-    return np.asarray(0.5 * (values + values.transpose(0, 2, 1)), dtype=np.float64)
+    """Return ``(A + A') / 2`` for one matrix or each matrix of a stack (exactly symmetric)."""
+    return np.asarray(0.5 * (values + np.swapaxes(values, -1, -2)), dtype=np.float64)
 
 
 def project_psd(values: FloatArray, *, block: int = 64) -> tuple[FloatArray, BoolArray]:
