@@ -26,6 +26,7 @@ from polars_factors.typing import ColumnNames, EngineType
 __all__ = [
     "as_list",
     "check_choice",
+    "check_column_names",
     "check_columns_exist",
     "check_half_life",
     "check_industry",
@@ -263,3 +264,24 @@ def check_half_life(name: str, value: object) -> float:
         )
         raise ValueError(msg)
     return float(value)
+
+
+def check_column_names(*, distinct: bool = False, **names: object) -> None:
+    """Check that each named role is a column name (str) or None.
+
+    With ``distinct``, two roles may not name the same column (``ValueError``).
+    """
+    seen: dict[object, str] = {}
+    for role, name in names.items():
+        if name is None:
+            continue
+        if not isinstance(name, str):
+            msg = f"`{role}` must be a column name (str); got {name!r}."
+            raise TypeError(msg)
+        if distinct and name in seen:
+            msg = (
+                f"column {name!r} is given both as `{seen[name]}` and as `{role}`; each column "
+                f"can play one role only."
+            )
+            raise ValueError(msg)
+        seen[name] = role

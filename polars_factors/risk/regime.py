@@ -47,13 +47,6 @@ def _check_frame(frame: object, name: str) -> None:
         raise TypeError(msg)
 
 
-def _check_names(**names: object) -> None:
-    for role, name in names.items():
-        if name is not None and not isinstance(name, str):
-            msg = f"`{role}` must be a column name (str); got {name!r}."
-            raise TypeError(msg)
-
-
 def _check_dates(frame: Frame, date: str, *, what: str, engine: EngineType) -> None:
     """Check that a single series has one row per date and no null date."""
     nulls, extra = (
@@ -485,7 +478,7 @@ def volatility_regime(
     """
     _check_frame(returns, "returns")
     _validate.check_choice("method", method, ("bias", "proxy"))
-    _check_names(key=key, value=value, date=date, weights=weights)
+    _validate.check_column_names(key=key, value=value, date=date, weights=weights)
     h = _validate.check_half_life("half_life", half_life)
     if method == "proxy":
         if predicted is not None:
@@ -635,7 +628,7 @@ def bias_statistic(
     """
     _check_frame(portfolio_returns, "portfolio_returns")
     _check_frame(predicted_vol, "predicted_vol")
-    _check_names(portfolio=portfolio, value=value, volatility=volatility, date=date)
+    _validate.check_column_names(portfolio=portfolio, value=value, volatility=volatility, date=date)
     win, periods = _check_window(window, min_periods)
     keys = [] if portfolio is None else [portfolio]
     r_schema = portfolio_returns.collect_schema()

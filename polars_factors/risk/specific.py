@@ -55,23 +55,6 @@ def _check_options(
     return h, lags, float(shrinkage), groups, periods
 
 
-def _check_names(**names: object) -> None:
-    seen: dict[object, str] = {}
-    for role, name in names.items():
-        if name is None:
-            continue
-        if not isinstance(name, str):
-            msg = f"`{role}` must be a column name (str); got {name!r}."
-            raise TypeError(msg)
-        if name in seen:
-            msg = (
-                f"column {name!r} is given both as `{seen[name]}` and as `{role}`; each column "
-                f"can play one role only."
-            )
-            raise ValueError(msg)
-        seen[name] = role
-
-
 def _time_series_variance(
     lf: pl.LazyFrame,
     residual: str,
@@ -338,7 +321,9 @@ def specific_risk(
     h, lags, q, groups, periods = _check_options(
         half_life, nw_lags, shrinkage, n_groups, min_periods
     )
-    _check_names(date=date, asset=asset, residual=residual, size=size)
+    _validate.check_column_names(
+        distinct=True, date=date, asset=asset, residual=residual, size=size
+    )
     schema = residuals.collect_schema()
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
     _validate.check_columns_exist(schema, [residual], role="residual column")
