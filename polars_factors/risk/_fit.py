@@ -29,13 +29,12 @@ __all__ = ["FitParts", "fit_parts"]
 
 @dataclass(frozen=True)
 class FitParts:
-    """The three inputs of ``RiskModel.from_parts`` (no date column) and the dates."""
+    """The three inputs of ``RiskModel.from_parts`` (no date column) and the model date."""
 
     exposures: pl.DataFrame
     covariance: pl.DataFrame
     specific_var: pl.DataFrame
     date: object
-    estimated_at: object
 
 
 def fit_parts(
@@ -74,16 +73,21 @@ def fit_parts(
         **dict(covariance or {}),
     )
     factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
-    residuals = res.residuals.filter(pl.col(date_column) <= pl.lit(est_date))
+    history = pl.col(date_column) <= pl.lit(est_date)
+    residuals = res.residuals.filter(history)
+    # One read of the panel: the model date's rows, and the caps of the history.
+    lf = panel.lazy()
+    wanted = [lf.filter(pl.col(date_column) == pl.lit(model_date)).select(needed)]
     if size is not None:
-        sizes = panel.lazy().select(date_column, asset, size).collect(engine=engine)
+        wanted.append(lf.filter(history).select(date_column, asset, size))
+    rows, *sizes = pl.collect_all(wanted, engine=engine)
+    if sizes:
         residuals = residuals.join(
-            sizes, on=[date_column, asset], how="left", maintain_order="left"
+            sizes[0], on=[date_column, asset], how="left", maintain_order="left"
         )
     spec = specific_risk(
         residuals, size=size, date=date_column, asset=asset, **dict(specific or {})
     )
-    rows = panel.lazy().filter(pl.col(date_column) == model_date).collect(engine=engine)
     if rows.height == 0:
         msg = f"the panel has no rows on the model date {model_date}"
         raise InsufficientDataError(msg)
@@ -93,7 +97,6 @@ def fit_parts(
         covariance=cov.drop(date_column),
         specific_var=spec.filter(pl.col(date_column) == est_date).drop(date_column),
         date=model_date,
-        estimated_at=est_date,
     )
 
 
