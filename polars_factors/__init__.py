@@ -17,6 +17,7 @@ Examples
 from polars_factors import (
     _namespace,
     asset_pricing,
+    datasets,
     exceptions,
     exprs,
     features,
@@ -26,12 +27,14 @@ from polars_factors import (
 )
 from polars_factors.exceptions import (
     ColumnNotFoundError,
+    ConfigError,
     DataLossWarning,
     DuplicateKeyError,
     FactorsError,
     FactorsWarning,
     FileFormatError,
     InsufficientDataError,
+    MissingDependencyError,
     RankDeficientWarning,
     SchemaError,
     SingularMatrixError,
@@ -62,6 +65,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ColumnNotFoundError",
+    "ConfigError",
     "CrossSectionResult",
     "DataLossWarning",
     "DuplicateKeyError",
@@ -69,6 +73,7 @@ __all__ = [
     "FactorsWarning",
     "FileFormatError",
     "InsufficientDataError",
+    "MissingDependencyError",
     "RankDeficientWarning",
     "SchemaError",
     "SingularMatrixError",
@@ -78,6 +83,7 @@ __all__ = [
     "__version__",
     "asset_pricing",
     "betas",
+    "datasets",
     "combine",
     "cross_section",
     "exceptions",

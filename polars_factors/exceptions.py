@@ -20,12 +20,14 @@ from __future__ import annotations
 
 __all__ = [
     "ColumnNotFoundError",
+    "ConfigError",
     "DataLossWarning",
     "DuplicateKeyError",
     "FactorsError",
     "FactorsWarning",
     "FileFormatError",
     "InsufficientDataError",
+    "MissingDependencyError",
     "RankDeficientWarning",
     "SchemaError",
     "SingularMatrixError",
@@ -80,6 +82,14 @@ class UnknownAssetError(FactorsError, KeyError):
 
 class FileFormatError(FactorsError, ValueError):
     """A file does not have the layout its reader expects."""
+
+
+class ConfigError(FactorsError, ValueError):
+    """A pipeline configuration (``polars-factors run CONFIG.toml``) is invalid."""
+
+
+class MissingDependencyError(FactorsError, ImportError):
+    """An optional dependency is not installed (e.g. matplotlib for :mod:`polars_factors.plot`)."""
 
 
 class FactorsWarning(UserWarning):
