@@ -5,20 +5,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo test lint typecheck pytest docs bench clean
+.PHONY: demo examples test lint typecheck pytest docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install -e ".[plot]"
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[test,dev,docs]"
+	$(PIP) install -e ".[test,dev,docs,plot]"
 	touch $@ $(VENV)/.demo-installed
 
+# The whole pipeline on the bundled sample data: parquet results and a report with
+# figures in demo_output/ (open demo_output/report.md).
 demo: $(VENV)/.demo-installed
+	$(BIN)/polars-factors demo --output demo_output
+
+# The example scripts: the four reference workflows on the bundled data, then the
+# deep dives on the full data in ../shared/data.
+examples: $(VENV)/.demo-installed
+	$(BIN)/python examples/factor_regression_demo.py
+	$(BIN)/python examples/factor_exposure_analyzer.py
+	$(BIN)/python examples/fundamental_factor_models.py
+	$(BIN)/python examples/risk_model.py
 	$(BIN)/python examples/standardize_sp500.py
 	$(BIN)/python examples/cross_section_sp500.py
 	$(BIN)/python examples/factor_exposures.py
@@ -50,4 +61,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/risk.py
 
 clean:
-	rm -rf $(VENV) site build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site build demo_output *.egg-info .pytest_cache .mypy_cache .ruff_cache

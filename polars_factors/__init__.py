@@ -22,6 +22,7 @@ from polars_factors import (
     exprs,
     features,
     io,
+    plot,
     portfolio,
     risk,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "io",
     "join_factors",
     "neutralize",
+    "plot",
     "portfolio",
     "rank",
     "read_fama_french",
