@@ -1,0 +1,42 @@
+r"""The whole pipeline behind ``polars-factors demo`` and ``polars-factors run CONFIG.toml``.
+
+From a panel of prices, fundamentals and sectors to descriptors, standardized
+exposures, Fama-French factors, cross-sectional factor returns, time-series betas and
+a risk model, written as parquet files with a Markdown report and PNG figures.
+
+Examples
+--------
+>>> from polars_factors.pipeline import demo_config, run
+>>> result = run(demo_config("demo_output"))  # doctest: +SKIP
+>>> print("\\n".join(result.summary))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from polars_factors.pipeline._config import (
+    CANONICAL_COLUMNS,
+    STYLES,
+    DataConfig,
+    ModelConfig,
+    PipelineConfig,
+    load_config,
+    parse_config,
+)
+from polars_factors.pipeline._run import DEMO_OUTPUT, RunResult, demo_config, run, with_output
+from polars_factors.pipeline._steps import Results
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "DEMO_OUTPUT",
+    "STYLES",
+    "DataConfig",
+    "ModelConfig",
+    "PipelineConfig",
+    "Results",
+    "RunResult",
+    "demo_config",
+    "load_config",
+    "parse_config",
+    "run",
+    "with_output",
+]

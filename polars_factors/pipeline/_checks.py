@@ -1,0 +1,123 @@
+"""Checks of configuration values: each returns the converted value or raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "BadValueError",
+    "Check",
+    "boolean",
+    "choice",
+    "choices",
+    "closest",
+    "date",
+    "describe",
+    "integer",
+    "paths",
+    "string",
+    "strings",
+]
+
+
+class BadValueError(Exception):
+    def __init__(self, expected: str, hint: str = "") -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.hint = hint
+
+
+Check = Callable[[Any], Any]
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadValueError("a non-empty string")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadValueError("true or false")
+    return value
+
+
+def integer(minimum: int) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise BadValueError(f"an integer >= {minimum}")
+        return value
+
+    return check
+
+
+def date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise BadValueError('a date (2016-01-04 or "2016-01-04")')
+
+
+def choice(choices: tuple[str, ...], *, none: str | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if none is not None and value == none:
+            return None
+        allowed = (*choices, none) if none is not None else choices
+        if isinstance(value, str) and value in allowed:
+            return value
+        expected = "one of " + ", ".join(repr(c) for c in allowed)
+        hint = closest(str(value), allowed) if isinstance(value, str) else ""
+        raise BadValueError(expected, hint)
+
+    return check
+
+
+def choices(choices: tuple[str, ...]) -> Check:
+    one = choice(choices)
+
+    def check(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise BadValueError("a list of " + ", ".join(repr(c) for c in choices))
+        items = tuple(one(v) for v in value)
+        if len(set(items)) != len(items):
+            raise BadValueError("a list without repeats")
+        return items
+
+    return check
+
+
+def paths(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) and v for v in items):
+        raise BadValueError("a path or glob, or a non-empty list of them")
+    return tuple(items)
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadValueError("a non-empty list of strings")
+    return tuple(value)
+
+
+def closest(name: str, candidates: tuple[str, ...] | list[str]) -> str:
+    folded = {c.lower(): c for c in candidates}
+    if name.lower() in folded:
+        return f"did you mean {folded[name.lower()]!r}?"
+    match = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
+    return f"did you mean {folded[match[0]]!r}?" if match else ""
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{text} ({type(value).__name__})"

@@ -1,0 +1,351 @@
+"""Pipeline settings: frozen dataclasses, and the TOML file of ``polars-factors run``.
+
+Every value is checked with a message that names the file, the table and the key, says
+what was expected and what was found, and suggests the closest name for a misspelt key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from polars_factors.exceptions import ConfigError
+from polars_factors.pipeline._checks import (
+    BadValueError,
+    Check,
+    boolean,
+    choice,
+    choices,
+    closest,
+    date,
+    describe,
+    integer,
+    paths,
+    string,
+    strings,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "STYLES",
+    "DataConfig",
+    "ModelConfig",
+    "PipelineConfig",
+    "load_config",
+    "parse_config",
+]
+
+#: Columns the pipeline needs.
+REQUIRED_COLUMNS = ("date", "asset", "close")
+#: Columns it uses when present (the steps that need a missing one are skipped).
+OPTIONAL_COLUMNS = (
+    "volume",
+    "sector",
+    "industry",
+    "shares_outstanding",
+    "book_equity",
+    "net_income",
+    "sales",
+)
+CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Styles the pipeline can build, and the descriptors of ``value``.
+STYLES = ("size", "value", "momentum", "volatility", "liquidity")
+VALUE_DESCRIPTORS = ("bp", "ey", "sp")
+RISK_PRESETS = ("USE4S", "USE4L", "hsr")
+METHODS = ("wls", "huber")
+FORMATS = ("auto", "parquet", "csv")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the panel comes from and which of its rows are used.
+
+    Attributes
+    ----------
+    panel
+        Parquet or CSV files (paths or globs, absolute); empty: the bundled S&P 500
+        sample (``polars_factors.datasets.load_sp500``).
+    format
+        ``"parquet"``, ``"csv"`` or ``"auto"`` (from each file's extension).
+    columns
+        Canonical name -> the file's column name, for the columns named differently.
+    fama_french
+        A Ken French daily factors file (CSV or zip); ``None``: the bundled one.
+    start, end
+        Rows outside ``[start, end]`` are dropped when read (``None``: no bound).
+    assets
+        Keep only these assets (``None``: all).
+    date_format
+        ``strptime`` format of a date column read as text (``None``: ISO dates).
+    """
+
+    panel: tuple[str, ...] = ()
+    format: str = "auto"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    fama_french: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    assets: tuple[str, ...] | None = None
+    date_format: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model: styles, classification and estimation settings.
+
+    Attributes
+    ----------
+    styles
+        Styles to build (subset of ``size``, ``value``, ``momentum``, ``volatility``,
+        ``liquidity``); a style whose inputs are missing is skipped with a note.
+    value
+        Descriptors averaged into ``value``: ``bp``, ``ey``, ``sp``.
+    industry
+        Classification column of the industry factors (``"sector"``, ``"industry"``)
+        or ``None`` for none.
+    country
+        Whether the regression has a country (market) factor.
+    method
+        ``"wls"`` or ``"huber"`` cross-sectional regressions.
+    min_count
+        Fewest stocks with a descriptor for it to be standardized on a date.
+    momentum_lookback, momentum_skip
+        12-1 momentum: close ``skip`` rows ago over close ``lookback`` rows ago.
+    volatility_window, liquidity_window
+        Rows of the volatility (std of daily returns) and liquidity (log mean dollar
+        volume) windows.
+    quantiles
+        Number of quantile portfolios per style.
+    rolling_window
+        Rows of the rolling time-series betas.
+    risk_preset
+        Factor covariance preset (``USE4S``, ``USE4L``, ``hsr``).
+    specific_half_life, specific_nw_lags
+        Specific-risk half-life (dates) and Newey-West lags.
+    realized_window
+        Dates over which the realized volatility of the cap-weighted portfolio is
+        compared with the model's forecast.
+    focus_asset
+        The stock of the single-stock figures (``None``: the largest at the end).
+    """
+
+    styles: tuple[str, ...] = ("size", "value", "momentum", "volatility")
+    value: tuple[str, ...] = VALUE_DESCRIPTORS
+    industry: str | None = "sector"
+    country: bool = True
+    method: str = "wls"
+    min_count: int = 25
+    momentum_lookback: int = 252
+    momentum_skip: int = 21
+    volatility_window: int = 63
+    liquidity_window: int = 21
+    quantiles: int = 5
+    rolling_window: int = 252
+    risk_preset: str = "USE4S"
+    specific_half_life: int = 84
+    specific_nw_lags: int = 5
+    realized_window: int = 252
+    focus_asset: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything ``polars-factors`` needs for one run.
+
+    Attributes
+    ----------
+    data, model
+        See :class:`DataConfig` and :class:`ModelConfig`.
+    output
+        Output folder.
+    figures
+        Whether to draw PNG figures (needs matplotlib).
+    source
+        Where the settings come from, for messages and the report.
+    """
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    output: Path = Path("polars_factors_output")
+    figures: bool = True
+    source: str = "defaults"
+
+
+# ---------------------------------------------------------------------------------
+# Tables
+
+_DATA_KEYS: dict[str, Check] = {
+    "panel": paths,
+    "format": choice(FORMATS),
+    "fama_french": string,
+    "start": date,
+    "end": date,
+    "assets": strings,
+    "date_format": string,
+}
+_MODEL_KEYS: dict[str, Check] = {
+    "styles": choices(STYLES),
+    "value": choices(VALUE_DESCRIPTORS),
+    "industry": choice(("sector", "industry"), none="none"),
+    "country": boolean,
+    "method": choice(METHODS),
+    "min_count": integer(1),
+    "momentum_lookback": integer(2),
+    "momentum_skip": integer(0),
+    "volatility_window": integer(2),
+    "liquidity_window": integer(1),
+    "quantiles": integer(2),
+    "rolling_window": integer(2),
+    "risk_preset": choice(RISK_PRESETS),
+    "specific_half_life": integer(1),
+    "specific_nw_lags": integer(0),
+    "realized_window": integer(2),
+    "focus_asset": string,
+}
+_OUTPUT_KEYS: dict[str, Check] = {"dir": string, "figures": boolean}
+_TABLES: dict[str, dict[str, Check] | None] = {
+    "data": _DATA_KEYS,
+    "columns": None,  # canonical name -> the file's column
+    "model": _MODEL_KEYS,
+    "output": _OUTPUT_KEYS,
+}
+
+
+def _checked(where: str, table: Any, keys: Mapping[str, Check], source: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        msg = f"{source}: [{where}] must be a table, got {describe(table)}"
+        raise ConfigError(msg)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in keys:
+            hint = closest(key, list(keys))
+            msg = f"{source}: unknown key {key!r} in [{where}]; " + (
+                hint or "expected one of " + ", ".join(keys)
+            )
+            raise ConfigError(msg)
+        try:
+            out[key] = keys[key](value)
+        except BadValueError as bad:
+            msg = f"{source}: [{where}] {key} must be {bad.expected}, got {describe(value)}"
+            raise ConfigError(msg + (f"; {bad.hint}" if bad.hint else "")) from None
+    return out
+
+
+def _columns(table: Any, source: str) -> dict[str, str]:
+    keys = dict.fromkeys(CANONICAL_COLUMNS, string)
+    return _checked("columns", table, keys, source)
+
+
+def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> PipelineConfig:
+    """Check a parsed TOML document and build the :class:`PipelineConfig`.
+
+    Parameters
+    ----------
+    document
+        The TOML document as a mapping (``tomllib.loads``).
+    base
+        Folder that relative paths are relative to (the config file's folder).
+    source
+        Name of the configuration in error messages (the file name).
+
+    Returns
+    -------
+    PipelineConfig
+        With absolute paths.
+
+    Raises
+    ------
+    ConfigError
+        An unknown table or key, a value of the wrong type, a bad choice, a missing
+        ``[data] panel``, or ``start`` after ``end``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> cfg = parse_config(
+    ...     {"data": {"panel": "prices.csv"}, "columns": {"asset": "ticker"},
+    ...      "model": {"styles": ["momentum"]}},
+    ...     base=Path("/data"), source="demo.toml",
+    ... )
+    >>> cfg.data.panel, dict(cfg.data.columns), cfg.model.styles
+    (('/data/prices.csv',), {'asset': 'ticker'}, ('momentum',))
+    >>> parse_config({"modle": {}}, base=Path("."), source="demo.toml")
+    Traceback (most recent call last):
+    ...
+    polars_factors.exceptions.ConfigError: demo.toml: unknown table [modle]; did you mean 'model'?
+    """
+    for name in document:
+        if name not in _TABLES:
+            hint = closest(name, list(_TABLES)) or "expected " + ", ".join(_TABLES)
+            msg = f"{source}: unknown table [{name}]; {hint}"
+            raise ConfigError(msg)
+    data = _checked("data", document.get("data", {}), _DATA_KEYS, source)
+    columns = _columns(document.get("columns", {}), source)
+    model = _checked("model", document.get("model", {}), _MODEL_KEYS, source)
+    output = _checked("output", document.get("output", {}), _OUTPUT_KEYS, source)
+    if "panel" not in data:
+        msg = f"{source}: [data] panel is required (a parquet or CSV path or glob)"
+        raise ConfigError(msg)
+    if data.get("start") and data.get("end") and data["start"] > data["end"]:
+        msg = f"{source}: [data] start {data['start']} is after end {data['end']}"
+        raise ConfigError(msg)
+
+    def resolve(path: str) -> str:
+        return str(Path(path) if Path(path).is_absolute() else base / Path(path).expanduser())
+
+    data["panel"] = tuple(resolve(p) for p in data["panel"])
+    if "fama_french" in data:
+        data["fama_french"] = resolve(data["fama_french"])
+    return PipelineConfig(
+        data=DataConfig(columns=columns, **data),
+        model=ModelConfig(**model),
+        output=Path(resolve(output.get("dir", "polars_factors_output"))),
+        figures=output.get("figures", True),
+        source=source,
+    )
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read and check a ``polars-factors run`` TOML file.
+
+    Parameters
+    ----------
+    path
+        The TOML file; relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    PipelineConfig
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ConfigError
+        Invalid TOML (with line and column), or an invalid setting
+        (:func:`parse_config`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"config file not found: {path}"
+        raise FileNotFoundError(msg)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: invalid TOML: {exc}"
+        raise ConfigError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{path}: not a UTF-8 text file"
+        raise ConfigError(msg) from None
+    return parse_config(document, base=path.resolve().parent, source=str(path))

@@ -1,0 +1,193 @@
+"""Pipeline steps 4-6: cross-sectional regression, time-series betas, risk model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+import polars_factors as pf
+from polars_factors.exceptions import FactorsError
+from polars_factors.pipeline._config import ModelConfig
+from polars_factors.pipeline._steps import ANNUAL, Results
+
+__all__ = ["betas", "cross_section", "risk_model"]
+
+FF3 = ["mkt", "smb", "hml"]
+
+
+def _regression_keywords(res: Results, model: ModelConfig) -> dict[str, object]:
+    return {
+        "industry": res.industry,
+        "country": model.country,
+        "weights": "w" if res.has_mcap else None,
+        "constraint_weights": "mcap" if res.has_mcap and res.industry else None,
+    }
+
+
+def cross_section(exposures: pl.DataFrame, model: ModelConfig, res: Results) -> None:
+    """Step 4: next-day returns on the exposures per date, Fama-MacBeth, IC, quantiles.
+
+    The return from the close of *t* to the next close regressed on the exposures of
+    *t*: styles, industries, a country factor, sqrt-cap weights and the cap-weighted
+    industry constraint (:func:`polars_factors.cross_section`); factor returns are
+    dated by the formation date *t*. Rank IC and quantile returns of every style
+    against the same next-day return.
+    """
+    fit = pf.cross_section(
+        exposures.lazy(),
+        "fwd_ret",
+        res.styles,
+        method=model.method,  # type: ignore[arg-type]
+        check_keys=False,  # standardize() checked that (date, asset) is unique
+        **_regression_keywords(res, model),  # type: ignore[arg-type]
+    ).collect()
+    res.objects["cross_section"] = fit
+    res.tables["factor_returns"] = fit.factor_returns
+    res.tables["regression_stats"] = fit.stats
+    res.tables["residuals"] = fit.residuals
+    fm = fit.summary()
+    res.tables["fama_macbeth"] = fm
+    res.summary["median_r2"] = fit.stats.get_column("r2").median()
+    res.summary["regression_dates"] = fit.stats.height
+    res.summary["fm_t"] = {
+        f: t for f, t in fm.select("factor", "t_stat").iter_rows() if f in res.styles
+    }
+    ics, ic_summaries, quantiles, quantile_summaries = [], [], [], []
+    for style in res.styles:
+        ic = pf.portfolio.information_coefficient(exposures, style, "fwd_ret")
+        q = pf.portfolio.quantile_returns(exposures, style, "fwd_ret", n=model.quantiles)
+        res.objects[f"ic_{style}"], res.objects[f"quantiles_{style}"] = ic, q
+        tag = pl.lit(style).alias("style")
+        ics.append(ic.ic.select(tag, pl.all()))
+        ic_summaries.append(ic.summary().select(tag, pl.all()))
+        quantiles.append(q.by_date.select(tag, pl.all()))
+        quantile_summaries.append(q.summary().select(tag, pl.all()))
+    if ics:
+        res.tables["ic"] = pl.concat(ics)
+        res.tables["ic_summary"] = summary = pl.concat(ic_summaries)
+        res.tables["quantile_returns"] = pl.concat(quantiles)
+        res.tables["quantile_summary"] = pl.concat(quantile_summaries)
+        res.summary["ic"] = dict(zip(summary["style"], summary["mean"], strict=True))
+
+
+def betas(desc: pl.DataFrame, ff: pl.DataFrame, model: ModelConfig, res: Results) -> None:
+    """Step 5: Fama-French three-factor betas of every stock, full sample and rolling.
+
+    Daily excess returns (``ret - rf``) on ``mkt``, ``smb``, ``hml`` with an intercept
+    (:func:`polars_factors.betas`), over the whole sample and over rolling
+    ``rolling_window``-day windows.
+    """
+    first, last = desc.get_column("date").min(), desc.get_column("date").max()
+    ff = ff.filter(pl.col("date").is_between(first, last))
+    if ff.height < 2 * len(FF3):
+        res.notes.append(
+            f"time-series betas skipped: the Fama-French file has no dates in {first!s}..{last!s}."
+        )
+        return
+    panel = pf.join_factors(desc.select("date", "asset", "ret"), ff)
+    panel = panel.select(
+        "date", "asset", (pl.col("ret") - pl.col("rf")).alias("excess"), *FF3
+    ).filter(pl.col("excess").is_not_null() & pl.col("mkt").is_not_null())
+    full = pf.betas(panel, "excess", FF3, check_keys=False)
+    res.tables["betas"] = full.filter(pl.col("beta_mkt").is_not_null()).sort("asset")
+    rolling = pf.betas(panel, "excess", FF3, window=model.rolling_window, check_keys=False)
+    rolling = rolling.filter(pl.col("beta_mkt").is_not_null()).sort("asset", "date")
+    if rolling.height:
+        res.tables["rolling_betas"] = rolling
+    else:
+        res.notes.append(
+            f"rolling betas: no asset has {model.rolling_window} dates (model.rolling_window)."
+        )
+    res.summary["median_beta_mkt"] = full.get_column("beta_mkt").median()
+    res.summary["median_ts_r2"] = full.get_column("r2").median()
+
+
+def _cap_weights(exposures: pl.DataFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
+    held = exposures.filter(pl.col("date") == model.date).join(
+        model.exposures.select("asset"), on="asset", how="semi"
+    )
+    size = pl.col("mcap") if "mcap" in held.columns else pl.lit(1.0)
+    return held.select("asset", (size / size.sum()).alias("weight"))
+
+
+def risk_model(
+    exposures: pl.DataFrame, desc: pl.DataFrame, model: ModelConfig, res: Results
+) -> None:
+    """Step 6: factor covariance, specific risk, the model of the last date, a portfolio.
+
+    :class:`polars_factors.risk.RiskModel` fitted on the regression (``lag=1``: the
+    factor return dated *t* is realized at *t + 1*), the preset's covariance and
+    specific risk shrunk by size; each asset's risk at the last date; the
+    cap-weighted portfolio's risk decomposition; and the model of
+    ``realized_window`` dates before the end against the volatility the portfolio
+    then realized.
+    """
+    fit = res.objects.get("cross_section")
+    if fit is None:
+        return
+    cov = pf.risk.factor_covariance(
+        fit.factor_returns,
+        preset=model.risk_preset,  # type: ignore[arg-type]  # checked by the config
+    )
+    res.tables["factor_covariance"] = cov.drop_nulls("covariance")
+    keywords: dict[str, Any] = {
+        "exposures": res.styles,
+        "industry": res.industry,
+        "country": model.country,
+        "lag": 1,
+        "size": "mcap" if res.has_mcap else None,
+        "covariance": {"preset": model.risk_preset},
+        "specific": {
+            "half_life": model.specific_half_life,
+            "nw_lags": model.specific_nw_lags,
+            "n_groups": 10,
+        },
+    }
+    rm = pf.risk.RiskModel.fit(exposures, fit, **keywords)
+    res.tables["asset_risk"] = rm.asset_risk().select(pl.lit(rm.date).alias("date"), pl.all())
+    weights = _cap_weights(exposures, rm)
+    portfolio = rm.portfolio_risk(weights)
+    res.objects["portfolio"] = portfolio
+    res.tables["portfolio_risk"] = portfolio.summary.select(
+        pl.lit(rm.date).alias("date"), pl.all(), (pl.col("total_vol") * ANNUAL).alias("annual_vol")
+    )
+    res.tables["portfolio_factor_risk"] = portfolio.factors
+    res.tables["portfolio_asset_risk"] = portfolio.assets.join(
+        weights.select("asset"), on="asset", how="semi", maintain_order="left"
+    )
+    res.summary["risk_date"] = rm.date
+    res.summary["median_asset_r2"] = res.tables["asset_risk"].get_column("r2").median()
+    res.summary["portfolio_vol"] = portfolio.summary.item(0, "total_vol") * ANNUAL
+    res.summary["portfolio_r2"] = portfolio.summary.item(0, "r2")
+    _implied_vs_realized(exposures, desc, model, res, keywords)
+
+
+def _implied_vs_realized(
+    exposures: pl.DataFrame,
+    desc: pl.DataFrame,
+    model: ModelConfig,
+    res: Results,
+    keywords: dict[str, Any],
+) -> None:
+    fit = res.objects["cross_section"]
+    dates = fit.stats.get_column("date")
+    window = min(model.realized_window, dates.len() // 2)
+    if window < 20:
+        res.notes.append("implied vs realized volatility skipped: fewer than 40 dates.")
+        return
+    day = dates[dates.len() - 1 - window]
+    try:
+        past = pf.risk.RiskModel.fit(exposures, fit, date=day, **keywords)
+    except FactorsError as exc:
+        res.notes.append(f"implied vs realized volatility skipped: {exc}")
+        return
+    returns = desc.select("date", "asset", "ret")
+    rvi = past.realized_vs_implied(_cap_weights(exposures, past), returns, window=window)
+    rvi = rvi.with_columns(
+        (pl.col("implied_vol", "realized_vol") * ANNUAL).name.suffix("_ann"),
+    )
+    res.tables["implied_vs_realized"] = rvi
+    res.summary["vol_ratio"] = rvi.item(0, "ratio")
+    res.summary["vol_ratio_date"] = day
+    res.summary["vol_ratio_window"] = window
