@@ -107,8 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["--version"])  # doctest: +SKIP
-    polars-factors 0.1.0
+    >>> main(["run", "no-such-config.toml"])
+    2
     """
     args = build_parser().parse_args(argv)
     try:

@@ -6,9 +6,22 @@ a risk model, written as parquet files with a Markdown report and PNG figures.
 
 Examples
 --------
->>> from polars_factors.pipeline import demo_config, run
->>> result = run(demo_config("demo_output"))  # doctest: +SKIP
->>> print("\\n".join(result.summary))  # doctest: +SKIP
+Run the demo's configuration into a folder (about 7 s; what ``polars-factors demo``
+does)::
+
+    from polars_factors.pipeline import demo_config, run
+
+    result = run(demo_config("demo_output"))
+    print("\\n".join(result.summary))
+
+A configuration is a frozen dataclass; ``polars-factors run`` builds it from TOML:
+
+>>> from pathlib import Path
+>>> from polars_factors.pipeline import parse_config
+>>> document = {"data": {"panel": "prices.parquet"}, "model": {"styles": ["size"]}}
+>>> cfg = parse_config(document, base=Path("/data"), source="mine.toml")
+>>> cfg.model.styles
+('size',)
 """
 
 from __future__ import annotations
