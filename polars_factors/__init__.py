@@ -44,7 +44,7 @@ from polars_factors.exceptions import (
     WeightError,
 )
 from polars_factors.features import ts_features
-from polars_factors.io import read_fama_french
+from polars_factors.io import read_fama_french, read_french_csv
 from polars_factors.regression import (
     CrossSectionResult,
     betas,
@@ -84,9 +84,9 @@ __all__ = [
     "__version__",
     "asset_pricing",
     "betas",
-    "datasets",
     "combine",
     "cross_section",
+    "datasets",
     "exceptions",
     "exprs",
     "fama_macbeth",
@@ -99,6 +99,7 @@ __all__ = [
     "portfolio",
     "rank",
     "read_fama_french",
+    "read_french_csv",
     "risk",
     "standardize",
     "ts_features",
