@@ -59,6 +59,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/rolling_betas.py
 	$(BIN)/python benchmarks/portfolios.py
 	$(BIN)/python benchmarks/risk.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf $(VENV) site build demo_output *.egg-info .pytest_cache .mypy_cache .ruff_cache
