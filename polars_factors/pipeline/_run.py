@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -71,13 +70,17 @@ def demo_config(output: str | Path = DEMO_OUTPUT) -> PipelineConfig:
 
 
 class _Progress:
-    def __init__(self, stream: TextIO | None, res: Results) -> None:
-        self.stream, self.res = stream, res
+    def __init__(
+        self, stream: TextIO | None, res: Results, on_step: Callable[[str], None] | None
+    ) -> None:
+        self.stream, self.res, self.on_step = stream, res, on_step
         self.timings: list[tuple[str, float]] = []
 
     @contextmanager
     def step(self, index: int) -> Iterator[None]:
         name = STEPS[index]
+        if self.on_step is not None:
+            self.on_step(name)
         if self.stream is not None:
             print(f"[{index + 1}/{len(STEPS)}] {name} ...", end="", file=self.stream, flush=True)
         start = time.perf_counter()
@@ -158,7 +161,7 @@ def _summary(cfg: PipelineConfig, res: Results, output: Path) -> list[str]:
 def run(
     cfg: PipelineConfig,
     *,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run the whole pipeline and write its outputs into ``cfg.output``.
@@ -168,7 +171,8 @@ def run(
     cfg
         The settings (:func:`demo_config`, or :func:`load_config` of a TOML file).
     progress
-        Stream for the per-step progress lines (``None``: silent).
+        Stream for the per-step progress lines (``None``, the default: silent;
+        ``polars-factors`` passes ``sys.stderr``).
     on_step
         Called with each step's name before it runs (for tests and embedding).
 
@@ -185,37 +189,26 @@ def run(
     """
     start = time.perf_counter()
     res = Results()
-    prog = _Progress(progress, res)
+    prog = _Progress(progress, res, on_step)
     model = cfg.model
-
-    def begin(i: int) -> None:
-        if on_step is not None:
-            on_step(STEPS[i])
 
     # Lazy scans and schema checks first: a bad path or column fails before any step.
     panel = load_panel(cfg.data, source=cfg.source)
     ff = load_fama_french(cfg.data)
-    begin(0)
     with prog.step(0):
         desc = _steps.descriptors(panel, model, res)
         res.tables["descriptors"] = desc
-    begin(1)
     with prog.step(1):
         exposures = _steps.standardize(desc, model, res)
         res.tables["exposures"] = exposures
-    begin(2)
     with prog.step(2):
         _steps.fama_french(desc, ff, res)
-    begin(3)
     with prog.step(3):
         _models.cross_section(exposures, model, res)
-    begin(4)
     with prog.step(4):
         _models.betas(desc, ff, model, res)
-    begin(5)
     with prog.step(5):
         _models.risk_model(exposures, desc, model, res)
-    begin(6)
     with prog.step(6):
         res.focus_asset = _focus(desc, cfg, res)
         output = cfg.output
@@ -223,8 +216,7 @@ def run(
         for name, frame in res.tables.items():
             frame.write_parquet(output / f"{name}.parquet")
         figs = _report.figures(res, output / "figures") if cfg.figures else {}
-    timings = [*prog.timings]
-    text = _report.markdown(cfg, res, figs, timings)
+    text = _report.markdown(cfg, res, figs, prog.timings)
     (output / "report.md").write_text(text, encoding="utf-8")
     seconds = time.perf_counter() - start
     summary = [*_summary(cfg, res, output), f"wall time: {seconds:.1f} s"]

@@ -165,7 +165,8 @@ def standardize(desc: pl.DataFrame, model: ModelConfig, res: Results) -> pl.Data
         lf = pf.combine(lf, {"value": value}, weights=weights, check_keys=False)
     keep = ["date", "asset", *([res.industry] if res.industry else [])]
     keep += ["mcap", "w"] if res.has_mcap else []
-    lf = lf.with_columns(pl.col("mcap").sqrt().alias("w")) if res.has_mcap else lf
+    if res.has_mcap:  # sqrt(cap): the USE4 regression weights
+        lf = lf.with_columns(pf.exprs.regression_weights("mcap").alias("w"))
     exposures = lf.select(*keep, "ret", "fwd_ret", *res.styles).collect()
     counts = exposures.select(pl.col(res.styles).count()).row(0) if res.styles else ()
     for style, count in zip(list(res.styles), counts, strict=True):
