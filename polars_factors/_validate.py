@@ -117,26 +117,56 @@ def resolve_by(by: ColumnNames | None, date: str) -> list[str]:
     return keys
 
 
+#: Rows per pass of the key checks on a LazyFrame: each pass keeps its keys in a hash
+#: table (about 60 bytes a row), so a check of any panel needs a few hundred MB.
+KEY_CHECK_ROWS = 4_000_000
+
+
+def _key_ranges(frame: pl.LazyFrame, column: str) -> list[pl.Expr]:
+    """Return filters that split a LazyFrame into ranges of whole ``column`` values.
+
+    Each range holds about :data:`KEY_CHECK_ROWS` rows; finding them reads that column
+    once (one row per distinct value is kept). The filters reach the scan, so on
+    files sorted by ``column`` each range reads only its own row groups. Rows with a
+    null key get a filter of their own. One range: an empty list.
+    """
+    from polars_factors.partition._run import plan_by_rows  # noqa: PLC0415 (import cycle)
+
+    chunks = plan_by_rows(frame, column=column, rows=KEY_CHECK_ROWS, size=None, engine="streaming")
+    if len(chunks) <= 1:
+        return []
+    dtype = frame.collect_schema()[column]
+    return [*(c.predicate(dtype) for c in chunks), pl.col(column).is_null()]
+
+
 def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: str) -> None:
     """Raise :class:`DuplicateKeyError` if some ``(date, asset)`` key has more than one row.
 
-    Reads only the two key columns. On a LazyFrame the check runs as one streaming
-    aggregation per date (bounded by the number of assets on a date).
+    Reads only the two key columns. On a LazyFrame the check runs over ranges of
+    dates holding about :data:`KEY_CHECK_ROWS` rows each, one after another, so its
+    memory does not grow with the number of dates.
     """
-    lf = frame.lazy().select(pl.col(date), pl.col(asset))
-    per_date = lf.group_by(date).agg(
-        (pl.len() - pl.col(asset).n_unique()).alias("_extra"),
-    )
-    bad = (
-        per_date.filter(pl.col("_extra") > 0)
-        .select(pl.len().alias("dates"), pl.col("_extra").sum().alias("rows"))
-        .collect()
-    )
-    n_dates, n_rows = bad.row(0)
-    if not n_dates:
+    keys = frame.lazy().select(pl.col(date), pl.col(asset))
+    ranges = _key_ranges(frame, date) if isinstance(frame, pl.LazyFrame) else []
+    n_dates = n_rows = 0
+    offending: pl.LazyFrame | None = None
+    for lf in [keys.filter(r) for r in ranges] or [keys]:
+        bad = (
+            lf.group_by(date)
+            .agg((pl.len() - pl.col(asset).n_unique()).alias("_extra"))
+            .filter(pl.col("_extra") > 0)
+            .select(pl.len().alias("dates"), pl.col("_extra").sum().alias("rows"))
+            .collect()
+        )
+        dates, rows = bad.row(0)
+        if dates:
+            n_dates += dates
+            n_rows += rows
+            offending = offending if offending is not None else lf
+    if offending is None:
         return
     examples = (
-        lf.group_by(date, asset)
+        offending.group_by(date, asset)
         .agg(pl.len().alias("rows"))
         .filter(pl.col("rows") > 1)
         .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
@@ -201,26 +231,21 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
 
     Time-series operations (rolling windows, lags) run over each asset's rows in the
     order they appear, so the rows of an asset must be sorted by date. Reads only the
-    two key columns. Raises :class:`DuplicateKeyError` for a repeated ``(date, asset)``
-    key, :class:`UnsortedError` for a date that goes backwards within an asset and
+    two key columns; on a LazyFrame, over ranges of assets holding about
+    :data:`KEY_CHECK_ROWS` rows each (memory independent of the number of dates).
+    Raises :class:`DuplicateKeyError` for a repeated ``(date, asset)`` key,
+    :class:`UnsortedError` for a date that goes backwards within an asset and
     ``ValueError`` for a null date or asset.
     """
-    lf = frame.lazy().select(pl.col(date), pl.col(asset))
-    # One streaming group_by (the rows of a group keep their order): cheaper than a
-    # window function over the whole panel.
-    now, prev = pl.col(date), pl.col(date).shift(1)
-    steps = (
-        lf.group_by(asset)
-        .agg(backward=(now < prev).sum(), repeat=(now == prev).sum())
-        .select(pl.col("backward", "repeat").sum())
+    keys = frame.lazy().select(pl.col(date), pl.col(asset))
+    null_date, null_asset = (
+        keys.select(
+            pl.col(date).null_count().alias("null_date"),
+            pl.col(asset).null_count().alias("null_asset"),
+        )
+        .collect()
+        .row(0)
     )
-    nulls = lf.select(
-        pl.col(date).null_count().alias("null_date"),
-        pl.col(asset).null_count().alias("null_asset"),
-    )
-    step_counts, null_counts = pl.collect_all([steps, nulls])
-    backward, repeat = step_counts.row(0)
-    null_date, null_asset = null_counts.row(0)
     if null_date or null_asset:
         msg = (
             f"the panel has {null_date} rows with a null {date!r} and {null_asset} with a null "
@@ -228,18 +253,38 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
             f"frame.drop_nulls([{date!r}, {asset!r}])."
         )
         raise ValueError(msg)
+    # Row numbers are taken before the split, so each pass sees the original order.
+    numbered = keys.with_row_index("_row")
+    passes = [numbered]
+    if isinstance(frame, pl.LazyFrame):
+        ranges = _key_ranges(frame, asset)
+        if len(ranges) > 1:
+            passes = [numbered.filter(r) for r in ranges]
+    backward = repeat = 0
+    first: dict[str, Any] | None = None
+    now, prev = pl.col(date), pl.col(date).shift(1)
+    for part in passes:
+        # One streaming group_by (the rows of a group keep their order): cheaper than
+        # a window function over the whole pass.
+        steps = (
+            part.group_by(asset)
+            .agg(
+                backward=(now < prev).sum(),
+                repeat=(now == prev).sum(),
+                first=pl.col("_row").filter(now < prev).min(),
+            )
+            .select(pl.col("backward", "repeat").sum(), pl.col("first").min())
+            .collect()
+        )
+        b, r, row = steps.row(0)
+        backward += b
+        repeat += r
+        if row is not None and (first is None or row < first["_row"]):
+            first = numbered.filter(pl.col("_row") == row).collect().row(0, named=True)
     if not (repeat or backward):
         return
     check_unique_keys(frame, date=date, asset=asset)
-    backward_rows = pl.col(date) < pl.col(date).shift(1).over(asset)
-    first = (
-        lf.with_row_index("_row")
-        .filter(backward_rows)
-        .sort("_row")
-        .head(1)
-        .collect()
-        .row(0, named=True)
-    )
+    assert first is not None  # a repeat without a duplicate key is impossible
     msg = (
         f"the rows of each asset must be in increasing {date!r} order, but {backward} rows "
         f"go back in time (first at row {first['_row']}: asset {first[asset]!r}, "

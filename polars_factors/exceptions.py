@@ -28,6 +28,7 @@ __all__ = [
     "FileFormatError",
     "InsufficientDataError",
     "MissingDependencyError",
+    "PartitionError",
     "RankDeficientWarning",
     "SchemaError",
     "SingularMatrixError",
@@ -90,6 +91,10 @@ class ConfigError(FactorsError, ValueError):
 
 class MissingDependencyError(FactorsError, ImportError):
     """An optional dependency is not installed (e.g. matplotlib for :mod:`polars_factors.plot`)."""
+
+
+class PartitionError(FactorsError, ValueError):
+    """A plan cannot be split as asked (a step works across the chunks' key)."""
 
 
 class FactorsWarning(UserWarning):

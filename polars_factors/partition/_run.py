@@ -1,0 +1,423 @@
+"""Run a lazy plan chunk by chunk: collect, write parquet, or reduce."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import polars as pl
+
+from polars_factors import _validate
+from polars_factors.exceptions import PartitionError
+from polars_factors.partition._chunks import Chunk, SplitKey, check_chunks, check_size
+from polars_factors.partition._pushdown import blocked_filters
+from polars_factors.typing import EngineType
+
+__all__ = ["ChunkCallback", "Mapper", "SinkReport", "chunked", "collect", "sink_parquet"]
+
+#: Default target of rows per chunk (about 100-400 MB of working memory for the
+#: window-heavy transforms; see docs/big_data.md).
+DEFAULT_ROWS = 1_000_000
+
+#: Called after each chunk with the chunk and the number of rows it produced.
+ChunkCallback = Callable[[Chunk, int], None]
+
+Layout = Literal["file", "directory"]
+
+
+class Mapper(Protocol):
+    """Anything with ``map(fn, iterable)`` that yields results in order.
+
+    ``builtins.map`` (the default), a ``concurrent.futures`` executor, or
+    ``dask.distributed.Client.get_executor()``.
+    """
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``fn`` to every item, yielding the results in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class SinkReport:
+    """What :func:`sink_parquet` wrote.
+
+    Attributes
+    ----------
+    path
+        The file or directory written.
+    files
+        The parquet files written (one for ``layout="file"``).
+    n_chunks, n_rows
+        Number of chunks run and rows written.
+    seconds
+        Wall time of the run.
+    """
+
+    path: Path
+    files: tuple[Path, ...]
+    n_chunks: int
+    n_rows: int
+    seconds: float
+
+
+def chunked(
+    plan: pl.LazyFrame | pl.DataFrame,
+    *,
+    by: SplitKey = "date",
+    date: str = "date",
+    asset: str = "asset",
+    rows: int | None = None,
+    size: int | None = None,
+    chunks: Sequence[Chunk] | None = None,
+    engine: EngineType = "streaming",
+) -> tuple[pl.LazyFrame, list[Chunk], pl.DataType]:
+    """Validate a split and plan its chunks; return the plan, the chunks and the key dtype."""
+    _validate.check_choice("by", by, ("date", "asset"))
+    _validate.check_column_names(date=date, asset=asset, distinct=True)
+    if not isinstance(plan, (pl.LazyFrame, pl.DataFrame)):
+        msg = f"expected a polars LazyFrame or DataFrame; got {type(plan).__name__}."
+        raise TypeError(msg)
+    lf = plan.lazy()
+    column = date if by == "date" else asset
+    schema = lf.collect_schema()
+    _validate.check_columns_exist(schema, [column], role="partition key")
+    if chunks is not None:
+        if rows is not None or size is not None:
+            msg = "pass `chunks` or `rows`/`size`, not both."
+            raise ValueError(msg)
+        planned = check_chunks(chunks, column)
+    else:
+        planned = plan_by_rows(lf, column=column, rows=rows, size=size, engine=engine)
+    dtype = schema[column]
+    if planned:
+        probe = lf.filter(planned[0].predicate(dtype))
+        blocked = blocked_filters(probe, column)
+        if blocked:
+            other = "asset" if by == "date" else "date"
+            msg = (
+                f"this plan cannot be split by {by} ({column!r}): a step works across "
+                f"{by}s, so the chunk filter does not reach the data ({blocked[0][:120]}). "
+                f"Split it by={other!r} if that step works within one {other}, or collect "
+                f"it whole."
+            )
+            raise PartitionError(msg)
+    return lf, planned, dtype
+
+
+def plan_by_rows(
+    lf: pl.LazyFrame,
+    *,
+    column: str,
+    rows: int | None,
+    size: int | None,
+    engine: EngineType,
+) -> list[Chunk]:
+    """Chunks of whole key values holding about ``rows`` rows (or ``size`` keys) each.
+
+    Reads the key column once (a streaming ``group_by`` that keeps one row per key).
+    """
+    if rows is not None and size is not None:
+        msg = "pass `rows` or `size`, not both."
+        raise ValueError(msg)
+    if size is not None:
+        check_size(size)
+    target = DEFAULT_ROWS if rows is None else rows
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        msg = f"`rows` must be a positive number of rows per chunk; got {rows!r}."
+        raise ValueError(msg)
+    counts = (
+        lf.group_by(column)
+        .agg(pl.len().alias("n"))
+        .filter(pl.col(column).is_not_null())
+        .collect(engine=engine)
+        .sort(column)
+    )
+    keys = counts[column]
+    if size is not None:
+        starts = list(range(0, len(keys), size))
+    else:
+        starts, acc = [], 0
+        for i, n in enumerate(counts["n"]):
+            if i == 0 or acc + n > target:
+                starts.append(i)
+                acc = 0
+            acc += n
+    bounds = [*starts, len(keys)]
+    count = len(starts)
+    return [
+        Chunk(
+            column=column,
+            lo=keys[a],
+            hi=keys[b - 1],
+            index=i,
+            count=count,
+            n_keys=b - a,
+        )
+        for i, (a, b) in enumerate(itertools.pairwise(bounds))
+    ]
+
+
+def collect(
+    plan: pl.LazyFrame | pl.DataFrame,
+    *,
+    by: SplitKey = "date",
+    date: str = "date",
+    asset: str = "asset",
+    rows: int | None = None,
+    size: int | None = None,
+    chunks: Sequence[Chunk] | None = None,
+    engine: EngineType = "streaming",
+    on_chunk: ChunkCallback | None = None,
+    executor: Mapper | None = None,
+) -> pl.DataFrame:
+    """Collect a plan chunk by chunk and concatenate the results in key order.
+
+    The working memory of the plan is that of one chunk; the result itself is held
+    in memory (use :func:`sink_parquet` when the result is as large as the input).
+    Parameters as in :func:`sink_parquet`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> lf = pl.LazyFrame(
+    ...     {"date": [1, 1, 2, 2, 3, 3], "asset": list("ababab"),
+    ...      "x": [1.0, 3.0, 2.0, 2.5, 0.0, 9.0]}
+    ... )
+    >>> plan = lf.factors.rank("x", check_keys=False)
+    >>> pf.partition.collect(plan, size=1)["x"].to_list()
+    [0.333333, 0.666667, 0.333333, 0.666667, 0.333333, 0.666667]
+    """
+    lf, planned, dtype = chunked(
+        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks, engine=engine
+    )
+    if not planned:
+        return lf.head(0).collect(engine="in-memory")
+    run = _Collect(lf, dtype, engine)
+    parts: list[pl.DataFrame] = []
+    for chunk, part in zip(planned, (executor or _Sequential()).map(run, planned), strict=True):
+        parts.append(part)
+        if on_chunk is not None:
+            on_chunk(chunk, part.height)
+    return pl.concat(parts, how="vertical")
+
+
+@dataclass(frozen=True)
+class _Collect:
+    """One chunk's task: filter the plan to the chunk and collect it (picklable)."""
+
+    plan: pl.LazyFrame
+    dtype: pl.DataType
+    engine: EngineType
+
+    def __call__(self, chunk: Chunk) -> pl.DataFrame:
+        return self.plan.filter(chunk.predicate(self.dtype)).collect(engine=self.engine)
+
+
+@dataclass(frozen=True)
+class _WritePart:
+    """One chunk's task for ``layout="directory"``: write the chunk to its own file."""
+
+    plan: pl.LazyFrame
+    dtype: pl.DataType
+    engine: EngineType
+    directory: Path
+    compression: str
+
+    def __call__(self, chunk: Chunk) -> int:
+        frame = self.plan.filter(chunk.predicate(self.dtype)).collect(engine=self.engine)
+        frame.write_parquet(self.directory / part_name(chunk), compression=self.compression)  # type: ignore[arg-type]
+        return frame.height
+
+
+class _Sequential:
+    """The default mapper: one chunk after another, in this process."""
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        return map(fn, *iterables)
+
+
+def part_name(chunk: Chunk) -> str:
+    """File name of a chunk's part (sorts in key order)."""
+    return f"part-{chunk.index:05d}.parquet"
+
+
+def sink_parquet(
+    plan: pl.LazyFrame | pl.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    by: SplitKey = "date",
+    date: str = "date",
+    asset: str = "asset",
+    rows: int | None = None,
+    size: int | None = None,
+    chunks: Sequence[Chunk] | None = None,
+    layout: Layout = "file",
+    compression: str = "zstd",
+    engine: EngineType = "streaming",
+    on_chunk: ChunkCallback | None = None,
+    executor: Mapper | None = None,
+) -> SinkReport:
+    """Run a lazy plan one chunk of dates (or assets) at a time and write it to parquet.
+
+    The big-data replacement for ``plan.sink_parquet(path)``: Polars runs every
+    window ``.over(date)``, per-date quantile and rank on its whole input at once,
+    so the memory of such a plan grows with the number of dates. Here the plan runs
+    as ``plan.filter(date in chunk)`` for one chunk after another; Polars pushes that
+    filter down to the scan, so each run reads and holds one chunk. Results are
+    exact (every date is whole in its chunk) and rows come out in chunk order, and
+    within a chunk in the plan's order: the input order when the input is sorted by
+    the split key.
+
+    Parameters
+    ----------
+    plan
+        A LazyFrame (or DataFrame) whose per-row work is partitioned by the split
+        key: any plan built from the per-date transforms (``standardize``,
+        ``zscore``, ``winsorize``, ``rank``, ``neutralize``, ``assign_buckets``...)
+        splits by date; per-asset work (rolling ``betas``, ``ts_features``) splits
+        by asset.
+    path
+        Output file (``layout="file"``) or directory (``layout="directory"``, one
+        ``part-NNNNN.parquet`` per chunk). It appears only when every chunk has
+        been written (written under a temporary name, then renamed); an existing
+        file or directory of that name is replaced.
+    by
+        ``"date"`` or ``"asset"``: the key the plan is split on.
+    date, asset
+        Names of the key columns.
+    rows
+        Target number of rows per chunk (default 1,000,000); chunks hold whole
+        key values. Finding the chunks reads the key column once.
+    size
+        Number of distinct key values (dates or assets) per chunk, instead of
+        ``rows``.
+    chunks
+        Chunks to run, e.g. from :func:`plan_chunks`; nothing is read to plan them.
+    layout
+        ``"file"``: one parquet file, a row group per chunk; ``"directory"``: a
+        part file per chunk (read back with ``pl.scan_parquet(f"{path}/*.parquet")``).
+    compression
+        Parquet compression codec.
+    engine
+        Polars engine for each chunk.
+    on_chunk
+        Called after each chunk as ``on_chunk(chunk, n_rows)`` (progress).
+    executor
+        Runs the chunks: anything with ``map(fn, iterable)`` yielding results in
+        order (e.g. a ``concurrent.futures`` executor). Default: one after another
+        in this process. With ``layout="file"`` finished chunks wait in memory
+        until they are written in order; prefer ``layout="directory"``.
+
+    Returns
+    -------
+    SinkReport
+        The path, the files, the number of chunks and rows, and the wall time.
+
+    Raises
+    ------
+    PartitionError
+        A step of the plan works across the split key (e.g. a window over assets
+        when splitting by date), so the chunk filter cannot reach the data.
+    ColumnNotFoundError
+        The split key is not a column of the plan.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> panel = pf.datasets.synthetic_panel(n_dates=20, n_assets=50, seed=1).panel
+    >>> plan = panel.factors.standardize(["style_1", "style_2"], check_keys=False)
+    >>> out = tempfile.mkdtemp() + "/std.parquet"
+    >>> report = pf.partition.sink_parquet(plan, out, size=5)
+    >>> report.n_chunks, report.n_rows
+    (4, 1000)
+    >>> pl.read_parquet(out).equals(plan.collect())
+    True
+    """
+    _validate.check_choice("layout", layout, ("file", "directory"))
+    start = time.perf_counter()
+    target = Path(path)
+    lf, planned, dtype = chunked(
+        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks, engine=engine
+    )
+    mapper = executor or _Sequential()
+    temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        if layout == "file":
+            n_rows = _write_file(
+                lf, planned=planned, dtype=dtype, temp=temp, engine=engine,
+                compression=compression, on_chunk=on_chunk, mapper=mapper,
+            )  # fmt: skip
+            files: tuple[Path, ...] = (target,)
+        else:
+            temp.mkdir(parents=True)
+            task = _WritePart(lf, dtype, engine, temp, compression)
+            n_rows = 0
+            for chunk, n in zip(planned, mapper.map(task, planned), strict=True):
+                n_rows += n
+                if on_chunk is not None:
+                    on_chunk(chunk, n)
+            if not planned:
+                lf.head(0).collect(engine="in-memory").write_parquet(temp / "part-00000.parquet")
+            files = tuple(target / p.name for p in sorted(temp.glob("*.parquet")))
+        _replace(temp, target)
+    except BaseException:
+        _remove(temp)
+        raise
+    seconds = time.perf_counter() - start
+    return SinkReport(target, files, len(planned), n_rows, seconds)
+
+
+def _write_file(
+    lf: pl.LazyFrame,
+    *,
+    planned: list[Chunk],
+    dtype: pl.DataType,
+    temp: Path,
+    engine: EngineType,
+    compression: str,
+    on_chunk: ChunkCallback | None,
+    mapper: Mapper,
+) -> int:
+    import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
+
+    empty = lf.head(0).collect(engine="in-memory").to_arrow()
+    n_rows = 0
+    with pq.ParquetWriter(temp, empty.schema, compression=compression) as writer:
+        run = _Collect(lf, dtype, engine)
+        for chunk, part in zip(planned, mapper.map(run, planned), strict=True):
+            if part.height:
+                writer.write_table(part.to_arrow().cast(empty.schema))
+            n_rows += part.height
+            if on_chunk is not None:
+                on_chunk(chunk, part.height)
+        if not planned:
+            writer.write_table(empty)
+    return n_rows
+
+
+def _replace(temp: Path, target: Path) -> None:
+    """Move ``temp`` to ``target``, replacing what was there only once ``temp`` is complete."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        target.rename(old)
+        temp.rename(target)
+        shutil.rmtree(old)
+    else:
+        temp.replace(target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
