@@ -26,6 +26,9 @@ __all__ = ["ChunkCallback", "Mapper", "SinkReport", "chunked", "collect", "sink_
 #: window-heavy transforms; see docs/big_data.md).
 DEFAULT_ROWS = 1_000_000
 
+#: Builds the plan of one chunk from the chunk's rows of the source.
+Build = Callable[[pl.LazyFrame], pl.LazyFrame]
+
 #: Called after each chunk with the chunk and the number of rows it produced.
 ChunkCallback = Callable[[Chunk, int], None]
 
@@ -77,8 +80,9 @@ def chunked(
     size: int | None = None,
     chunks: Sequence[Chunk] | None = None,
     engine: EngineType = "streaming",
-) -> tuple[pl.LazyFrame, list[Chunk], pl.DataType]:
-    """Validate a split and plan its chunks; return the plan, the chunks and the key dtype."""
+    build: Build | None = None,
+) -> _Task:
+    """Validate a split and plan its chunks; return the task that runs one chunk."""
     _validate.check_choice("by", by, ("date", "asset"))
     _validate.check_column_names(date=date, asset=asset, distinct=True)
     if not isinstance(plan, (pl.LazyFrame, pl.DataFrame)):
@@ -108,7 +112,10 @@ def chunked(
                 f"it whole."
             )
             raise PartitionError(msg)
-    return lf, planned, dtype
+    if build is not None and not callable(build):
+        msg = f"`build` must be a function from a LazyFrame to a LazyFrame; got {build!r}."
+        raise TypeError(msg)
+    return _Task(lf, planned, dtype, engine, build)
 
 
 def plan_by_rows(
@@ -176,6 +183,7 @@ def collect(
     engine: EngineType = "streaming",
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
+    build: Build | None = None,
 ) -> pl.DataFrame:
     """Collect a plan chunk by chunk and concatenate the results in key order.
 
@@ -195,14 +203,15 @@ def collect(
     >>> pf.partition.collect(plan, size=1)["x"].to_list()
     [0.333333, 0.666667, 0.333333, 0.666667, 0.333333, 0.666667]
     """
-    lf, planned, dtype = chunked(
-        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks, engine=engine
-    )
-    if not planned:
-        return lf.head(0).collect(engine="in-memory")
-    run = _Collect(lf, dtype, engine)
+    task = chunked(
+        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
+        engine=engine, build=build,
+    )  # fmt: skip
+    if not task.chunks:
+        return task.empty()
     parts: list[pl.DataFrame] = []
-    for chunk, part in zip(planned, (executor or _Sequential()).map(run, planned), strict=True):
+    mapper = executor or _Sequential()
+    for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
         parts.append(part)
         if on_chunk is not None:
             on_chunk(chunk, part.height)
@@ -210,29 +219,42 @@ def collect(
 
 
 @dataclass(frozen=True)
-class _Collect:
-    """One chunk's task: filter the plan to the chunk and collect it (picklable)."""
+class _Task:
+    """A planned split: the source, its chunks, and how one chunk is run (picklable)."""
 
-    plan: pl.LazyFrame
+    source: pl.LazyFrame
+    chunks: list[Chunk]
     dtype: pl.DataType
     engine: EngineType
+    build: Build | None
+
+    def plan(self, chunk: Chunk | None) -> pl.LazyFrame:
+        """Return the plan of one chunk (``None``: an empty plan with the output's schema)."""
+        rows = (
+            self.source.head(0)
+            if chunk is None
+            else self.source.filter(chunk.predicate(self.dtype))
+        )
+        return rows if self.build is None else self.build(rows)
 
     def __call__(self, chunk: Chunk) -> pl.DataFrame:
-        return self.plan.filter(chunk.predicate(self.dtype)).collect(engine=self.engine)
+        return self.plan(chunk).collect(engine=self.engine)
+
+    def empty(self) -> pl.DataFrame:
+        """Return the result of a split with no chunk: no rows, the output's columns."""
+        return self.plan(None).collect(engine="in-memory")
 
 
 @dataclass(frozen=True)
 class _WritePart:
     """One chunk's task for ``layout="directory"``: write the chunk to its own file."""
 
-    plan: pl.LazyFrame
-    dtype: pl.DataType
-    engine: EngineType
+    task: _Task
     directory: Path
     compression: str
 
     def __call__(self, chunk: Chunk) -> int:
-        frame = self.plan.filter(chunk.predicate(self.dtype)).collect(engine=self.engine)
+        frame = self.task(chunk)
         frame.write_parquet(self.directory / part_name(chunk), compression=self.compression)  # type: ignore[arg-type]
         return frame.height
 
@@ -264,6 +286,7 @@ def sink_parquet(
     engine: EngineType = "streaming",
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
+    build: Build | None = None,
 ) -> SinkReport:
     """Run a lazy plan one chunk of dates (or assets) at a time and write it to parquet.
 
@@ -280,10 +303,10 @@ def sink_parquet(
     ----------
     plan
         A LazyFrame (or DataFrame) whose per-row work is partitioned by the split
-        key: any plan built from the per-date transforms (``standardize``,
-        ``zscore``, ``winsorize``, ``rank``, ``neutralize``, ``assign_buckets``...)
-        splits by date; per-asset work (rolling ``betas``, ``ts_features``) splits
-        by asset.
+        key (or, with ``build``, the source panel). Plans of the per-date transforms
+        (``standardize``, ``zscore``, ``winsorize``, ``rank``, ``neutralize``,
+        ``assign_buckets``...) split by date; per-asset work (``ts_features``,
+        ``specific_risk``) by asset.
     path
         Output file (``layout="file"``) or directory (``layout="directory"``, one
         ``part-NNNNN.parquet`` per chunk). It appears only when every chunk has
@@ -346,62 +369,65 @@ def sink_parquet(
     _validate.check_choice("layout", layout, ("file", "directory"))
     start = time.perf_counter()
     target = Path(path)
-    lf, planned, dtype = chunked(
-        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks, engine=engine
-    )
+    task = chunked(
+        plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
+        engine=engine, build=build,
+    )  # fmt: skip
     mapper = executor or _Sequential()
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         if layout == "file":
             n_rows = _write_file(
-                lf, planned=planned, dtype=dtype, temp=temp, engine=engine,
-                compression=compression, on_chunk=on_chunk, mapper=mapper,
-            )  # fmt: skip
+                task, temp=temp, compression=compression, on_chunk=on_chunk, mapper=mapper
+            )
             files: tuple[Path, ...] = (target,)
         else:
             temp.mkdir(parents=True)
-            task = _WritePart(lf, dtype, engine, temp, compression)
             n_rows = 0
-            for chunk, n in zip(planned, mapper.map(task, planned), strict=True):
+            writer = _WritePart(task, temp, compression)
+            for chunk, n in zip(task.chunks, mapper.map(writer, task.chunks), strict=True):
                 n_rows += n
                 if on_chunk is not None:
                     on_chunk(chunk, n)
-            if not planned:
-                lf.head(0).collect(engine="in-memory").write_parquet(temp / "part-00000.parquet")
+            if not task.chunks:
+                task.empty().write_parquet(temp / "part-00000.parquet")
             files = tuple(target / p.name for p in sorted(temp.glob("*.parquet")))
         _replace(temp, target)
     except BaseException:
         _remove(temp)
         raise
     seconds = time.perf_counter() - start
-    return SinkReport(target, files, len(planned), n_rows, seconds)
+    return SinkReport(target, files, len(task.chunks), n_rows, seconds)
 
 
 def _write_file(
-    lf: pl.LazyFrame,
+    task: _Task,
     *,
-    planned: list[Chunk],
-    dtype: pl.DataType,
     temp: Path,
-    engine: EngineType,
     compression: str,
     on_chunk: ChunkCallback | None,
     mapper: Mapper,
 ) -> int:
     import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
 
-    empty = lf.head(0).collect(engine="in-memory").to_arrow()
     n_rows = 0
-    with pq.ParquetWriter(temp, empty.schema, compression=compression) as writer:
-        run = _Collect(lf, dtype, engine)
-        for chunk, part in zip(planned, mapper.map(run, planned), strict=True):
+    writer = None
+    try:
+        for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
+            table = part.to_arrow()
+            if writer is None:
+                schema = table.schema
+                writer = pq.ParquetWriter(temp, schema, compression=compression)
             if part.height:
-                writer.write_table(part.to_arrow().cast(empty.schema))
+                writer.write_table(table.cast(schema))
             n_rows += part.height
             if on_chunk is not None:
                 on_chunk(chunk, part.height)
-        if not planned:
-            writer.write_table(empty)
+        if writer is None:
+            task.empty().write_parquet(temp, compression=compression)  # type: ignore[arg-type]
+    finally:
+        if writer is not None:
+            writer.close()
     return n_rows
 
 
