@@ -149,7 +149,7 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
     keys = frame.lazy().select(pl.col(date), pl.col(asset))
     ranges = _key_ranges(frame, date) if isinstance(frame, pl.LazyFrame) else []
     n_dates = n_rows = 0
-    offending: pl.LazyFrame | None = None
+    offending: list[pl.LazyFrame] = []
     for lf in [keys.filter(r) for r in ranges] or [keys]:
         bad = (
             lf.group_by(date)
@@ -162,16 +162,24 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
         if dates:
             n_dates += dates
             n_rows += rows
-            offending = offending if offending is not None else lf
-    if offending is None:
+            offending.append(lf)
+    if not offending:
         return
+    # The three worst keys of each offending range, then the three worst of those.
     examples = (
-        offending.group_by(date, asset)
-        .agg(pl.len().alias("rows"))
-        .filter(pl.col("rows") > 1)
+        pl.concat(
+            [
+                lf.group_by(date, asset)
+                .agg(pl.len().alias("rows"))
+                .filter(pl.col("rows") > 1)
+                .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
+                .head(3)
+                .collect()
+                for lf in offending
+            ]
+        )
         .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
         .head(3)
-        .collect()
     )
     shown = "; ".join(
         f"({d!r}, {a!r}) x{r}" for d, a, r in examples.select(date, asset, "rows").iter_rows()

@@ -51,15 +51,35 @@ class Chunk:
         ``dtype`` is the key column's dtype (the literals are cast to it, so a string
         key is never read as a column name).
         """
-        lo = pl.lit(self.lo, dtype=dtype)
-        hi = pl.lit(self.hi, dtype=dtype)
+        lo, hi = (_literal(v, dtype) for v in (self.lo, self.hi))
         return pl.col(self.column).is_between(lo, hi, closed="both")
+
+
+def _literal(value: Any, dtype: pl.DataType | None) -> pl.Expr:
+    # Nanosecond keys travel as their physical integers (see ``exact_keys``).
+    if dtype is not None and dtype.is_temporal() and isinstance(value, int):
+        return pl.lit(value, dtype=pl.Int64).cast(dtype)
+    return pl.lit(value, dtype=dtype)
+
+
+def exact_keys(keys: pl.Series) -> pl.Series:
+    """Return key values that convert to Python without loss.
+
+    Python's ``datetime``, ``timedelta`` and ``time`` hold microseconds, so keys of
+    nanosecond precision become their physical integers (nanoseconds); the chunk's
+    predicate casts them back.
+    """
+    dtype = keys.dtype
+    nanos = isinstance(dtype, pl.Time) or (
+        isinstance(dtype, (pl.Datetime, pl.Duration)) and dtype.time_unit == "ns"
+    )
+    return keys.to_physical() if nanos else keys
 
 
 def chunks_of(keys: pl.Series, *, column: str, size: int) -> list[Chunk]:
     """Cut sorted distinct key values into consecutive chunks of ``size`` values."""
     check_size(size)
-    values = keys.drop_nulls().unique().sort()
+    values = exact_keys(keys.drop_nulls().unique().sort())
     count = -(-len(values) // size)
     out = []
     for i in range(count):

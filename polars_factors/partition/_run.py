@@ -16,7 +16,13 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors.exceptions import PartitionError
-from polars_factors.partition._chunks import Chunk, SplitKey, check_chunks, check_size
+from polars_factors.partition._chunks import (
+    Chunk,
+    SplitKey,
+    check_chunks,
+    check_size,
+    exact_keys,
+)
 from polars_factors.partition._pushdown import blocked_filters
 from polars_factors.typing import EngineType
 
@@ -146,7 +152,7 @@ def plan_by_rows(
         .collect(engine=engine)
         .sort(column)
     )
-    keys = counts[column]
+    keys = exact_keys(counts[column])
     if size is not None:
         starts = list(range(0, len(keys), size))
     else:
@@ -374,6 +380,7 @@ def sink_parquet(
         engine=engine, build=build,
     )  # fmt: skip
     mapper = executor or _Sequential()
+    target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         if layout == "file":
@@ -433,17 +440,17 @@ def _write_file(
 
 def _replace(temp: Path, target: Path) -> None:
     """Move ``temp`` to ``target``, replacing what was there only once ``temp`` is complete."""
-    if target.is_dir() and not target.is_symlink():
+    if target.exists() or target.is_symlink():
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
         target.rename(old)
         temp.rename(target)
-        shutil.rmtree(old)
+        _remove(old)
     else:
-        temp.replace(target)
+        temp.rename(target)
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir():
+    if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
