@@ -303,14 +303,22 @@ def run_portfolio(src: str, tmp: Path) -> dict[str, Any]:  # noqa: ARG001
     """Quintiles of d0 per date, value-weighted quintile returns, daily rank IC.
 
     ``ret`` plays the return over the period after the row's date (the generator
-    makes it load on that row's d0..d3). Both plans are split by date.
+    makes it load on that row's d0..d3). Both are aggregates (rows per date, not per
+    input row), so they run with ``build=`` over chunks of the panel's dates: the
+    chunks are then sized on the panel's rows.
     """
     lf = scan(src)
-    buckets = pf.portfolio.assign_buckets(lf, "d0", n=5)
-    plan = pf.portfolio.portfolio_returns(buckets, "d0_bucket", "ret", weights="mcap")
-    rets = pf.partition.collect(plan, by="date")
-    ic = pf.partition.collect(pf.portfolio.information_coefficient(lf, "d0", "ret").ic)
-    return {"return_rows": rets.height, "ic_rows": ic.height, "mean_ic": ic["ic"].mean()}
+
+    def returns(rows: pl.LazyFrame) -> pl.LazyFrame:
+        buckets = pf.portfolio.assign_buckets(rows, "d0", n=5)
+        return pf.portfolio.portfolio_returns(buckets, "d0_bucket", "ret", weights="mcap")
+
+    def ic(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return pf.portfolio.information_coefficient(rows, "d0", "ret").ic
+
+    rets = pf.partition.collect(lf, build=returns)
+    ics = pf.partition.collect(lf, build=ic)
+    return {"return_rows": rets.height, "ic_rows": ics.height, "mean_ic": ics["ic"].mean()}
 
 
 def run_specific_risk(src: str, tmp: Path) -> dict[str, Any]:
