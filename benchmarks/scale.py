@@ -295,7 +295,10 @@ def run_betas_rolling(src: str, tmp: Path) -> dict[str, Any]:
 
 
 def run_betas_full(src: str, tmp: Path) -> dict[str, Any]:  # noqa: ARG001
-    out = pf.betas(scan(src), "ret", FACTORS).collect()
+    # Per-asset work: chunks of whole assets, each fitted on its own (build=).
+    out = pf.partition.collect(
+        scan(src), by="asset", build=lambda rows: pf.betas(rows, "ret", FACTORS)
+    )
     return {"out_rows": out.height, "median_beta_mkt": out["beta_mkt"].median()}
 
 
@@ -399,9 +402,13 @@ CAPABILITIES = [
     Capability(
         "betas_rolling", "`betas` window 252, 3 factors; sink by asset (build)", run_betas_rolling
     ),
-    Capability("betas_full", "`betas` full sample, 3 factors, collected", run_betas_full),
     Capability(
-        "portfolio", "quintiles of d0, cap-weighted returns, rank IC; by date", run_portfolio
+        "betas_full", "`betas` full sample, 3 factors; collect by asset (build)", run_betas_full
+    ),
+    Capability(
+        "portfolio",
+        "quintiles of d0, cap-weighted returns, rank IC; collect by date (build)",
+        run_portfolio,
     ),
     Capability(
         "specific_risk", "`specific_risk` hl 84, NW 5; partition sink by asset", run_specific_risk

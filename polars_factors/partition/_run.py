@@ -324,7 +324,9 @@ def sink_parquet(
         Names of the key columns.
     rows
         Target number of rows per chunk (default 1,000,000); chunks hold whole
-        key values. Finding the chunks reads the key column once.
+        key values. Finding the chunks reads the key column once. The rows counted
+        are those of ``plan``: for an aggregate (one row per date, e.g. a rank IC)
+        pass the panel and ``build`` instead, so that the panel's rows are counted.
     size
         Number of distinct key values (dates or assets) per chunk, instead of
         ``rows``.
