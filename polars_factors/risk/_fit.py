@@ -18,7 +18,7 @@ import polars as pl
 from polars_factors import _validate
 from polars_factors.exceptions import InsufficientDataError
 from polars_factors.risk.covariance import factor_covariance
-from polars_factors.risk.specific import specific_risk
+from polars_factors.risk.specific import _check_options, _shrink, specific_risk
 
 if TYPE_CHECKING:
     from polars_factors.regression.cross_sectional import CrossSectionResult
@@ -62,8 +62,8 @@ def fit_parts(
     needed = [date_column, asset, *styles, *([industry] if industry else [])]
     _validate.check_columns_exist(schema, [*needed, *([size] if size else [])])
     _validate.check_numeric(schema, styles)
-    res = result.collect(engine=engine)
-    fr = res.factor_returns
+    fr = result.factor_returns
+    fr = fr.collect(engine=engine) if isinstance(fr, pl.LazyFrame) else fr
     model_date, est_date = _dates(fr.get_column(date_column), date=date, lag=lag)
     cov = factor_covariance(
         fr.filter(pl.col(date_column) <= pl.lit(est_date)),
@@ -73,20 +73,21 @@ def fit_parts(
         **dict(covariance or {}),
     )
     factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
-    history = pl.col(date_column) <= pl.lit(est_date)
-    residuals = res.residuals.filter(history)
-    # One read of the panel: the model date's rows, and the caps of the history.
+    # One read of the panel: the model date's rows, and the caps of the estimation date.
     lf = panel.lazy()
     wanted = [lf.filter(pl.col(date_column) == pl.lit(model_date)).select(needed)]
     if size is not None:
-        wanted.append(lf.filter(history).select(date_column, asset, size))
+        wanted.append(lf.filter(pl.col(date_column) == pl.lit(est_date)).select(asset, size))
     rows, *sizes = pl.collect_all(wanted, engine=engine)
-    if sizes:
-        residuals = residuals.join(
-            sizes[0], on=[date_column, asset], how="left", maintain_order="left"
-        )
-    spec = specific_risk(
-        residuals, size=size, date=date_column, asset=asset, **dict(specific or {})
+    spec = _specific_at(
+        result.residuals.lazy().filter(pl.col(date_column) <= pl.lit(est_date)),
+        est_date,
+        sizes[0] if sizes else None,
+        size=size,
+        specific=specific,
+        asset=asset,
+        date_column=date_column,
+        engine=engine,
     )
     if rows.height == 0:
         msg = f"the panel has no rows on the model date {model_date}"
@@ -95,9 +96,77 @@ def fit_parts(
     return FitParts(
         exposures=_exposures(rows, factors, styles, industry, country_name, asset=asset),
         covariance=cov.drop(date_column),
-        specific_var=spec.filter(pl.col(date_column) == est_date).drop(date_column),
+        specific_var=spec.drop(date_column),
         date=model_date,
     )
+
+
+def _specific_at(
+    residuals: pl.LazyFrame,
+    at: object,
+    sizes: pl.DataFrame | None,
+    *,
+    size: str | None,
+    specific: Mapping[str, Any] | None,
+    asset: str,
+    date_column: str,
+    engine: EngineType,
+) -> pl.DataFrame:
+    """Specific variances of one date, in memory bounded by a chunk of assets.
+
+    The time-series part (each asset's decayed variance up to ``at``) runs over
+    chunks of whole assets and keeps the rows of ``at`` only; the size shrinkage,
+    which works across the assets of one date, then runs on that date alone. The
+    result equals ``specific_risk`` over the whole history filtered to ``at``.
+    """
+    from polars_factors import partition  # noqa: PLC0415  (import cycle)
+
+    options = {**inspect_defaults(specific_risk), **dict(specific or {})}
+    per_asset = {**options, "size": None, "date": date_column, "asset": asset}
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        out = specific_risk(rows, **per_asset)
+        return out.filter(pl.col(date_column) == pl.lit(at))
+
+    engine_ = "streaming" if engine == "auto" else engine
+    raw = partition.collect(
+        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine_
+    )
+    if size is None or sizes is None:
+        return raw
+    _, _, q, groups, _ = _check_options(
+        options["half_life"],
+        options["nw_lags"],
+        options["shrinkage"],
+        options["n_groups"],
+        options["min_periods"],
+    )
+    if q == 0:
+        return raw
+    with_size = raw.join(sizes, on=asset, how="left", maintain_order="left")
+    taken = {date_column, asset, size, "specific_var"}
+    shrunk = _shrink(
+        with_size.lazy(),
+        "specific_var",
+        size,
+        date=date_column,
+        asset=asset,
+        shrinkage=q,
+        n_groups=groups,
+        taken=taken,
+    )
+    return shrunk.select(date_column, asset, "specific_var").collect(engine="in-memory")
+
+
+def inspect_defaults(func: Any) -> dict[str, Any]:
+    """Keyword defaults of ``func`` (the options a caller may override)."""
+    import inspect  # noqa: PLC0415
+
+    return {
+        name: p.default
+        for name, p in inspect.signature(func).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def _dates(dates: pl.Series, *, date: object | None, lag: int) -> tuple[object, object]:
