@@ -173,6 +173,9 @@ class PipelineConfig:
         Whether to draw PNG figures (needs matplotlib).
     source
         Where the settings come from, for messages and the report.
+    chunk_rows
+        Rows per chunk of the per-date and per-asset steps (memory: about a few
+        hundred bytes per row of a chunk).
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -180,6 +183,7 @@ class PipelineConfig:
     output: Path = Path("polars_factors_output")
     figures: bool = True
     source: str = "defaults"
+    chunk_rows: int = 1_000_000
 
 
 # ---------------------------------------------------------------------------------
@@ -213,7 +217,7 @@ _MODEL_KEYS: dict[str, Check] = {
     "realized_window": integer(2),
     "focus_asset": string,
 }
-_OUTPUT_KEYS: dict[str, Check] = {"dir": string, "figures": boolean}
+_OUTPUT_KEYS: dict[str, Check] = {"dir": string, "figures": boolean, "chunk_rows": integer(1)}
 _TABLES: dict[str, dict[str, Check] | None] = {
     "data": _DATA_KEYS,
     "columns": None,  # canonical name -> the file's column
@@ -313,6 +317,7 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
         output=Path(resolve(output.get("dir", "polars_factors_output"))),
         figures=output.get("figures", True),
         source=source,
+        chunk_rows=output.get("chunk_rows", 1_000_000),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -9,7 +10,7 @@ import polars as pl
 import polars_factors as pf
 from polars_factors.exceptions import FactorsError
 from polars_factors.pipeline._config import ModelConfig
-from polars_factors.pipeline._steps import ANNUAL, Results
+from polars_factors.pipeline._steps import ANNUAL, Results, Sink
 
 __all__ = ["betas", "cross_section", "risk_model"]
 
@@ -25,27 +26,49 @@ def _regression_keywords(res: Results, model: ModelConfig) -> dict[str, object]:
     }
 
 
-def cross_section(exposures: pl.DataFrame, model: ModelConfig, res: Results) -> None:
+def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink) -> None:
     """Step 4: next-day returns on the exposures per date, Fama-MacBeth, IC, quantiles.
 
     The return from the close of *t* to the next close regressed on the exposures of
     *t*: styles, industries, a country factor, sqrt-cap weights and the cap-weighted
     industry constraint (:func:`polars_factors.cross_section`); factor returns are
     dated by the formation date *t*. Rank IC and quantile returns of every style
-    against the same next-day return.
+    against the same next-day return. Everything here is per date: it runs over
+    chunks of dates, each read once, and the residuals are written chunk by chunk.
     """
-    fit = pf.cross_section(
-        exposures.lazy(),
-        "fwd_ret",
-        res.styles,
-        method=model.method,  # type: ignore[arg-type]
-        check_keys=False,  # standardize() checked that (date, asset) is unique
-        **_regression_keywords(res, model),  # type: ignore[arg-type]
-    ).collect()
+    parts: dict[str, list[Any]] = {"fr": [], "stats": []}
+
+    def fit_chunk(rows: pl.LazyFrame) -> pl.LazyFrame:
+        # Runs once per chunk (the partition layer's default mapper, in order): the
+        # small per-date frames are kept, the residuals returned to be written.
+        chunk = rows.collect()
+        fit = pf.cross_section(
+            chunk,
+            "fwd_ret",
+            res.styles,
+            method=model.method,  # type: ignore[arg-type]
+            check_keys=False,  # standardize() checked that (date, asset) is unique
+            **_regression_keywords(res, model),  # type: ignore[arg-type]
+        )
+        parts["fr"].append(fit.factor_returns)
+        parts["stats"].append(fit.stats)
+        for style in res.styles:
+            ic = pf.portfolio.information_coefficient(chunk, style, "fwd_ret")
+            q = pf.portfolio.quantile_returns(chunk, style, "fwd_ret", n=model.quantiles)
+            parts.setdefault(f"ic_{style}", []).append(ic)
+            parts.setdefault(f"quantiles_{style}", []).append(q)
+        return fit.residuals.lazy()
+
+    residuals = sink.write(exposures, "residuals", res, build=fit_chunk)
+    fit = pf.CrossSectionResult(
+        factor_returns=pl.concat(parts["fr"]),
+        residuals=residuals,
+        stats=pl.concat(parts["stats"]),
+        method=model.method,
+    )
     res.objects["cross_section"] = fit
     res.tables["factor_returns"] = fit.factor_returns
     res.tables["regression_stats"] = fit.stats
-    res.tables["residuals"] = fit.residuals
     fm = fit.summary()
     res.tables["fama_macbeth"] = fm
     res.summary["median_r2"] = fit.stats.get_column("r2").median()
@@ -55,8 +78,13 @@ def cross_section(exposures: pl.DataFrame, model: ModelConfig, res: Results) -> 
     }
     ics, ic_summaries, quantiles, quantile_summaries = [], [], [], []
     for style in res.styles:
-        ic = pf.portfolio.information_coefficient(exposures, style, "fwd_ret")
-        q = pf.portfolio.quantile_returns(exposures, style, "fwd_ret", n=model.quantiles)
+        ic_parts, q_parts = parts[f"ic_{style}"], parts[f"quantiles_{style}"]
+        ic = replace(ic_parts[0], ic=pl.concat([p.ic for p in ic_parts]))
+        q = replace(
+            q_parts[0],
+            by_date=pl.concat([p.by_date for p in q_parts]),
+            spread=pl.concat([p.spread for p in q_parts]),
+        )
         res.objects[f"ic_{style}"], res.objects[f"quantiles_{style}"] = ic, q
         tag = pl.lit(style).alias("style")
         ics.append(ic.ic.select(tag, pl.all()))
@@ -71,14 +99,16 @@ def cross_section(exposures: pl.DataFrame, model: ModelConfig, res: Results) -> 
         res.summary["ic"] = dict(zip(summary["style"], summary["mean"], strict=True))
 
 
-def betas(desc: pl.DataFrame, ff: pl.DataFrame, model: ModelConfig, res: Results) -> None:
+def betas(
+    desc: pl.LazyFrame, ff: pl.DataFrame, model: ModelConfig, res: Results, sink: Sink
+) -> None:
     """Step 5: Fama-French three-factor betas of every stock, full sample and rolling.
 
     Daily excess returns (``ret - rf``) on ``mkt``, ``smb``, ``hml`` with an intercept
     (:func:`polars_factors.betas`), over the whole sample and over rolling
-    ``rolling_window``-day windows.
+    ``rolling_window``-day windows; both over chunks of whole assets.
     """
-    first, last = desc.get_column("date").min(), desc.get_column("date").max()
+    first, last = res.summary["first"], res.summary["last"]
     ff = ff.filter(pl.col("date").is_between(first, last))
     if ff.height < 2 * len(FF3):
         res.notes.append(
@@ -89,13 +119,23 @@ def betas(desc: pl.DataFrame, ff: pl.DataFrame, model: ModelConfig, res: Results
     panel = panel.select(
         "date", "asset", (pl.col("ret") - pl.col("rf")).alias("excess"), *FF3
     ).filter(pl.col("excess").is_not_null() & pl.col("mkt").is_not_null())
-    full = pf.betas(panel, "excess", FF3, check_keys=False)
+    full = pf.partition.collect(
+        panel,
+        by="asset",
+        rows=sink.rows,
+        build=lambda rows: pf.betas(rows, "excess", FF3, check_keys=False),
+    )
     res.tables["betas"] = full.filter(pl.col("beta_mkt").is_not_null()).sort("asset")
-    rolling = pf.betas(panel, "excess", FF3, window=model.rolling_window, check_keys=False)
-    rolling = rolling.filter(pl.col("beta_mkt").is_not_null()).sort("asset", "date")
-    if rolling.height:
-        res.tables["rolling_betas"] = rolling
-    else:
+
+    def rolling(rows: pl.LazyFrame) -> pl.LazyFrame:
+        out = pf.betas(rows, "excess", FF3, window=model.rolling_window, check_keys=False)
+        return out.filter(pl.col("beta_mkt").is_not_null())
+
+    sink.write(panel, "rolling_betas", res, by="asset", build=rolling)
+    if res.written["rolling_betas"][0] == 0:
+        del res.files["rolling_betas"]
+        (sink.output / "rolling_betas.parquet").unlink()
+        res.written.pop("rolling_betas")
         res.notes.append(
             f"rolling betas: no asset has {model.rolling_window} dates (model.rolling_window)."
         )
@@ -103,16 +143,18 @@ def betas(desc: pl.DataFrame, ff: pl.DataFrame, model: ModelConfig, res: Results
     res.summary["median_ts_r2"] = full.get_column("r2").median()
 
 
-def _cap_weights(exposures: pl.DataFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
-    held = exposures.filter(pl.col("date") == model.date).join(
-        model.exposures.select("asset"), on="asset", how="semi"
+def _cap_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
+    held = (
+        exposures.filter(pl.col("date") == model.date)
+        .join(model.exposures.select("asset").lazy(), on="asset", how="semi", maintain_order="left")
+        .collect()
     )
     size = pl.col("mcap") if "mcap" in held.columns else pl.lit(1.0)
     return held.select("asset", (size / size.sum()).alias("weight"))
 
 
 def risk_model(
-    exposures: pl.DataFrame, desc: pl.DataFrame, model: ModelConfig, res: Results
+    exposures: pl.LazyFrame, desc: pl.LazyFrame, model: ModelConfig, res: Results
 ) -> None:
     """Step 6: factor covariance, specific risk, the model of the last date, a portfolio.
 
@@ -164,8 +206,8 @@ def risk_model(
 
 
 def _implied_vs_realized(
-    exposures: pl.DataFrame,
-    desc: pl.DataFrame,
+    exposures: pl.LazyFrame,
+    desc: pl.LazyFrame,
     model: ModelConfig,
     res: Results,
     keywords: dict[str, Any],

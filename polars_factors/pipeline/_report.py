@@ -86,8 +86,8 @@ def _plans(res: Results) -> list[tuple[str, str, Callable[[Any], Any]]]:
                 lambda p: p.exposure_bar(full, asset=asset, title=f"FF3 betas: {asset}"),
             )
         )
-    if asset is not None and "rolling_betas" in res.tables:
-        rolling = res.tables["rolling_betas"]
+    if asset is not None and "rolling_betas" in res.files:
+        rolling = res.files["rolling_betas"].filter(pl.col("asset") == asset).collect()
         plans.append(
             (
                 f"rolling_betas_{_slug(asset)}",
@@ -269,9 +269,10 @@ def markdown(
             f"factors: {res.industry or 'none'}; country factor: {cfg.model.country}.\n"
         ),
     ]
-    if "exposures" in res.tables:
-        exp = res.tables["exposures"]
-        last = exp.filter(pl.col("date") == exp.get_column("date").max())
+    if "exposures" in res.files:
+        exp = res.files["exposures"]
+        last_date = exp.select(pl.col("date").max()).collect().item()
+        last = exp.filter(pl.col("date") == last_date).collect()
         w = pl.col("mcap") if res.has_mcap else pl.lit(1.0)
         stats = pl.concat(
             [
@@ -298,6 +299,6 @@ def markdown(
     if res.notes:
         lines += ["## Notes\n", *(f"- {n}" for n in res.notes), ""]
     lines += ["## Files\n", "| file | rows | columns |", "|---|---|---|"]
-    lines += [f"| {k}.parquet | {v.height:,} | {v.width} |" for k, v in res.tables.items()]
+    lines += [f"| {k}.parquet | {n:,} | {w} |" for k, (n, w) in res.written.items()]
     lines += ["", "## Timings\n", *(f"- {name}: {sec:.2f} s" for name, sec in timings), ""]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from typing import TextIO
 
 import polars as pl
 
+import polars_factors as pf
 from polars_factors.pipeline import _models, _report, _steps
 from polars_factors.pipeline._config import ModelConfig, PipelineConfig
 from polars_factors.pipeline._data import load_fama_french, load_panel
@@ -76,6 +77,11 @@ class _Progress:
         self.stream, self.res, self.on_step = stream, res, on_step
         self.timings: list[tuple[str, float]] = []
 
+    def chunk(self, chunk: pf.partition.Chunk, rows: int) -> None:  # noqa: ARG002
+        """Progress within a step: ``k/n`` after each chunk when a step has several."""
+        if self.stream is not None and chunk.count > 1:
+            print(f" {chunk.index + 1}/{chunk.count}", end="", file=self.stream, flush=True)
+
     @contextmanager
     def step(self, index: int) -> Iterator[None]:
         name = STEPS[index]
@@ -97,16 +103,29 @@ class _Progress:
             self.res.notes.append(f"{name}: warning: {message}")
 
 
-def _focus(desc: pl.DataFrame, cfg: PipelineConfig, res: Results) -> str | None:
-    assets = desc.get_column("asset")
+def _write_small(res: Results, output: Path) -> None:
+    """Write the in-memory tables not written yet (the per-row ones are, by their step)."""
+    for name, frame in res.tables.items():
+        if isinstance(frame, pl.DataFrame) and name not in res.written:
+            frame.write_parquet(output / f"{name}.parquet")
+            res.written[name] = frame.shape
+
+
+def _focus(desc: pl.LazyFrame, cfg: PipelineConfig, res: Results) -> str | None:
     wanted = cfg.model.focus_asset
-    if wanted is not None and assets.is_in([wanted]).any():
-        return wanted
     if wanted is not None:
+        found = desc.filter(pl.col("asset") == wanted).select(pl.len()).collect().item()
+        if found:
+            return wanted
         res.notes.append(f"focus_asset {wanted!r} is not in the panel; using the largest stock.")
-    last = desc.filter(pl.col("date") == desc.get_column("date").max())
-    order = "mcap" if "mcap" in last.columns else "close"
-    last = last.drop_nulls(order).sort(order, descending=True)
+    order = "mcap" if "mcap" in desc.collect_schema().names() else "close"
+    last = (
+        desc.filter(pl.col("date") == res.summary["last"])
+        .select("asset", order)
+        .drop_nulls(order)
+        .collect()
+        .sort(order, "asset", descending=[True, False])
+    )
     return str(last.item(0, "asset")) if last.height else None
 
 
@@ -195,26 +214,29 @@ def run(
     # Lazy scans and schema checks first: a bad path or column fails before any step.
     panel = load_panel(cfg.data, source=cfg.source)
     ff = load_fama_french(cfg.data)
+    output = cfg.output
+    output.mkdir(parents=True, exist_ok=True)
+    # The per-row tables are written by their step, chunk by chunk; the small ones
+    # (per date, per asset, per factor) are written as each step finishes.
+    sink = _steps.Sink(output, rows=cfg.chunk_rows, on_chunk=prog.chunk)
     with prog.step(0):
-        desc = _steps.descriptors(panel, model, res)
-        res.tables["descriptors"] = desc
+        desc = _steps.descriptors(panel, model, res, sink)
     with prog.step(1):
-        exposures = _steps.standardize(desc, model, res)
-        res.tables["exposures"] = exposures
+        exposures = _steps.standardize(desc, model, res, sink)
     with prog.step(2):
         _steps.fama_french(desc, ff, res)
+        _write_small(res, output)
     with prog.step(3):
-        _models.cross_section(exposures, model, res)
+        _models.cross_section(exposures, model, res, sink)
+        _write_small(res, output)
     with prog.step(4):
-        _models.betas(desc, ff, model, res)
+        _models.betas(desc, ff, model, res, sink)
+        _write_small(res, output)
     with prog.step(5):
         _models.risk_model(exposures, desc, model, res)
+        _write_small(res, output)
     with prog.step(6):
         res.focus_asset = _focus(desc, cfg, res)
-        output = cfg.output
-        output.mkdir(parents=True, exist_ok=True)
-        for name, frame in res.tables.items():
-            frame.write_parquet(output / f"{name}.parquet")
         figs = _report.figures(res, output / "figures") if cfg.figures else {}
     text = _report.markdown(cfg, res, figs, prog.timings)
     (output / "report.md").write_text(text, encoding="utf-8")

@@ -8,7 +8,10 @@ expressions.
 from __future__ import annotations
 
 import math
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,7 +20,7 @@ import polars_factors as pf
 from polars_factors.exceptions import InsufficientDataError
 from polars_factors.pipeline._config import ModelConfig
 
-__all__ = ["ANNUAL", "Results", "descriptors", "fama_french", "standardize"]
+__all__ = ["ANNUAL", "Results", "Sink", "descriptors", "fama_french", "standardize"]
 
 #: Daily data: annualize volatilities by sqrt(252).
 ANNUAL = math.sqrt(252)
@@ -31,7 +34,11 @@ class Results:
     Attributes
     ----------
     tables
-        Output name -> frame; each is written as ``<name>.parquet``.
+        Output name -> small frame (per date, asset or factor); each is written as
+        ``<name>.parquet`` when its step finishes.
+    files
+        Output name -> scan of a per-row table (descriptors, exposures, residuals,
+        rolling betas), written chunk by chunk by its step.
     notes
         Skipped steps and warnings, for the report.
     styles
@@ -48,6 +55,7 @@ class Results:
     """
 
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    files: dict[str, pl.LazyFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)
     industry: str | None = None
@@ -55,6 +63,52 @@ class Results:
     focus_asset: str | None = None
     objects: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Rows and columns of the tables already written, in the order written.
+    written: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sink:
+    """Writes a step's per-row tables into the output folder as the step runs.
+
+    Through :mod:`polars_factors.partition`: chunks of about ``rows`` rows of whole
+    dates (or assets), so the memory of a step is that of one chunk.
+    """
+
+    output: Path
+    rows: int
+    on_chunk: Callable[[pf.partition.Chunk, int], None] | None = None
+
+    def write(
+        self,
+        source: pl.LazyFrame,
+        name: str,
+        res: Results,
+        *,
+        by: pf.partition.SplitKey = "date",
+        build: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
+    ) -> pl.LazyFrame:
+        """Write ``<name>.parquet`` (or ``build`` of each chunk); return a scan of it."""
+        path = self.output / f"{name}.parquet"
+        report = pf.partition.sink_parquet(
+            source, path, by=by, rows=self.rows, build=build, on_chunk=self.on_chunk,
+        )  # fmt: skip
+        out = pl.scan_parquet(path)
+        res.files[name] = out
+        res.written[name] = (report.n_rows, len(out.collect_schema()))
+        return out
+
+    def temp(self, name: str) -> Path:
+        """Return a scratch path in the output folder (removed by :meth:`clean`)."""
+        return self.output / f".{name}.tmp"
+
+    def clean(self, name: str) -> None:
+        """Remove the scratch path ``name``."""
+        path = self.temp(name)
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _returns(columns: set[str], model: ModelConfig) -> dict[str, pl.Expr]:
@@ -73,7 +127,7 @@ def _returns(columns: set[str], model: ModelConfig) -> dict[str, pl.Expr]:
     return out
 
 
-def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results) -> pl.DataFrame:
+def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink) -> pl.LazyFrame:
     """Step 1: daily returns, market cap and the raw descriptors of every row.
 
     Market cap = close x shares outstanding, the last known share count of the asset
@@ -81,44 +135,78 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results) -> pl.Dat
     = book equity / net income / sales over cap, ``momentum`` = 12-1 return,
     ``volatility`` = std of the last ``volatility_window`` daily returns,
     ``liquidity`` = log mean dollar volume. Sorted by date then asset.
+
+    The per-asset work runs over chunks of whole assets into a scratch folder, which
+    is then rewritten by chunks of dates, sorted by date then asset, as
+    ``descriptors.parquet``.
     """
     columns = set(panel.collect_schema().names())
     calendar = (
         panel.select(pl.col("date").unique())
+        .collect()
         .sort("date")
         .with_columns(pl.col("date").shift(1).alias("prev_date"))
     )
-    lf = panel.sort("asset", "date").join(calendar, on="date", how="left", maintain_order="left")
+    if calendar.height == 0:
+        msg = "the panel has no rows (check [data] start, end and assets)"
+        raise InsufficientDataError(msg)
+    res.has_mcap = "shares_outstanding" in columns
+    if not res.has_mcap:
+        res.notes.append("no shares_outstanding column: no market cap, equal weights.")
+    value = [d for d in model.value if _VALUE_INPUTS[d] in columns] if res.has_mcap else []
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return _descriptor_plan(rows, calendar.lazy(), columns, model, value=value)
+
+    scratch = sink.temp("descriptors_by_asset")
+    pf.partition.sink_parquet(
+        panel, scratch, by="asset", rows=sink.rows, build=build, layout="directory",
+        on_chunk=sink.on_chunk,
+    )  # fmt: skip
+    try:
+        by_asset = pl.scan_parquet(scratch / "*.parquet")
+        out = sink.write(by_asset, "descriptors", res, build=lambda r: r.sort("date", "asset"))
+    finally:
+        sink.clean("descriptors_by_asset")
+    stats = out.select(
+        pl.len().alias("rows"),
+        pl.col("date").n_unique().alias("dates"),
+        pl.col("asset").n_unique().alias("assets"),
+        pl.col("date").min().alias("first"),
+        pl.col("date").max().alias("last"),
+    ).collect()
+    if stats.item(0, "rows") == 0:
+        msg = "the panel has no rows (check [data] start, end and assets)"
+        raise InsufficientDataError(msg)
+    res.styles = _buildable(out.collect_schema().names(), model, res)
+    res.summary |= stats.row(0, named=True)
+    return out
+
+
+def _descriptor_plan(
+    rows: pl.LazyFrame,
+    calendar: pl.LazyFrame,
+    columns: set[str],
+    model: ModelConfig,
+    *,
+    value: list[str],
+) -> pl.LazyFrame:
+    """Build the descriptors of a chunk of whole assets (each asset's rows by date)."""
+    lf = rows.sort("asset", "date").join(calendar, on="date", how="left", maintain_order="left")
     lf = lf.with_columns(**_returns(columns, model)).with_columns(
         pl.col("ret").shift(-1).over("asset").alias("fwd_ret"),
         pl.col("ret").rolling_std(model.volatility_window).over("asset").alias("volatility"),
     )
     keep = ["date", "asset", *(c for c in ("sector", "industry") if c in columns)]
     keep += ["close", "ret", "fwd_ret"]
-    res.has_mcap = "shares_outstanding" in columns
-    if res.has_mcap:
+    if "shares_outstanding" in columns:
         shares = pl.col("shares_outstanding").forward_fill().over("asset")
         mcap = pl.when((pl.col("close") > 0) & (shares > 0)).then(pl.col("close") * shares)
         lf = lf.with_columns(mcap.alias("mcap")).with_columns(pl.col("mcap").log().alias("size"))
-        value = [d for d in model.value if _VALUE_INPUTS[d] in columns]
         lf = lf.with_columns((pl.col(_VALUE_INPUTS[d]) / pl.col("mcap")).alias(d) for d in value)
         keep += ["mcap", "size", *value]
-    else:
-        res.notes.append("no shares_outstanding column: no market cap, equal weights.")
     keep += [c for c in ("momentum", "volatility", "liquidity") if c in lf.collect_schema()]
-    out = lf.select(keep).sort("date", "asset").collect()
-    if out.height == 0:
-        msg = "the panel has no rows (check [data] start, end and assets)"
-        raise InsufficientDataError(msg)
-    res.styles = _buildable(out.columns, model, res)
-    res.summary |= {
-        "rows": out.height,
-        "dates": out.get_column("date").n_unique(),
-        "assets": out.get_column("asset").n_unique(),
-        "first": out.get_column("date").min(),
-        "last": out.get_column("date").max(),
-    }
-    return out
+    return lf.select(keep)
 
 
 def _buildable(columns: list[str], model: ModelConfig, res: Results) -> list[str]:
@@ -139,7 +227,7 @@ def _buildable(columns: list[str], model: ModelConfig, res: Results) -> list[str
     return styles
 
 
-def standardize(desc: pl.DataFrame, model: ModelConfig, res: Results) -> pl.DataFrame:
+def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink) -> pl.LazyFrame:
     """Step 2: USE4 standardization of the estimation universe; ``value`` combined.
 
     The universe is the rows with a market cap and an industry (when used). The
@@ -147,16 +235,18 @@ def standardize(desc: pl.DataFrame, model: ModelConfig, res: Results) -> pl.Data
     (:func:`polars_factors.standardize`); ``value`` is the re-standardized average of
     ``bp``, ``ey`` and ``sp`` (:func:`polars_factors.combine`). Only the dates where
     every style and the next-day return have a value are kept (the regression's).
+    Runs over chunks of dates into a scratch file, then ``exposures.parquet``.
     """
-    res.industry = model.industry if model.industry in desc.columns else None
+    columns = desc.collect_schema().names()
+    res.industry = model.industry if model.industry in columns else None
     if model.industry is not None and res.industry is None:
         res.notes.append(f"no {model.industry} column: no industry factors.")
-    lf = desc.lazy()
+    lf = desc
     if res.has_mcap:
         lf = lf.filter(pl.col("mcap").is_not_null())
     if res.industry is not None:
         lf = lf.filter(pl.col(res.industry).is_not_null())
-    value = [d for d in model.value if d in desc.columns] if "value" in res.styles else []
+    value = [d for d in model.value if d in columns] if "value" in res.styles else []
     raw = [s for s in res.styles if s != "value"] + value
     weights = "mcap" if res.has_mcap else None
     if raw:
@@ -167,8 +257,22 @@ def standardize(desc: pl.DataFrame, model: ModelConfig, res: Results) -> pl.Data
     keep += ["mcap", "w"] if res.has_mcap else []
     if res.has_mcap:  # sqrt(cap): the USE4 regression weights
         lf = lf.with_columns(pf.exprs.regression_weights("mcap").alias("w"))
-    exposures = lf.select(*keep, "ret", "fwd_ret", *res.styles).collect()
-    counts = exposures.select(pl.col(res.styles).count()).row(0) if res.styles else ()
+    scratch = sink.temp("exposures")
+    pf.partition.sink_parquet(
+        lf.select(*keep, "ret", "fwd_ret", *res.styles), scratch, rows=sink.rows,
+        on_chunk=sink.on_chunk,
+    )  # fmt: skip
+    try:
+        return _usable_exposures(pl.scan_parquet(scratch), keep, res, sink)
+    finally:
+        sink.clean("exposures")
+
+
+def _usable_exposures(
+    staged: pl.LazyFrame, keep: list[str], res: Results, sink: Sink
+) -> pl.LazyFrame:
+    """Drop the styles no stock has and the dates missing a style or the return."""
+    counts = staged.select(pl.col(res.styles).count()).collect().row(0) if res.styles else ()
     for style, count in zip(list(res.styles), counts, strict=True):
         if count == 0:
             res.notes.append(f"style {style!r} dropped: no stock has it (too short a history?).")
@@ -176,15 +280,16 @@ def standardize(desc: pl.DataFrame, model: ModelConfig, res: Results) -> pl.Data
     usable = pl.col("fwd_ret").is_not_null().any()
     for style in res.styles:
         usable &= pl.col(style).is_not_null().any()
-    exposures = exposures.select(*keep, "ret", "fwd_ret", *res.styles)
-    exposures = exposures.filter(usable.over("date")).sort("date", "asset")
-    if exposures.height == 0:
+    dates = staged.group_by("date").agg(usable.alias("usable")).filter("usable").collect()
+    if dates.height == 0:
         msg = "no date has every style and a next-day return: nothing to regress"
         raise InsufficientDataError(msg)
-    return exposures
+    # A semi join on a small table of dates streams and keeps the order (date, asset).
+    kept = staged.join(dates.lazy().select("date"), on="date", how="semi", maintain_order="left")
+    return sink.write(kept.select(*keep, "ret", "fwd_ret", *res.styles), "exposures", res)
 
 
-def fama_french(desc: pl.DataFrame, ff: pl.DataFrame, res: Results) -> None:
+def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results) -> None:
     """Step 3: daily SMB, HML (and UMD) from 2x3 sorts, compared with French's.
 
     :func:`polars_factors.portfolio.fama_french` on the daily panel: size and
@@ -194,13 +299,15 @@ def fama_french(desc: pl.DataFrame, ff: pl.DataFrame, res: Results) -> None:
     if not res.has_mcap:
         res.notes.append("Fama-French factors skipped: no market cap.")
         return
-    value = "bp" if "bp" in desc.columns else None
-    momentum = "momentum" if desc.get_column("momentum").is_not_null().any() else None
+    columns = desc.collect_schema().names()
+    value = "bp" if "bp" in columns else None
+    has_momentum = desc.select(pl.col("momentum").is_not_null().any()).collect().item()
+    momentum = "momentum" if has_momentum else None
     if value is None and momentum is None:
         res.notes.append("Fama-French factors skipped: no book-to-price and no momentum.")
         return
     panel = desc.select("date", "asset", "mcap", "ret", *(c for c in (value, momentum) if c))
-    ours = pf.portfolio.fama_french(panel, size="mcap", value=value, momentum=momentum)
+    ours = pf.portfolio.fama_french(panel, size="mcap", value=value, momentum=momentum).collect()
     factors = [c for c in ("SMB", "HML", "UMD") if c in ours.columns]
     ours = ours.filter(pl.any_horizontal(pl.col(factors).is_not_null()))
     if ours.height == 0:
