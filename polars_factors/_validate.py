@@ -119,20 +119,24 @@ def resolve_by(by: ColumnNames | None, date: str) -> list[str]:
 
 #: Rows per pass of the key checks on a LazyFrame: each pass keeps its keys in a hash
 #: table (about 60 bytes a row), so a check of any panel needs a few hundred MB.
-KEY_CHECK_ROWS = 4_000_000
+KEY_CHECK_ROWS = 1_000_000
+
+#: Rows per pass of the time-order check: ranges of assets cannot skip the row groups
+#: of date-sorted files, so each pass reads the key columns whole; fewer, larger passes.
+TIME_ORDER_ROWS = 4_000_000
 
 
-def _key_ranges(frame: pl.LazyFrame, column: str) -> list[pl.Expr]:
+def _key_ranges(frame: pl.LazyFrame, column: str, rows: int) -> list[pl.Expr]:
     """Return filters that split a LazyFrame into ranges of whole ``column`` values.
 
-    Each range holds about :data:`KEY_CHECK_ROWS` rows; finding them reads that column
+    Each range holds about ``rows`` rows; finding them reads that column
     once (one row per distinct value is kept). The filters reach the scan, so on
     files sorted by ``column`` each range reads only its own row groups. Rows with a
     null key get a filter of their own. One range: an empty list.
     """
     from polars_factors.partition._run import plan_by_rows  # noqa: PLC0415 (import cycle)
 
-    chunks = plan_by_rows(frame, column=column, rows=KEY_CHECK_ROWS, size=None, engine="streaming")
+    chunks = plan_by_rows(frame, column=column, rows=rows, size=None, engine="streaming")
     if len(chunks) <= 1:
         return []
     dtype = frame.collect_schema()[column]
@@ -147,7 +151,7 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
     memory does not grow with the number of dates.
     """
     keys = frame.lazy().select(pl.col(date), pl.col(asset))
-    ranges = _key_ranges(frame, date) if isinstance(frame, pl.LazyFrame) else []
+    ranges = _key_ranges(frame, date, KEY_CHECK_ROWS) if isinstance(frame, pl.LazyFrame) else []
     n_dates = n_rows = 0
     offending: list[pl.LazyFrame] = []
     for lf in [keys.filter(r) for r in ranges] or [keys]:
@@ -240,7 +244,7 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
     Time-series operations (rolling windows, lags) run over each asset's rows in the
     order they appear, so the rows of an asset must be sorted by date. Reads only the
     two key columns; on a LazyFrame, over ranges of assets holding about
-    :data:`KEY_CHECK_ROWS` rows each (memory independent of the number of dates).
+    :data:`TIME_ORDER_ROWS` rows each (memory independent of the number of dates).
     Raises :class:`DuplicateKeyError` for a repeated ``(date, asset)`` key,
     :class:`UnsortedError` for a date that goes backwards within an asset and
     ``ValueError`` for a null date or asset.
@@ -265,7 +269,7 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
     numbered = keys.with_row_index("_row")
     passes = [numbered]
     if isinstance(frame, pl.LazyFrame):
-        ranges = _key_ranges(frame, asset)
+        ranges = _key_ranges(frame, asset, TIME_ORDER_ROWS)
         if len(ranges) > 1:
             passes = [numbered.filter(r) for r in ranges]
     backward = repeat = 0

@@ -651,6 +651,7 @@ def _keys(rows: list[tuple[int | None, str]]) -> pl.LazyFrame:
 @pytest.fixture
 def tiny_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
+    monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
 
 
 def test_key_ranges_are_used(tiny_ranges: None) -> None:
@@ -684,6 +685,7 @@ def test_unique_keys_chunked() -> None:
 def test_unique_keys_chunked_through_a_transform(monkeypatch: pytest.MonkeyPatch) -> None:
     lf = _keys([*_grid(8, "abcd"), (6, "d")]).with_columns(x=pl.lit(1.0))
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
+    monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
     with pytest.raises(DuplicateKeyError, match=r"1 extra rows on 1 dates, e.g. \(6, 'd'\) x2"):
         pf.zscore(lf, "x")
     pf.zscore(lf.unique(["date", "asset"]), "x")
@@ -697,6 +699,7 @@ def test_time_order_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
     lf = _keys(rows)
     whole = _outcome(_validate.check_time_order, lf)
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
+    monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
     assert len(_validate._key_ranges(lf, "asset")) > 2
     chunked_ = _outcome(_validate.check_time_order, lf)
     assert whole == chunked_
@@ -718,6 +721,7 @@ def test_time_order_chunked_through_betas(
 ) -> None:
     df = _ts_panel(rng)
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 30)
+    monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 30)
     _rolling_betas(df.lazy())
     backward = pl.concat([df.slice(40), df.slice(0, 40)])
     with pytest.raises(UnsortedError, match="first at row"):
@@ -728,6 +732,7 @@ def test_unique_keys_message_independent_of_ranges(monkeypatch: pytest.MonkeyPat
     lf = _keys([*_grid(6, "abc"), (1, "a"), (6, "c"), (6, "c")])
     whole = _outcome(_validate.check_unique_keys, lf)
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
+    monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
     assert _outcome(_validate.check_unique_keys, lf) == whole
 
 
@@ -756,6 +761,7 @@ def test_chunked_key_checks_agree(rows: list[tuple[int | None, str]], tiny: int)
     assert [_outcome(check, lf.collect()) for check in checks] == whole
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_validate, "KEY_CHECK_ROWS", tiny)
+        mp.setattr(_validate, "TIME_ORDER_ROWS", tiny)
         parts = [_outcome(check, lf) for check in checks]
     assert parts == whole
 
