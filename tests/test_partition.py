@@ -657,8 +657,8 @@ def tiny_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_key_ranges_are_used(tiny_ranges: None) -> None:
     lf = _keys(_grid(6, "abc"))
     # 6 dates of 3 rows: one date per range, plus the null-date range
-    assert len(_validate._key_ranges(lf, "date")) == 7
-    assert len(_validate._key_ranges(lf, "asset")) == 4
+    assert len(_validate._key_ranges(lf, "date", _validate.KEY_CHECK_ROWS)) == 7
+    assert len(_validate._key_ranges(lf, "asset", _validate.TIME_ORDER_ROWS)) == 4
 
 
 @pytest.mark.usefixtures("tiny_ranges")
@@ -700,7 +700,7 @@ def test_time_order_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
     whole = _outcome(_validate.check_time_order, lf)
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
     monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
-    assert len(_validate._key_ranges(lf, "asset")) > 2
+    assert len(_validate._key_ranges(lf, "asset", _validate.TIME_ORDER_ROWS)) > 2
     chunked_ = _outcome(_validate.check_time_order, lf)
     assert whole == chunked_
     kind, msg = chunked_ or (None, "")
