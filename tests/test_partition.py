@@ -788,3 +788,71 @@ def test_task_pickles(sorted_panel: pl.DataFrame) -> None:
     copy = pickle.loads(pickle.dumps(task))
     for chunk in task.chunks:
         assert copy(pickle.loads(pickle.dumps(chunk))).equals(task(chunk))
+
+
+# --------------------------------------------------------------------------- lookback
+
+
+def _ff_panel() -> pl.LazyFrame:
+    lf = pf.datasets.load_sp500().with_columns(
+        mcap=pl.col("close") * pl.col("shares_outstanding"),
+    )
+    lf = lf.with_columns(
+        bm=pl.col("book_equity") / pl.col("mcap"),
+        ret=pl.col("close").pct_change().over("asset"),
+        mom=pl.col("close").pct_change(120).over("asset"),
+    )
+    return lf.select("date", "asset", "mcap", "bm", "ret", "mom").collect().lazy()
+
+
+def test_lookback_fama_french_equals_whole() -> None:
+    # Real data (bundled S&P 500 sample, 756 dates): June formation held a year and
+    # monthly momentum need history before each chunk; 25 months of it make every
+    # chunk's dates exact.
+    panel = _ff_panel()
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return pf.portfolio.fama_french(rows, value="bm", momentum="mom")
+
+    whole = build(panel).collect()
+    calls: list[int] = []
+    chunked = pf.partition.collect(
+        panel, rows=60_000, lookback="25mo", build=build, on_chunk=lambda c, n: calls.append(n)
+    )
+    assert len(calls) > 4
+    assert sum(calls) == whole.height
+    assert_frame_equal(chunked, whole, check_exact=False, rel_tol=1e-12, abs_tol=1e-15)
+    # Without the lookback the first months of each chunk have no formation: wrong.
+    short = pf.partition.collect(panel, rows=60_000, build=build)
+    assert short["HML"].null_count() > whole["HML"].null_count()
+
+
+def test_lookback_timedelta_and_integer_dates() -> None:
+    df = pl.DataFrame({"date": [1, 1, 2, 2, 3, 3, 4, 4], "asset": list("abababab"), "x": [1.0] * 8})
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        # rows per asset seen by the chunk (history included), kept for the chunk's dates
+        return rows.with_columns(pl.len().over("asset").alias("seen"))
+
+    out = pf.partition.collect(df, size=1, lookback=1, build=build)
+    assert out["date"].to_list() == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert out["seen"].to_list() == [1, 1, 2, 2, 2, 2, 2, 2]
+    dates = df.with_columns(pl.date(2020, 1, pl.col("date")).alias("date"))
+    out = pf.partition.collect(dates, size=2, lookback=dt.timedelta(days=1), build=build)
+    assert out["seen"].to_list() == [2, 2, 2, 2, 3, 3, 3, 3]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lookback": "3mo"}, "needs `build`"),
+        ({"lookback": "3mo", "by": "asset", "build": lambda r: r}, "needs `build`"),
+        ({"lookback": "three", "build": lambda r: r}, "Polars duration"),
+        ({"lookback": -1, "build": lambda r: r}, "non-negative"),
+        ({"lookback": True, "build": lambda r: r}, "non-negative"),
+    ],
+)
+def test_lookback_errors(kwargs: dict[str, object], match: str) -> None:
+    df = pl.DataFrame({"date": [1, 2], "asset": ["a", "a"], "x": [1.0, 2.0]})
+    with pytest.raises(ValueError, match=match):
+        pf.partition.collect(df, size=1, **kwargs)  # type: ignore[arg-type]

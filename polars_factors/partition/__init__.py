@@ -35,6 +35,7 @@ import polars as pl
 from polars_factors.partition._chunks import Chunk, SplitKey
 from polars_factors.partition._run import (
     ChunkCallback,
+    Lookback,
     Mapper,
     SinkReport,
     collect,
@@ -46,6 +47,7 @@ from polars_factors.typing import EngineType
 __all__ = [
     "Chunk",
     "ChunkCallback",
+    "Lookback",
     "Mapper",
     "SinkReport",
     "SplitKey",

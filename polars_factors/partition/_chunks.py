@@ -51,11 +51,11 @@ class Chunk:
         ``dtype`` is the key column's dtype (the literals are cast to it, so a string
         key is never read as a column name).
         """
-        lo, hi = (_literal(v, dtype) for v in (self.lo, self.hi))
+        lo, hi = (key_literal(v, dtype) for v in (self.lo, self.hi))
         return pl.col(self.column).is_between(lo, hi, closed="both")
 
 
-def _literal(value: Any, dtype: pl.DataType | None) -> pl.Expr:
+def key_literal(value: Any, dtype: pl.DataType | None) -> pl.Expr:
     # Nanosecond keys travel as their physical integers (see ``exact_keys``).
     if dtype is not None and dtype.is_temporal() and isinstance(value, int):
         return pl.lit(value, dtype=pl.Int64).cast(dtype)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -22,6 +23,7 @@ from polars_factors.partition._chunks import (
     check_chunks,
     check_size,
     exact_keys,
+    key_literal,
 )
 from polars_factors.partition._pushdown import blocked_filters
 from polars_factors.typing import EngineType
@@ -34,6 +36,10 @@ DEFAULT_ROWS = 1_000_000
 
 #: Builds the plan of one chunk from the chunk's rows of the source.
 Build = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+#: How far before a chunk's first date its plan needs rows: a Polars duration string
+#: (``"13mo"``, ``"30d"``), a ``timedelta``, or an integer for integer dates.
+Lookback = str | dt.timedelta | int
 
 #: Called after each chunk with the chunk and the number of rows it produced.
 ChunkCallback = Callable[[Chunk, int], None]
@@ -87,8 +93,17 @@ def chunked(
     chunks: Sequence[Chunk] | None = None,
     engine: EngineType = "streaming",
     build: Build | None = None,
+    lookback: Lookback | None = None,
 ) -> _Task:
     """Validate a split and plan its chunks; return the task that runs one chunk."""
+    if lookback is not None and (build is None or by != "date"):
+        msg = (
+            "`lookback` needs `build` and by='date': each chunk's plan is built from its "
+            "rows and the rows of the lookback before it, then cut to the chunk's dates."
+        )
+        raise ValueError(msg)
+    if lookback is not None:
+        check_lookback(lookback)
     _validate.check_choice("by", by, ("date", "asset"))
     _validate.check_column_names(date=date, asset=asset, distinct=True)
     if not isinstance(plan, (pl.LazyFrame, pl.DataFrame)):
@@ -121,7 +136,7 @@ def chunked(
     if build is not None and not callable(build):
         msg = f"`build` must be a function from a LazyFrame to a LazyFrame; got {build!r}."
         raise TypeError(msg)
-    return _Task(lf, planned, dtype, engine, build)
+    return _Task(lf, planned, dtype, engine, build, lookback)
 
 
 def plan_by_rows(
@@ -190,6 +205,7 @@ def collect(
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
     build: Build | None = None,
+    lookback: Lookback | None = None,
 ) -> pl.DataFrame:
     """Collect a plan chunk by chunk and concatenate the results in key order.
 
@@ -211,7 +227,7 @@ def collect(
     """
     task = chunked(
         plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
-        engine=engine, build=build,
+        engine=engine, build=build, lookback=lookback,
     )  # fmt: skip
     if not task.chunks:
         return task.empty()
@@ -233,15 +249,24 @@ class _Task:
     dtype: pl.DataType
     engine: EngineType
     build: Build | None
+    lookback: Lookback | None = None
 
     def plan(self, chunk: Chunk | None) -> pl.LazyFrame:
         """Return the plan of one chunk (``None``: an empty plan with the output's schema)."""
-        rows = (
-            self.source.head(0)
-            if chunk is None
-            else self.source.filter(chunk.predicate(self.dtype))
-        )
-        return rows if self.build is None else self.build(rows)
+        if chunk is None:
+            rows = self.source.head(0)
+        elif self.lookback is None:
+            rows = self.source.filter(chunk.predicate(self.dtype))
+        else:
+            start = lookback_start(chunk, self.dtype, self.lookback)
+            hi = key_literal(chunk.hi, self.dtype)
+            rows = self.source.filter(pl.col(chunk.column).is_between(start, hi))
+        if self.build is None:
+            return rows
+        out = self.build(rows)
+        if self.lookback is not None and chunk is not None:
+            out = out.filter(chunk.predicate(self.dtype))
+        return out
 
     def __call__(self, chunk: Chunk) -> pl.DataFrame:
         return self.plan(chunk).collect(engine=self.engine)
@@ -263,6 +288,36 @@ class _WritePart:
         frame = self.task(chunk)
         frame.write_parquet(self.directory / part_name(chunk), compression=self.compression)  # type: ignore[arg-type]
         return frame.height
+
+
+def lookback_start(chunk: Chunk, dtype: pl.DataType, lookback: Lookback) -> pl.Expr:
+    """Return the first date a chunk's plan reads: ``lookback`` before its first date."""
+    lo = key_literal(chunk.lo, dtype)
+    if isinstance(lookback, str):
+        return lo.dt.offset_by(f"-{lookback}")
+    if isinstance(lookback, dt.timedelta):
+        return (lo - pl.lit(lookback)).cast(dtype)
+    return lo - lookback
+
+
+def check_lookback(lookback: object) -> None:
+    """Raise unless ``lookback`` is a duration string, a timedelta or a count >= 0."""
+    if isinstance(lookback, str):
+        try:
+            pl.select(pl.lit(dt.date(2000, 1, 1)).dt.offset_by(f"-{lookback}")).item()
+        except pl.exceptions.PolarsError as err:
+            msg = f'`lookback` must be a Polars duration such as "13mo" or "30d"; got {lookback!r}.'
+            raise ValueError(msg) from err
+        return
+    if isinstance(lookback, dt.timedelta) and lookback >= dt.timedelta(0):
+        return
+    if isinstance(lookback, int) and not isinstance(lookback, bool) and lookback >= 0:
+        return
+    msg = (
+        f"`lookback` must be a duration string, a timedelta or a non-negative integer; "
+        f"got {lookback!r}."
+    )
+    raise ValueError(msg)
 
 
 class _Sequential:
@@ -293,6 +348,7 @@ def sink_parquet(
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
     build: Build | None = None,
+    lookback: Lookback | None = None,
 ) -> SinkReport:
     """Run a lazy plan one chunk of dates (or assets) at a time and write it to parquet.
 
@@ -379,7 +435,7 @@ def sink_parquet(
     target = Path(path)
     task = chunked(
         plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
-        engine=engine, build=build,
+        engine=engine, build=build, lookback=lookback,
     )  # fmt: skip
     mapper = executor or _Sequential()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -224,7 +224,7 @@ def run(
     with prog.step(1):
         exposures = _steps.standardize(desc, model, res, sink)
     with prog.step(2):
-        _steps.fama_french(desc, ff, res)
+        _steps.fama_french(desc, ff, res, sink)
         _write_small(res, output)
     with prog.step(3):
         _models.cross_section(exposures, model, res, sink)

@@ -289,12 +289,12 @@ def _usable_exposures(
     return sink.write(kept.select(*keep, "ret", "fwd_ret", *res.styles), "exposures", res)
 
 
-def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results) -> None:
+def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results, sink: Sink) -> None:
     """Step 3: daily SMB, HML (and UMD) from 2x3 sorts, compared with French's.
 
     :func:`polars_factors.portfolio.fama_french` on the daily panel: size and
     book-to-price buckets set at the end of each June, momentum buckets each month,
-    value-weighted by the previous day's cap.
+    value-weighted by the previous day's cap; over chunks of dates.
     """
     if not res.has_mcap:
         res.notes.append("Fama-French factors skipped: no market cap.")
@@ -307,7 +307,17 @@ def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results) -> None:
         res.notes.append("Fama-French factors skipped: no book-to-price and no momentum.")
         return
     panel = desc.select("date", "asset", "mcap", "ret", *(c for c in (value, momentum) if c))
-    ours = pf.portfolio.fama_french(panel, size="mcap", value=value, momentum=momentum).collect()
+    # Per date, with 25 months of history before each chunk of dates: the June
+    # formation of the year before and the lagged caps (exact, bounded memory).
+    ours = pf.partition.collect(
+        panel,
+        rows=sink.rows,
+        lookback="25mo",
+        build=lambda rows: pf.portfolio.fama_french(
+            rows, size="mcap", value=value, momentum=momentum
+        ),
+        on_chunk=sink.on_chunk,
+    )
     factors = [c for c in ("SMB", "HML", "UMD") if c in ours.columns]
     ours = ours.filter(pl.any_horizontal(pl.col(factors).is_not_null()))
     if ours.height == 0:
