@@ -12,7 +12,9 @@ are exactly those of the whole plan.
   ranges (about ``rows`` rows, or ``size`` keys, each);
 - :func:`sink_parquet` writes the result to one parquet file (a row group per
   chunk) or a directory of part files, atomically;
-- :func:`collect` concatenates the chunks' results in memory.
+- :func:`collect` concatenates the chunks' results in memory;
+- ``build=`` builds each chunk's plan from the chunk's rows of the source, and
+  ``lookback=`` adds the history a per-date output needs (e.g. ``"25mo"``).
 
 A :class:`Chunk` is two key values and a column name: small and frozen, so a task
 "run this spec on these files for this chunk" can be shipped to another process.
