@@ -158,7 +158,7 @@ def test_small_chunks_give_the_same_outputs(demo: RunResult, tmp_path: Path) -> 
         b = pl.read_parquet(chunked.output / f"{name}.parquet")
         assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
     small = ("factor_returns", "regression_stats", "ic", "quantile_returns", "asset_risk")
-    for name in (*small, "fama_french", "fama_french_comparison"):
+    for name in (*small, "fama_french", "fama_french_comparison", "factor_covariance"):
         a = pl.read_parquet(demo.output / f"{name}.parquet")
         b = pl.read_parquet(chunked.output / f"{name}.parquet")
         assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -153,8 +154,28 @@ def _cap_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFr
     return held.select("asset", (size / size.sum()).alias("weight"))
 
 
+def _covariances(
+    factor_returns: pl.DataFrame, model: ModelConfig, sink: Sink
+) -> Iterator[pl.DataFrame]:
+    """Yield the factor covariance of every date, a chunk of dates at a time.
+
+    Each chunk's matrices come from the whole history before them (the EW sums run
+    from the first date), so they equal those of one call over all dates.
+    """
+    dates = factor_returns.get_column("date").unique().sort()
+    k = factor_returns.get_column("factor").n_unique()
+    step = max(1, sink.rows // max(1, k * k))
+    for start in range(0, dates.len(), step):
+        cov = pf.risk.factor_covariance(
+            factor_returns,
+            preset=model.risk_preset,  # type: ignore[arg-type]  # checked by the config
+            dates=dates.slice(start, step).to_list(),
+        )
+        yield cov.drop_nulls("covariance")
+
+
 def risk_model(
-    exposures: pl.LazyFrame, desc: pl.LazyFrame, model: ModelConfig, res: Results
+    exposures: pl.LazyFrame, desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
 ) -> None:
     """Step 6: factor covariance, specific risk, the model of the last date, a portfolio.
 
@@ -168,11 +189,7 @@ def risk_model(
     fit = res.objects.get("cross_section")
     if fit is None:
         return
-    cov = pf.risk.factor_covariance(
-        fit.factor_returns,
-        preset=model.risk_preset,  # type: ignore[arg-type]  # checked by the config
-    )
-    res.tables["factor_covariance"] = cov.drop_nulls("covariance")
+    sink.write_frames("factor_covariance", _covariances(fit.factor_returns, model, sink), res)
     keywords: dict[str, Any] = {
         "exposures": res.styles,
         "industry": res.industry,

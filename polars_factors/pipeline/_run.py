@@ -233,7 +233,7 @@ def run(
         _models.betas(desc, ff, model, res, sink)
         _write_small(res, output)
     with prog.step(5):
-        _models.risk_model(exposures, desc, model, res)
+        _models.risk_model(exposures, desc, model, res, sink)
         _write_small(res, output)
     with prog.step(6):
         res.focus_asset = _focus(desc, cfg, res)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,29 @@ class Sink:
         res.files[name] = out
         res.written[name] = (report.n_rows, len(out.collect_schema()))
         return out
+
+    def write_frames(self, name: str, frames: Iterable[pl.DataFrame], res: Results) -> None:
+        """Write ``<name>.parquet`` from frames of one schema, a row group each, atomically."""
+        import pyarrow.parquet as pq  # noqa: PLC0415  (only needed here)
+
+        path, temp = self.output / f"{name}.parquet", self.temp(name)
+        writer, rows, width = None, 0, 0
+        try:
+            for frame in frames:
+                table = frame.to_arrow()
+                if writer is None:
+                    schema = table.schema
+                    writer = pq.ParquetWriter(temp, schema, compression="zstd")
+                writer.write_table(table.cast(schema))
+                rows, width = rows + frame.height, frame.width
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            return
+        temp.replace(path)
+        res.files[name] = pl.scan_parquet(path)
+        res.written[name] = (rows, width)
 
     def temp(self, name: str) -> Path:
         """Return a scratch path in the output folder (removed by :meth:`clean`)."""
