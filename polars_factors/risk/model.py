@@ -304,6 +304,11 @@ class RiskModel:
         exposures are the panel's rows on the model date, laid out as the regression's
         design: the style columns, 1 for the country factor, a 0/1 dummy per industry.
 
+        Memory: the residuals are read over chunks of whole assets
+        (:mod:`polars_factors.partition`), keeping each asset's variance on the
+        estimation date only; the size shrinkage then runs on that one date. A lazy
+        ``result`` over a ``scan_parquet`` of residuals larger than memory works.
+
         Parameters
         ----------
         panel
