@@ -856,3 +856,27 @@ def test_lookback_errors(kwargs: dict[str, object], match: str) -> None:
     df = pl.DataFrame({"date": [1, 2], "asset": ["a", "a"], "x": [1.0, 2.0]})
     with pytest.raises(ValueError, match=match):
         pf.partition.collect(df, size=1, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"window": "expanding"},
+        {"window": 15, "half_life": 5.0},
+        {"window": None, "half_life": 10.0},
+        {"window": "10d"},
+    ],
+)
+def test_other_betas_by_asset_with_build(rng: np.random.Generator, options: dict) -> None:
+    # expanding, exponentially weighted and time-based windows: per asset, so chunks of
+    # whole assets give the unchunked fits
+    df = _ts_panel(rng)
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return pf.betas(rows, "ret", ["mkt", "smb"], **options)
+
+    keys = ["asset", "date"] if options["window"] is not None else ["asset"]
+    expected = build(df.lazy()).collect().sort(keys)
+    assert expected["beta_mkt"].drop_nulls().len() > 3
+    out = pf.partition.collect(df.lazy(), by="asset", size=2, build=build)
+    assert_frame_equal(out.sort(keys), expected, **TOL)
