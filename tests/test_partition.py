@@ -880,3 +880,21 @@ def test_other_betas_by_asset_with_build(rng: np.random.Generator, options: dict
     assert expected["beta_mkt"].drop_nulls().len() > 3
     out = pf.partition.collect(df.lazy(), by="asset", size=2, build=build)
     assert_frame_equal(out.sort(keys), expected, **TOL)
+
+
+def test_lookback_turnover_equals_whole() -> None:
+    # Turnover compares each date's buckets with the previous date's: a lookback of a
+    # few calendar days (weekends, holidays) gives every chunk's first date its past.
+    panel = pf.datasets.load_sp500().select("date", "asset", "close").collect()
+    lf = panel.with_columns(mom=pl.col("close").pct_change(20).over("asset")).lazy()
+
+    def build(rows: pl.LazyFrame) -> pl.LazyFrame:
+        buckets = pf.portfolio.assign_buckets(rows, "mom", n=5)
+        return pf.portfolio.turnover(buckets, "mom_bucket")
+
+    whole = build(lf).collect().sort("date", "mom_bucket")
+    chunked = pf.partition.collect(lf, rows=30_000, lookback="10d", build=build)
+    assert_frame_equal(chunked.sort("date", "mom_bucket"), whole, **TOL)
+    # without it, the first date of every chunk has no previous date: no turnover
+    short = pf.partition.collect(lf, rows=30_000, build=build)
+    assert short["turnover"].null_count() > whole["turnover"].null_count()
