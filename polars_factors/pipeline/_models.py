@@ -164,7 +164,8 @@ def _covariances(
     """
     dates = factor_returns.get_column("date").unique().sort()
     k = factor_returns.get_column("factor").n_unique()
-    step = max(1, sink.rows // max(1, k * k))
+    # Covariance rows are small (four columns): four times a chunk of panel rows.
+    step = max(1, 4 * sink.rows // max(1, k * k))
     for start in range(0, dates.len(), step):
         cov = pf.risk.factor_covariance(
             factor_returns,
