@@ -35,7 +35,7 @@ from polars_factors.exceptions import (
     RankDeficientWarning,
     UnsortedError,
 )
-from polars_factors.partition import Chunk
+from polars_factors.partition import Chunk, _run
 from polars_factors.partition._run import chunked
 from tests.conftest import make_panel
 
@@ -898,3 +898,52 @@ def test_lookback_turnover_equals_whole() -> None:
     # without it, the first date of every chunk has no previous date: no turnover
     short = pf.partition.collect(lf, rows=30_000, build=build)
     assert short["turnover"].null_count() > whole["turnover"].null_count()
+
+
+# --------------------------------------------------------------------------- shuffle
+
+
+@pytest.mark.parametrize("shuffle", [None, True, False])
+def test_asset_shuffle_gives_the_same_betas(
+    rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffle: bool | None
+) -> None:
+    df = _ts_panel(rng)
+    # a row with a null date: it belongs to its asset's chunk, shuffled or not
+    df = pl.concat([df, df.head(1).with_columns(pl.lit(None, dtype=pl.Date).alias("date"))])
+    files = _write_files(df, tmp_path / "in", [df.height // 3, (2 * df.height) // 3])
+    calls: list[int] = []
+    real = _run.shuffle_by_asset
+    monkeypatch.setattr(
+        _run, "shuffle_by_asset", lambda task, **kw: calls.append(1) or real(task, **kw)
+    )
+
+    def keep(rows: pl.LazyFrame) -> pl.LazyFrame:
+        return rows.with_columns(pl.len().over("asset").alias("n"))
+
+    whole = keep(df.lazy()).collect().sort("asset", "date", nulls_last=True)
+    expected = _rolling_betas(df.lazy().drop_nulls("date")).collect().sort("asset", "date")
+    src = pl.scan_parquet(files)
+    out = pf.partition.collect(src, by="asset", size=2, build=keep, shuffle=shuffle)
+    assert_frame_equal(out.sort("asset", "date", nulls_last=True), whole)
+    target = tmp_path / "betas.parquet"
+    pf.partition.sink_parquet(
+        src.drop_nulls("date"), target, by="asset", rows=60, build=_rolling_betas,
+        shuffle=shuffle,
+    )  # fmt: skip
+    got = pl.read_parquet(target)
+    assert_frame_equal(got.sort("asset", "date"), expected, **TOL)
+    assert got.equals(got.sort("asset", "date"))  # chunks in asset order, each asset by date
+    assert bool(calls) == (shuffle is not False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["betas.parquet", "in"]
+
+
+def test_asset_shuffle_respects_given_chunks(rng: np.random.Generator, tmp_path: Path) -> None:
+    # assets between the given chunks are left out, as without the shuffle
+    df = _ts_panel(rng)
+    files = _write_files(df, tmp_path / "in", [df.height // 2])
+    src = pl.scan_parquet(files)
+    chunks = [c for c in pf.partition.plan_chunks(src, by="asset", size=1) if c.index % 2 == 0]
+    a = pf.partition.collect(src, by="asset", chunks=chunks, build=lambda r: r, shuffle=True)
+    b = pf.partition.collect(src, by="asset", chunks=chunks, build=lambda r: r, shuffle=False)
+    assert_frame_equal(a, b)
+    assert a["asset"].n_unique() == len(chunks)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -206,6 +208,7 @@ def collect(
     executor: Mapper | None = None,
     build: Build | None = None,
     lookback: Lookback | None = None,
+    shuffle: bool | None = None,
 ) -> pl.DataFrame:
     """Collect a plan chunk by chunk and concatenate the results in key order.
 
@@ -231,12 +234,22 @@ def collect(
     )  # fmt: skip
     if not task.chunks:
         return task.empty()
-    parts: list[pl.DataFrame] = []
-    mapper = executor or _Sequential()
-    for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
-        parts.append(part)
-        if on_chunk is not None:
-            on_chunk(chunk, part.height)
+    scratch = None
+    try:
+        if _may_shuffle(task, plan, by=by, date=date, shuffle=shuffle):
+            scratch = Path(tempfile.mkdtemp(prefix="polars_factors-shuffle-"))
+            task = shuffle_by_asset(
+                task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
+            )
+        parts: list[pl.DataFrame] = []
+        mapper = executor or _Sequential()
+        for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
+            parts.append(part)
+            if on_chunk is not None:
+                on_chunk(chunk, part.height)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return pl.concat(parts, how="vertical")
 
 
@@ -250,11 +263,19 @@ class _Task:
     engine: EngineType
     build: Build | None
     lookback: Lookback | None = None
+    #: One file per chunk holding its rows (see :func:`shuffle_by_asset`), or None.
+    parts: dict[int, Path] | None = None
 
     def plan(self, chunk: Chunk | None) -> pl.LazyFrame:
         """Return the plan of one chunk (``None``: an empty plan with the output's schema)."""
         if chunk is None:
             rows = self.source.head(0)
+        elif self.parts is not None:
+            part = self.parts.get(chunk.index)
+            if part is not None and part.exists():
+                rows = pl.scan_parquet(part)
+            else:  # a given chunk without rows
+                rows = self.source.head(0)
         elif self.lookback is None:
             rows = self.source.filter(chunk.predicate(self.dtype))
         else:
@@ -320,6 +341,62 @@ def check_lookback(lookback: object) -> None:
     raise ValueError(msg)
 
 
+def shuffle_by_asset(task: _Task, *, date: str, asset: str, rows: int, scratch: Path) -> _Task:
+    """Write each asset chunk's rows to a file of its own, in one pass over the source.
+
+    Files sorted by date cannot skip row groups for a range of assets, so without
+    this every asset chunk would read the whole source. Here the source is read
+    once, a chunk of dates at a time (those filters skip row groups), and each piece
+    is appended to its asset chunk's file; the chunks then read only their file.
+    Rows keep their order within an asset chunk. Memory: one chunk of dates.
+    """
+    import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
+
+    src, chunks, dtype = task.source, task.chunks, task.dtype
+    date_type = src.collect_schema()[date]
+    by_date = plan_by_rows(src, column=date, rows=rows, size=None, engine=task.engine)
+    passes = [src.filter(c.predicate(date_type)) for c in by_date]
+    passes.append(src.filter(pl.col(date).is_null()))
+    los = pl.Series([c.lo for c in chunks]).cast(dtype)
+    his = pl.Series([c.hi for c in chunks]).cast(dtype)
+    index = (pl.lit(los).search_sorted(pl.col(asset), side="right") - 1).alias("__pf_chunk")
+    k = pl.col("__pf_chunk")
+    inside = (k >= 0) & (pl.col(asset) <= pl.lit(his).gather(k.clip(lower_bound=0)))
+    scratch.mkdir(parents=True, exist_ok=True)
+    paths = {c.index: scratch / f"chunk-{c.index:05d}.parquet" for c in chunks}
+    writers: dict[int, Any] = {}
+    try:
+        for rows_of in passes:
+            frame = rows_of.collect(engine=task.engine).filter(pl.col(asset).is_not_null())
+            frame = frame.with_columns(index).filter(inside)
+            for (i,), part in frame.partition_by(
+                "__pf_chunk", as_dict=True, include_key=False, maintain_order=True
+            ).items():
+                table = part.to_arrow()
+                if i not in writers:
+                    path = paths[chunks[i].index]
+                    writers[i] = pq.ParquetWriter(path, table.schema, compression="lz4")
+                writers[i].write_table(table.cast(writers[i].schema))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return dataclasses.replace(task, parts=paths)
+
+
+def _may_shuffle(task: _Task, plan: object, *, by: str, date: str, shuffle: bool | None) -> bool:
+    """Whether an asset split should first lay its chunks out in files of their own."""
+    if by != "asset" or shuffle is False or len(task.chunks) < 2:
+        return False
+    if shuffle is None and (isinstance(plan, pl.DataFrame) or len(task.chunks) < 3):
+        return False  # in memory already, or too few chunks to pay for the extra write
+    if date not in task.source.collect_schema():
+        return False
+    date_type = task.source.collect_schema()[date]
+    nothing = pl.lit(None, dtype=date_type)
+    probe = task.source.filter(pl.col(date).is_between(nothing, nothing))
+    return not blocked_filters(probe, date)
+
+
 class _Sequential:
     """The default mapper: one chunk after another, in this process."""
 
@@ -349,6 +426,7 @@ def sink_parquet(
     executor: Mapper | None = None,
     build: Build | None = None,
     lookback: Lookback | None = None,
+    shuffle: bool | None = None,
 ) -> SinkReport:
     """Run a lazy plan one chunk of dates (or assets) at a time and write it to parquet.
 
@@ -440,7 +518,12 @@ def sink_parquet(
     mapper = executor or _Sequential()
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
+    scratch = target.with_name(f".{target.name}.shuffle-{uuid.uuid4().hex[:8]}")
     try:
+        if _may_shuffle(task, plan, by=by, date=date, shuffle=shuffle):
+            task = shuffle_by_asset(
+                task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
+            )
         if layout == "file":
             n_rows = _write_file(
                 task, temp=temp, compression=compression, on_chunk=on_chunk, mapper=mapper
@@ -461,6 +544,8 @@ def sink_parquet(
     except BaseException:
         _remove(temp)
         raise
+    finally:
+        _remove(scratch)
     seconds = time.perf_counter() - start
     return SinkReport(target, files, len(task.chunks), n_rows, seconds)
 
