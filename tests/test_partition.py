@@ -903,9 +903,9 @@ def test_lookback_turnover_equals_whole() -> None:
 # --------------------------------------------------------------------------- shuffle
 
 
-@pytest.mark.parametrize("shuffle", [None, True, False])
+@pytest.mark.parametrize("shuffle", [True, False])
 def test_asset_shuffle_gives_the_same_betas(
-    rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffle: bool | None
+    rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffle: bool
 ) -> None:
     df = _ts_panel(rng)
     # a row with a null date: it belongs to its asset's chunk, shuffled or not
@@ -933,7 +933,7 @@ def test_asset_shuffle_gives_the_same_betas(
     got = pl.read_parquet(target)
     assert_frame_equal(got.sort("asset", "date"), expected, **TOL)
     assert got.equals(got.sort("asset", "date"))  # chunks in asset order, each asset by date
-    assert bool(calls) == (shuffle is not False)
+    assert bool(calls) == shuffle
     assert sorted(p.name for p in tmp_path.iterdir()) == ["betas.parquet", "in"]
 
 
@@ -947,3 +947,12 @@ def test_asset_shuffle_respects_given_chunks(rng: np.random.Generator, tmp_path:
     b = pf.partition.collect(src, by="asset", chunks=chunks, build=lambda r: r, shuffle=False)
     assert_frame_equal(a, b)
     assert a["asset"].n_unique() == len(chunks)
+
+
+def test_shuffle_needs_a_date_filter_that_reaches_the_data(rng: np.random.Generator) -> None:
+    lf = _ts_panel(rng).lazy()
+    across = lf.with_columns(pl.col("ret").cum_sum().over("asset").alias("cum"))
+    with pytest.raises(PartitionError, match="shuffle=True"):
+        pf.partition.collect(across, by="asset", size=2, build=lambda r: r, shuffle=True)
+    with pytest.raises(ValueError, match="no 'date' column"):
+        pf.partition.collect(lf.drop("date"), by="asset", size=2, shuffle=True)

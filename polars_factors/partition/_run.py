@@ -208,7 +208,7 @@ def collect(
     executor: Mapper | None = None,
     build: Build | None = None,
     lookback: Lookback | None = None,
-    shuffle: bool | None = None,
+    shuffle: bool = False,
 ) -> pl.DataFrame:
     """Collect a plan chunk by chunk and concatenate the results in key order.
 
@@ -236,7 +236,7 @@ def collect(
         return task.empty()
     scratch = None
     try:
-        if _may_shuffle(task, plan, by=by, date=date, shuffle=shuffle):
+        if _may_shuffle(task, by=by, date=date, shuffle=shuffle):
             scratch = Path(tempfile.mkdtemp(prefix="polars_factors-shuffle-"))
             task = shuffle_by_asset(
                 task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
@@ -383,18 +383,24 @@ def shuffle_by_asset(task: _Task, *, date: str, asset: str, rows: int, scratch: 
     return dataclasses.replace(task, parts=paths)
 
 
-def _may_shuffle(task: _Task, plan: object, *, by: str, date: str, shuffle: bool | None) -> bool:
-    """Whether an asset split should first lay its chunks out in files of their own."""
-    if by != "asset" or shuffle is False or len(task.chunks) < 2:
+def _may_shuffle(task: _Task, *, by: str, date: str, shuffle: bool) -> bool:
+    """Whether an asset split first lays its chunks out in files of their own."""
+    if not shuffle or by != "asset" or len(task.chunks) < 2:
         return False
-    if shuffle is None and (isinstance(plan, pl.DataFrame) or len(task.chunks) < 3):
-        return False  # in memory already, or too few chunks to pay for the extra write
-    if date not in task.source.collect_schema():
-        return False
-    date_type = task.source.collect_schema()[date]
-    nothing = pl.lit(None, dtype=date_type)
+    schema = task.source.collect_schema()
+    if date not in schema:
+        msg = f"shuffle=True reads the source by chunks of dates, but it has no {date!r} column."
+        raise ValueError(msg)
+    nothing = pl.lit(None, dtype=schema[date])
     probe = task.source.filter(pl.col(date).is_between(nothing, nothing))
-    return not blocked_filters(probe, date)
+    if blocked_filters(probe, date):
+        msg = (
+            "shuffle=True reads the source by chunks of dates, but a step of the source "
+            "works across dates, so the date filter does not reach the data; pass the "
+            "scan itself as the source (and the per-asset steps in `build`)."
+        )
+        raise PartitionError(msg)
+    return True
 
 
 class _Sequential:
@@ -426,7 +432,7 @@ def sink_parquet(
     executor: Mapper | None = None,
     build: Build | None = None,
     lookback: Lookback | None = None,
-    shuffle: bool | None = None,
+    shuffle: bool = False,
 ) -> SinkReport:
     """Run a lazy plan one chunk of dates (or assets) at a time and write it to parquet.
 
@@ -480,6 +486,30 @@ def sink_parquet(
         order (e.g. a ``concurrent.futures`` executor). Default: one after another
         in this process. With ``layout="file"`` finished chunks wait in memory
         until they are written in order; prefer ``layout="directory"``.
+    build
+        Build each chunk's plan from the chunk's rows of ``plan`` (then the source):
+        ``build(source.filter(key in chunk))``. For work whose plan Polars cannot
+        filter from the top, such as rolling ``betas`` (sorted by asset), for
+        aggregates (one row per date: the chunks are then sized on the source's
+        rows), or to run the key checks per chunk, e.g.
+        ``build=lambda rows: pf.betas(rows, "returns", ["mkt"], window=252)``.
+    lookback
+        With ``build`` and ``by="date"``: each chunk's plan is built from its rows
+        *and* the rows of ``lookback`` before its first date (a Polars duration
+        such as ``"13mo"``, a ``timedelta``, or a count for integer dates); its
+        result is then cut to the chunk's dates. For per-date outputs that need
+        history, e.g. portfolios formed each June and held a year
+        (``pf.portfolio.fama_french``: ``lookback="25mo"``). Exact when no output
+        date needs a row older than the lookback.
+    shuffle
+        With ``by="asset"``: first write each chunk's rows to a scratch file of its
+        own, in one pass over the source by chunks of dates. A range of assets
+        cannot skip the row groups of date-sorted files, so without it every chunk
+        reads the needed columns of the whole source (time quadratic in the
+        panel's length); with it the source is read once and written once. It pays
+        off for a source narrowed to the columns the chunks need and split into
+        many chunks (see docs/big_data.md). The scratch files sit next to ``path``
+        (a temporary folder for :func:`collect`) and are removed at the end.
 
     Returns
     -------
@@ -520,7 +550,7 @@ def sink_parquet(
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     scratch = target.with_name(f".{target.name}.shuffle-{uuid.uuid4().hex[:8]}")
     try:
-        if _may_shuffle(task, plan, by=by, date=date, shuffle=shuffle):
+        if _may_shuffle(task, by=by, date=date, shuffle=shuffle):
             task = shuffle_by_asset(
                 task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
             )

@@ -125,6 +125,7 @@ def betas(
         by="asset",
         rows=sink.rows,
         build=lambda rows: pf.betas(rows, "excess", FF3, check_keys=False),
+        shuffle=True,
     )
     res.tables["betas"] = full.filter(pl.col("beta_mkt").is_not_null()).sort("asset")
 
@@ -132,7 +133,7 @@ def betas(
         out = pf.betas(rows, "excess", FF3, window=model.rolling_window, check_keys=False)
         return out.filter(pl.col("beta_mkt").is_not_null())
 
-    sink.write(panel, "rolling_betas", res, by="asset", build=rolling)
+    sink.write(panel, "rolling_betas", res, by="asset", build=rolling, shuffle=True)
     if res.written["rolling_betas"][0] == 0:
         del res.files["rolling_betas"]
         (sink.output / "rolling_betas.parquet").unlink()

@@ -87,11 +87,13 @@ class Sink:
         *,
         by: pf.partition.SplitKey = "date",
         build: Callable[[pl.LazyFrame], pl.LazyFrame] | None = None,
+        shuffle: bool = False,
     ) -> pl.LazyFrame:
         """Write ``<name>.parquet`` (or ``build`` of each chunk); return a scan of it."""
         path = self.output / f"{name}.parquet"
         report = pf.partition.sink_parquet(
             source, path, by=by, rows=self.rows, build=build, on_chunk=self.on_chunk,
+            shuffle=shuffle,
         )  # fmt: skip
         out = pl.scan_parquet(path)
         res.files[name] = out
@@ -184,7 +186,7 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     scratch = sink.temp("descriptors_by_asset")
     pf.partition.sink_parquet(
         panel, scratch, by="asset", rows=sink.rows, build=build, layout="directory",
-        on_chunk=sink.on_chunk,
+        on_chunk=sink.on_chunk, shuffle=True,
     )  # fmt: skip
     try:
         by_asset = pl.scan_parquet(scratch / "*.parquet")
