@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from polars_factors.exceptions import (
     ColumnNotFoundError,
@@ -461,7 +462,9 @@ def test_realized_vs_implied_lazy_eager_streaming_agree(parts, rng):
     df, r = returns_panel(rng, assets, 15)
     eager = model.realized_vs_implied(w, df, window=10)
     lazy = model.realized_vs_implied(w, df.lazy(), window=10)
-    assert eager.equals(lazy)
+    # The streaming engine adds in batches of its own choosing (not bitwise
+    # reproducible under load): equal to round-off.
+    assert_frame_equal(eager, lazy, check_exact=False, rel_tol=1e-12, abs_tol=0.0)
     assert eager["n_obs"].item() == 10
     assert eager["date"].item() is None
     port = r[:10] @ np.full(len(assets), 1.0 / len(assets))
@@ -469,7 +472,7 @@ def test_realized_vs_implied_lazy_eager_streaming_agree(parts, rng):
     with pl.Config() as cfg:
         cfg.set_engine_affinity("streaming")
         streaming = model.realized_vs_implied(w, df.lazy(), window=10)
-    assert streaming.equals(eager)
+    assert_frame_equal(streaming, eager, check_exact=False, rel_tol=1e-12, abs_tol=0.0)
 
 
 def test_realized_vs_implied_null_return_drops_date(tiny):
