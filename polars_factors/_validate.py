@@ -134,7 +134,7 @@ def _key_ranges(frame: pl.LazyFrame, column: str, rows: int) -> list[pl.Expr]:
     files sorted by ``column`` each range reads only its own row groups. Rows with a
     null key get a filter of their own. One range: an empty list.
     """
-    from polars_factors.partition._run import plan_by_rows  # noqa: PLC0415 (import cycle)
+    from polars_factors.partition._chunks import plan_by_rows  # noqa: PLC0415 (import cycle)
 
     chunks = plan_by_rows(frame, column=column, rows=rows, size=None, engine="streaming")
     if len(chunks) <= 1:

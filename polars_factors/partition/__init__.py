@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from polars_factors.partition._chunks import Chunk, SplitKey
+from polars_factors.partition._chunks import Chunk, SplitKey, plan_by_rows
 from polars_factors.partition._run import (
     ChunkCallback,
     Lookback,
     Mapper,
     SinkReport,
     collect,
-    plan_by_rows,
     sink_parquet,
+    split_key,
 )
 from polars_factors.typing import EngineType
 
@@ -105,10 +105,5 @@ def plan_chunks(
     >>> [(c.lo, c.hi, c.n_keys) for c in pf.partition.plan_chunks(lf, rows=2)]
     [(1, 1, 1), (2, 2, 1), (3, 3, 1)]
     """
-    from polars_factors import _validate  # noqa: PLC0415
-
-    _validate.check_choice("by", by, ("date", "asset"))
-    column = date if by == "date" else asset
-    lf = source.lazy()
-    _validate.check_columns_exist(lf.collect_schema(), [column], role="partition key")
+    lf, column, _ = split_key(source, by=by, date=date, asset=asset)
     return plan_by_rows(lf, column=column, rows=rows, size=size, engine=engine)

@@ -9,10 +9,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-from polars_factors import _validate
 from polars_factors.typing import EngineType
 
-__all__ = ["Chunk", "SplitKey", "chunks_of", "plan_chunks"]
+__all__ = ["DEFAULT_ROWS", "Chunk", "SplitKey", "plan_by_rows"]
 
 #: Which key a plan is split on: per-date work by ``"date"``, per-asset work by ``"asset"``.
 SplitKey = Literal["date", "asset"]
@@ -76,37 +75,62 @@ def exact_keys(keys: pl.Series) -> pl.Series:
     return keys.to_physical() if nanos else keys
 
 
-def chunks_of(keys: pl.Series, *, column: str, size: int) -> list[Chunk]:
-    """Cut sorted distinct key values into consecutive chunks of ``size`` values."""
-    check_size(size)
-    values = exact_keys(keys.drop_nulls().unique().sort())
-    count = -(-len(values) // size)
-    out = []
-    for i in range(count):
-        part = values.slice(i * size, size)
-        out.append(
-            Chunk(column=column, lo=part[0], hi=part[-1], index=i, count=count, n_keys=len(part))
-        )
-    return out
+#: Default target of rows per chunk (about 100-400 MB of working memory for the
+#: window-heavy transforms; see docs/big_data.md).
+DEFAULT_ROWS = 1_000_000
 
 
-def plan_chunks(
-    source: pl.DataFrame | pl.LazyFrame,
+def plan_by_rows(
+    lf: pl.LazyFrame,
     *,
     column: str,
-    size: int,
-    engine: EngineType = "streaming",
+    rows: int | None,
+    size: int | None,
+    engine: EngineType,
 ) -> list[Chunk]:
-    """Read the distinct values of ``column`` (one streaming pass over that column only).
+    """Return chunks of whole key values holding about ``rows`` rows (or ``size`` keys) each.
 
-    The pass keeps one row per distinct value (a date or an asset), so its memory is
-    bounded by the number of dates or assets, not by the number of rows.
+    Reads the key column once (a streaming ``group_by`` that keeps one row per key).
     """
-    check_size(size)
-    schema = source.collect_schema()
-    _validate.check_columns_exist(schema, [column], role="partition key")
-    keys = source.lazy().select(pl.col(column).unique()).collect(engine=engine).to_series()
-    return chunks_of(keys, column=column, size=size)
+    if rows is not None and size is not None:
+        msg = "pass `rows` or `size`, not both."
+        raise ValueError(msg)
+    if size is not None:
+        check_size(size)
+    target = DEFAULT_ROWS if rows is None else rows
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        msg = f"`rows` must be a positive number of rows per chunk; got {rows!r}."
+        raise ValueError(msg)
+    counts = (
+        lf.group_by(column)
+        .agg(pl.len().alias("n"))
+        .filter(pl.col(column).is_not_null())
+        .collect(engine=engine)
+        .sort(column)
+    )
+    keys = exact_keys(counts[column])
+    if size is not None:
+        starts = list(range(0, len(keys), size))
+    else:
+        starts, acc = [], 0
+        for i, n in enumerate(counts["n"]):
+            if i == 0 or acc + n > target:
+                starts.append(i)
+                acc = 0
+            acc += n
+    bounds = [*starts, len(keys)]
+    count = len(starts)
+    return [
+        Chunk(
+            column=column,
+            lo=keys[a],
+            hi=keys[b - 1],
+            index=i,
+            count=count,
+            n_keys=b - a,
+        )
+        for i, (a, b) in enumerate(itertools.pairwise(bounds))
+    ]
 
 
 def check_size(size: object) -> None:

@@ -1,10 +1,9 @@
-"""Run a lazy plan chunk by chunk: collect, write parquet, or reduce."""
+"""Run a lazy plan chunk by chunk: collect it, or write it to parquet."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 import os
 import shutil
 import tempfile
@@ -20,21 +19,26 @@ import polars as pl
 from polars_factors import _validate
 from polars_factors.exceptions import PartitionError
 from polars_factors.partition._chunks import (
+    DEFAULT_ROWS,
     Chunk,
     SplitKey,
     check_chunks,
-    check_size,
-    exact_keys,
     key_literal,
+    plan_by_rows,
 )
 from polars_factors.partition._pushdown import blocked_filters
 from polars_factors.typing import EngineType
 
-__all__ = ["ChunkCallback", "Mapper", "SinkReport", "chunked", "collect", "sink_parquet"]
-
-#: Default target of rows per chunk (about 100-400 MB of working memory for the
-#: window-heavy transforms; see docs/big_data.md).
-DEFAULT_ROWS = 1_000_000
+__all__ = [
+    "ChunkCallback",
+    "Mapper",
+    "SinkReport",
+    "chunked",
+    "collect",
+    "sink_parquet",
+    "split_key",
+    "write_frames",
+]
 
 #: Builds the plan of one chunk from the chunk's rows of the source.
 Build = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -106,15 +110,7 @@ def chunked(
         raise ValueError(msg)
     if lookback is not None:
         check_lookback(lookback)
-    _validate.check_choice("by", by, ("date", "asset"))
-    _validate.check_column_names(date=date, asset=asset, distinct=True)
-    if not isinstance(plan, (pl.LazyFrame, pl.DataFrame)):
-        msg = f"expected a polars LazyFrame or DataFrame; got {type(plan).__name__}."
-        raise TypeError(msg)
-    lf = plan.lazy()
-    column = date if by == "date" else asset
-    schema = lf.collect_schema()
-    _validate.check_columns_exist(schema, [column], role="partition key")
+    lf, column, schema = split_key(plan, by=by, date=date, asset=asset)
     if chunks is not None:
         if rows is not None or size is not None:
             msg = "pass `chunks` or `rows`/`size`, not both."
@@ -141,57 +137,20 @@ def chunked(
     return _Task(lf, planned, dtype, engine, build, lookback)
 
 
-def plan_by_rows(
-    lf: pl.LazyFrame,
-    *,
-    column: str,
-    rows: int | None,
-    size: int | None,
-    engine: EngineType,
-) -> list[Chunk]:
-    """Chunks of whole key values holding about ``rows`` rows (or ``size`` keys) each.
-
-    Reads the key column once (a streaming ``group_by`` that keeps one row per key).
-    """
-    if rows is not None and size is not None:
-        msg = "pass `rows` or `size`, not both."
-        raise ValueError(msg)
-    if size is not None:
-        check_size(size)
-    target = DEFAULT_ROWS if rows is None else rows
-    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
-        msg = f"`rows` must be a positive number of rows per chunk; got {rows!r}."
-        raise ValueError(msg)
-    counts = (
-        lf.group_by(column)
-        .agg(pl.len().alias("n"))
-        .filter(pl.col(column).is_not_null())
-        .collect(engine=engine)
-        .sort(column)
-    )
-    keys = exact_keys(counts[column])
-    if size is not None:
-        starts = list(range(0, len(keys), size))
-    else:
-        starts, acc = [], 0
-        for i, n in enumerate(counts["n"]):
-            if i == 0 or acc + n > target:
-                starts.append(i)
-                acc = 0
-            acc += n
-    bounds = [*starts, len(keys)]
-    count = len(starts)
-    return [
-        Chunk(
-            column=column,
-            lo=keys[a],
-            hi=keys[b - 1],
-            index=i,
-            count=count,
-            n_keys=b - a,
-        )
-        for i, (a, b) in enumerate(itertools.pairwise(bounds))
-    ]
+def split_key(
+    plan: pl.LazyFrame | pl.DataFrame, *, by: SplitKey, date: str, asset: str
+) -> tuple[pl.LazyFrame, str, pl.Schema]:
+    """Check a split's options; return the plan as a LazyFrame, its key column, its schema."""
+    _validate.check_choice("by", by, ("date", "asset"))
+    _validate.check_column_names(date=date, asset=asset, distinct=True)
+    if not isinstance(plan, (pl.LazyFrame, pl.DataFrame)):
+        msg = f"expected a polars LazyFrame or DataFrame; got {type(plan).__name__}."
+        raise TypeError(msg)
+    lf = plan.lazy()
+    column = date if by == "date" else asset
+    schema = lf.collect_schema()
+    _validate.check_columns_exist(schema, [column], role="partition key")
+    return lf, column, schema
 
 
 def collect(
@@ -588,27 +547,39 @@ def _write_file(
     on_chunk: ChunkCallback | None,
     mapper: Mapper,
 ) -> int:
-    import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
-
-    n_rows = 0
-    writer = None
-    try:
+    def parts() -> Iterator[pl.DataFrame]:
         for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
-            table = part.to_arrow()
-            if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(temp, schema, compression=compression)
-            if part.height:
-                writer.write_table(table.cast(schema))
-            n_rows += part.height
+            yield part
             if on_chunk is not None:
                 on_chunk(chunk, part.height)
-        if writer is None:
-            task.empty().write_parquet(temp, compression=compression)  # type: ignore[arg-type]
+
+    n_rows = write_frames(parts(), temp, compression=compression)
+    if n_rows is None:
+        task.empty().write_parquet(temp, compression=compression)  # type: ignore[arg-type]
+        return 0
+    return n_rows
+
+
+def write_frames(frames: Iterable[pl.DataFrame], path: Path, *, compression: str) -> int | None:
+    """Write frames of one schema to one parquet file, a row group each (pyarrow).
+
+    Returns the number of rows written, or ``None`` (and no file) for no frame.
+    """
+    import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
+
+    n_rows, writer = 0, None
+    try:
+        for frame in frames:
+            table = frame.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression=compression)
+            if frame.height:
+                writer.write_table(table.cast(writer.schema))
+            n_rows += frame.height
     finally:
         if writer is not None:
             writer.close()
-    return n_rows
+    return None if writer is None else n_rows
 
 
 def _replace(temp: Path, target: Path) -> None:

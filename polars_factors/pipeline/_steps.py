@@ -18,6 +18,7 @@ import polars as pl
 
 import polars_factors as pf
 from polars_factors.exceptions import InsufficientDataError
+from polars_factors.partition._run import write_frames
 from polars_factors.pipeline._config import ModelConfig
 
 __all__ = ["ANNUAL", "Results", "Sink", "descriptors", "fama_french", "standardize"]
@@ -102,26 +103,13 @@ class Sink:
 
     def write_frames(self, name: str, frames: Iterable[pl.DataFrame], res: Results) -> None:
         """Write ``<name>.parquet`` from frames of one schema, a row group each, atomically."""
-        import pyarrow.parquet as pq  # noqa: PLC0415  (only needed here)
-
         path, temp = self.output / f"{name}.parquet", self.temp(name)
-        writer, rows, width = None, 0, 0
-        try:
-            for frame in frames:
-                table = frame.to_arrow()
-                if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(temp, schema, compression="zstd")
-                writer.write_table(table.cast(schema))
-                rows, width = rows + frame.height, frame.width
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
+        rows = write_frames(frames, temp, compression="zstd")
+        if rows is None:
             return
         temp.replace(path)
-        res.files[name] = pl.scan_parquet(path)
-        res.written[name] = (rows, width)
+        res.files[name] = out = pl.scan_parquet(path)
+        res.written[name] = (rows, len(out.collect_schema()))
 
     def temp(self, name: str) -> Path:
         """Return a scratch path in the output folder (removed by :meth:`clean`)."""
@@ -297,20 +285,19 @@ def _usable_exposures(
     staged: pl.LazyFrame, keep: list[str], res: Results, sink: Sink
 ) -> pl.LazyFrame:
     """Drop the styles no stock has and the dates missing a style or the return."""
-    counts = staged.select(pl.col(res.styles).count()).collect().row(0) if res.styles else ()
-    for style, count in zip(list(res.styles), counts, strict=True):
-        if count == 0:
+    # One pass: the per-date counts give both the styles' totals and the usable dates.
+    counts = staged.group_by("date").agg(pl.col("fwd_ret", *res.styles).count()).collect()
+    for style in list(res.styles):
+        if counts.get_column(style).sum() == 0:
             res.notes.append(f"style {style!r} dropped: no stock has it (too short a history?).")
             res.styles.remove(style)
-    usable = pl.col("fwd_ret").is_not_null().any()
-    for style in res.styles:
-        usable &= pl.col(style).is_not_null().any()
-    dates = staged.group_by("date").agg(usable.alias("usable")).filter("usable").collect()
+    usable = pl.all_horizontal(pl.col("fwd_ret", *res.styles) > 0)
+    dates = counts.filter(usable).select("date")
     if dates.height == 0:
         msg = "no date has every style and a next-day return: nothing to regress"
         raise InsufficientDataError(msg)
     # A semi join on a small table of dates streams and keeps the order (date, asset).
-    kept = staged.join(dates.lazy().select("date"), on="date", how="semi", maintain_order="left")
+    kept = staged.join(dates.lazy(), on="date", how="semi", maintain_order="left")
     return sink.write(kept.select(*keep, "ret", "fwd_ret", *res.styles), "exposures", res)
 
 

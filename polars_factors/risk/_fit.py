@@ -128,9 +128,8 @@ def _specific_at(
         out = specific_risk(rows, **per_asset)
         return out.filter(pl.col(date_column) == pl.lit(at))
 
-    engine_ = "streaming" if engine == "auto" else engine
     raw = partition.collect(
-        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine_
+        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine
     )
     if size is None or sizes is None:
         return raw
