@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -193,22 +194,13 @@ def collect(
     )  # fmt: skip
     if not task.chunks:
         return task.empty()
-    scratch = None
-    try:
-        if _may_shuffle(task, by=by, date=date, shuffle=shuffle):
-            scratch = Path(tempfile.mkdtemp(prefix="polars_factors-shuffle-"))
-            task = shuffle_by_asset(
-                task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
-            )
-        parts: list[pl.DataFrame] = []
-        mapper = executor or _Sequential()
-        for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
+    scratch = Path(tempfile.gettempdir()) / f"polars_factors-shuffle-{uuid.uuid4().hex[:8]}"
+    parts: list[pl.DataFrame] = []
+    with _shuffled(task, scratch, shuffle=shuffle, by=by, date=date, asset=asset, rows=rows) as run:
+        for chunk, part in zip(run.chunks, _map(executor, run, run.chunks), strict=True):
             parts.append(part)
             if on_chunk is not None:
                 on_chunk(chunk, part.height)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
     return pl.concat(parts, how="vertical")
 
 
@@ -362,11 +354,32 @@ def _may_shuffle(task: _Task, *, by: str, date: str, shuffle: bool) -> bool:
     return True
 
 
-class _Sequential:
-    """The default mapper: one chunk after another, in this process."""
+def _map(executor: Mapper | None, fn: Callable[[Chunk], Any], chunks: list[Chunk]) -> Iterator[Any]:
+    """Run ``fn`` on every chunk, in order: through ``executor``, or here one by one."""
+    return map(fn, chunks) if executor is None else executor.map(fn, chunks)
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
-        return map(fn, *iterables)
+
+@contextlib.contextmanager
+def _shuffled(
+    task: _Task,
+    scratch: Path,
+    *,
+    shuffle: bool,
+    by: str,
+    date: str,
+    asset: str,
+    rows: int | None,
+) -> Iterator[_Task]:
+    """Yield the task, reading its chunks from files in ``scratch`` when shuffled."""
+    if not _may_shuffle(task, by=by, date=date, shuffle=shuffle):
+        yield task
+        return
+    try:
+        yield shuffle_by_asset(
+            task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
+        )
+    finally:
+        _remove(scratch)
 
 
 def part_name(chunk: Chunk) -> str:
@@ -504,37 +517,33 @@ def sink_parquet(
         plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
         engine=engine, build=build, lookback=lookback,
     )  # fmt: skip
-    mapper = executor or _Sequential()
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     scratch = target.with_name(f".{target.name}.shuffle-{uuid.uuid4().hex[:8]}")
     try:
-        if _may_shuffle(task, by=by, date=date, shuffle=shuffle):
-            task = shuffle_by_asset(
-                task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
-            )
-        if layout == "file":
-            n_rows = _write_file(
-                task, temp=temp, compression=compression, on_chunk=on_chunk, mapper=mapper
-            )
-            files: tuple[Path, ...] = (target,)
-        else:
-            temp.mkdir(parents=True)
-            n_rows = 0
-            writer = _WritePart(task, temp, compression)
-            for chunk, n in zip(task.chunks, mapper.map(writer, task.chunks), strict=True):
-                n_rows += n
-                if on_chunk is not None:
-                    on_chunk(chunk, n)
-            if not task.chunks:
-                task.empty().write_parquet(temp / "part-00000.parquet")
-            files = tuple(target / p.name for p in sorted(temp.glob("*.parquet")))
+        with _shuffled(
+            task, scratch, shuffle=shuffle, by=by, date=date, asset=asset, rows=rows
+        ) as run:
+            if layout == "file":
+                n_rows = _write_file(
+                    run, temp=temp, compression=compression, on_chunk=on_chunk, executor=executor
+                )
+                files: tuple[Path, ...] = (target,)
+            else:
+                temp.mkdir(parents=True)
+                n_rows = 0
+                writer = _WritePart(run, temp, compression)
+                for chunk, n in zip(run.chunks, _map(executor, writer, run.chunks), strict=True):
+                    n_rows += n
+                    if on_chunk is not None:
+                        on_chunk(chunk, n)
+                if not run.chunks:
+                    run.empty().write_parquet(temp / "part-00000.parquet")
+                files = tuple(target / p.name for p in sorted(temp.glob("*.parquet")))
         _replace(temp, target)
     except BaseException:
         _remove(temp)
         raise
-    finally:
-        _remove(scratch)
     seconds = time.perf_counter() - start
     return SinkReport(target, files, len(task.chunks), n_rows, seconds)
 
@@ -545,10 +554,10 @@ def _write_file(
     temp: Path,
     compression: str,
     on_chunk: ChunkCallback | None,
-    mapper: Mapper,
+    executor: Mapper | None,
 ) -> int:
     def parts() -> Iterator[pl.DataFrame]:
-        for chunk, part in zip(task.chunks, mapper.map(task, task.chunks), strict=True):
+        for chunk, part in zip(task.chunks, _map(executor, task, task.chunks), strict=True):
             yield part
             if on_chunk is not None:
                 on_chunk(chunk, part.height)
