@@ -19,12 +19,17 @@ parent's memory never leaks into a child's peak (see ``_harness.py``). The child
 prints one JSON line (capability, size, rows, seconds, extra numbers); a child that
 fails, times out or is killed is recorded with its exit code or signal, never dropped.
 
-``--memory-cap GB`` runs the child under ``prlimit --as=BYTES``: a cap on the virtual
-address space, not on RSS (no cgroup is used: ``systemd-run`` has no systemd here, and
-the cgroups belong to the machine's own supervisor). Address space is RSS plus memory
-reserved but not touched (thread stacks, allocator arenas, OpenBLAS buffers: ~0.6 GB
-after the imports against ~0.13 GB of RSS), so a capped child can stop with its RSS
-well under the cap; the child's JSON has its own ``vm_peak_gb`` to calibrate it.
+``--memory-cap GB`` caps the child's memory. Where this process's cgroup-v1 memory
+controller is writable (``/proc/self/cgroup``), the child runs in a new cgroup below it
+with ``memory.limit_in_bytes`` = the cap: a cap on resident memory (the page cache of
+the files it reads counts too, but the kernel reclaims it before it kills), and the
+kernel kills the child (SIGKILL) when its memory cannot fit. Otherwise, or with
+``--cap-kind address-space``, the child runs under ``prlimit --as=BYTES``: a cap on the
+virtual address space, which is stricter. Address space is RSS plus memory reserved but
+not touched (thread stacks, allocator arenas, OpenBLAS buffers: ~0.6 GB after the
+imports against ~0.13 GB of RSS) plus the parquet files Polars maps into memory, so a
+child can stop with its RSS well under such a cap; the child's JSON has its own
+``vm_peak_gb`` to calibrate it. The table says which cap a run had.
 
 Usage (from the repository root)::
 
@@ -487,6 +492,7 @@ class Measurement:
     peak_gb: float | None = None
     detail: str = ""  # the error's last line; extra numbers of the child
     when: str = ""
+    cap: str = ""  # the memory cap it ran under ("cgroup 6 GB", "address-space 12 GB")
 
 
 def parse_time(text: str) -> tuple[float | None, float | None, int | None]:
@@ -519,20 +525,66 @@ def _status(rc: int, sig: int | None, stderr: str, cap_gb: float | None) -> str:
     return "ok"
 
 
-def _command(cap: str, size: str, args: argparse.Namespace, time_file: Path) -> list[str]:
-    limit = ["prlimit", f"--as={int(args.memory_cap * 1024**3)}"] if args.memory_cap else []
+def memory_cgroup() -> Path | None:
+    """This process's cgroup-v1 memory controller directory, if it is writable."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+            if (base / "memory.limit_in_bytes").exists() and os.access(base, os.W_OK):
+                return base
+    return None
+
+
+def cap_kind(args: argparse.Namespace) -> str | None:
+    """``"cgroup"``, ``"address-space"`` or None (no cap) for this run."""
+    if not args.memory_cap:
+        return None
+    if args.cap_kind == "auto":
+        return "cgroup" if memory_cgroup() is not None else "address-space"
+    return str(args.cap_kind)
+
+
+def _command(
+    cap: str, size: str, args: argparse.Namespace, time_file: Path, group: Path | None
+) -> list[str]:
     child_args = ["--child", cap, "--size", size, "--data-dir", str(args.data_dir)]
-    return [TIME_BIN, "-v", "-o", str(time_file), *limit, sys.executable, __file__, *child_args]
+    run = [TIME_BIN, "-v", "-o", str(time_file)]
+    if group is not None:
+        # The shell joins the cgroup, then becomes ``time``; its children inherit it.
+        run = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group), *run]
+    elif args.memory_cap:
+        run = [*run, "prlimit", f"--as={int(args.memory_cap * 1024**3)}"]
+    return [*run, sys.executable, __file__, *child_args]
+
+
+def _new_cgroup(limit_gb: float) -> Path:
+    base = memory_cgroup()
+    if base is None:
+        msg = "--cap-kind cgroup: no writable cgroup-v1 memory controller here"
+        raise SystemExit(msg)
+    group = base / f"pf_scale_{os.getpid()}_{time.monotonic_ns()}"
+    group.mkdir()
+    (group / "memory.limit_in_bytes").write_text(str(int(limit_gb * 1024**3)))
+    return group
 
 
 def measure(cap: str, size: str, args: argparse.Namespace) -> Measurement:
     """One fresh child under ``/usr/bin/time -v`` (and ``prlimit`` with a memory cap)."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     m = Measurement(cap, size, SIZES[size] * N_ASSETS, "ok", when=now)
+    kind = cap_kind(args)
+    group = _new_cgroup(args.memory_cap) if kind == "cgroup" else None
+    if kind is not None:
+        m.cap = f"{kind} {args.memory_cap:g} GB"
     with tempfile.TemporaryDirectory() as d:
         time_file = Path(d) / "time.txt"
         proc = subprocess.Popen(
-            _command(cap, size, args, time_file),
+            _command(cap, size, args, time_file, group),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -547,6 +599,8 @@ def measure(cap: str, size: str, args: argparse.Namespace) -> Measurement:
         m.peak_gb, m.process_s, sig = parse_time(
             time_file.read_text() if time_file.exists() else ""
         )
+    if group is not None:
+        group.rmdir()  # empty: its processes have exited
     for left in (args.data_dir / "_tmp").glob(f"{cap}-{size}-*"):  # a killed child's output
         shutil.rmtree(left, ignore_errors=True)
     if m.status == "ok":
@@ -673,6 +727,10 @@ def render(runs: list[Measurement], info: dict[str, str], conditions: str) -> st
     if failures:
         lines += ["", "Failures (exit code or signal, last line of stderr):", ""]
         lines += [f"- `{m.capability}` {m.size}: {m.status}: `{m.detail}`" for m in failures]
+    capped = [m for m in cells.values() if m.cap]
+    if capped:
+        lines += ["", "Memory caps (see the module docstring; no cap elsewhere):", ""]
+        lines += [f"- `{m.capability}` {m.size}: {m.cap}" for m in capped]
     when = sorted(m.when for m in runs) or ["-"]
     lines += ["", f"Measured {when[0]} to {when[-1]} UTC (repeats: best wall, largest peak)."]
     return bench.report(lines, info, conditions)
@@ -711,7 +769,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=None,
         metavar="GB",
-        help="prlimit --as (address space) of each child",
+        help="cap on each child's memory (see --cap-kind)",
+    )
+    parser.add_argument(
+        "--cap-kind",
+        choices=("auto", "cgroup", "address-space"),
+        default="auto",
+        help="cgroup: memory.limit_in_bytes of a new cgroup-v1 (auto: where writable); "
+        "address-space: prlimit --as",
     )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per child")
     parser.add_argument(

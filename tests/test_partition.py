@@ -912,9 +912,9 @@ def test_asset_shuffle_gives_the_same_betas(
     df = pl.concat([df, df.head(1).with_columns(pl.lit(None, dtype=pl.Date).alias("date"))])
     files = _write_files(df, tmp_path / "in", [df.height // 3, (2 * df.height) // 3])
     calls: list[int] = []
-    real = _run.shuffle_by_asset
+    real = _run.shuffle_chunks
     monkeypatch.setattr(
-        _run, "shuffle_by_asset", lambda task, **kw: calls.append(1) or real(task, **kw)
+        _run, "shuffle_chunks", lambda task, **kw: calls.append(1) or real(task, **kw)
     )
 
     def keep(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -949,10 +949,49 @@ def test_asset_shuffle_respects_given_chunks(rng: np.random.Generator, tmp_path:
     assert a["asset"].n_unique() == len(chunks)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_date_shuffle_of_asset_sorted_files(
+    rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffle: bool
+) -> None:
+    # Files of asset chunks (each sorted by date), read by chunks of dates: the
+    # pipeline's descriptors are laid out this way before they are rewritten by date.
+    df = _ts_panel(rng).sort("asset", "date")
+    # a row with a null asset belongs to its date's chunk, shuffled or not
+    df = pl.concat([df, df.head(1).with_columns(pl.lit(None, dtype=pl.String).alias("asset"))])
+    files = _write_files(df, tmp_path / "in", [df.height // 4, df.height // 2, df.height - 30])
+    calls: list[int] = []
+    real = _run.shuffle_chunks
+    monkeypatch.setattr(
+        _run, "shuffle_chunks", lambda task, **kw: calls.append(1) or real(task, **kw)
+    )
+
+    def by_date(rows: pl.LazyFrame) -> pl.LazyFrame:
+        ranked = pl.col("ret").rank().over("date").alias("rank")
+        return rows.with_columns(ranked).sort("date", "asset")
+
+    expected = by_date(df.lazy().drop_nulls("date")).collect().sort("date", "asset")
+    src = pl.scan_parquet(files)
+    target = tmp_path / "by_date.parquet"
+    report = pf.partition.sink_parquet(
+        src, target, by="date", rows=70, build=by_date, shuffle=shuffle
+    )
+    assert report.n_chunks > 3
+    got = pl.read_parquet(target)
+    assert got["asset"].null_count() == 1
+    assert_frame_equal(got, expected)
+    out = pf.partition.collect(src, by="date", size=7, build=by_date, shuffle=shuffle)
+    assert_frame_equal(out, got)
+    assert len(calls) == (2 if shuffle else 0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["by_date.parquet", "in"]
+
+
 def test_shuffle_needs_a_date_filter_that_reaches_the_data(rng: np.random.Generator) -> None:
     lf = _ts_panel(rng).lazy()
     across = lf.with_columns(pl.col("ret").cum_sum().over("asset").alias("cum"))
     with pytest.raises(PartitionError, match="shuffle=True"):
         pf.partition.collect(across, by="asset", size=2, build=lambda r: r, shuffle=True)
-    with pytest.raises(ValueError, match="no 'date' column"):
+    with pytest.raises(ValueError, match="no such column"):
         pf.partition.collect(lf.drop("date"), by="asset", size=2, shuffle=True)
+    by_asset = lf.with_columns(pl.col("ret").rank().over("date").alias("r"))
+    with pytest.raises(PartitionError, match="chunks of 'asset'"):
+        pf.partition.collect(by_asset, by="date", size=5, build=lambda r: r, shuffle=True)

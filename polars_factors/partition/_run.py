@@ -214,7 +214,7 @@ class _Task:
     engine: EngineType
     build: Build | None
     lookback: Lookback | None = None
-    #: One file per chunk holding its rows (see :func:`shuffle_by_asset`), or None.
+    #: One file per chunk holding its rows (see :func:`shuffle_chunks`), or None.
     parts: dict[int, Path] | None = None
 
     def plan(self, chunk: Chunk | None) -> pl.LazyFrame:
@@ -292,33 +292,35 @@ def check_lookback(lookback: object) -> None:
     raise ValueError(msg)
 
 
-def shuffle_by_asset(task: _Task, *, date: str, asset: str, rows: int, scratch: Path) -> _Task:
-    """Write each asset chunk's rows to a file of its own, in one pass over the source.
+def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path) -> _Task:
+    """Write each chunk's rows to a file of its own, in one pass over the source.
 
-    Files sorted by date cannot skip row groups for a range of assets, so without
-    this every asset chunk would read the whole source. Here the source is read
-    once, a chunk of dates at a time (those filters skip row groups), and each piece
-    is appended to its asset chunk's file; the chunks then read only their file.
-    Rows keep their order within an asset chunk. Memory: one chunk of dates.
+    ``key`` is the split key, ``via`` the other key. Files sorted by date cannot skip
+    row groups for a range of assets (nor files of asset chunks for a range of
+    dates), so without this every chunk would read the whole source. Here the
+    source is read once, a chunk of ``via`` at a time (those filters skip row
+    groups), and each piece is appended to its chunk's file; the chunks then read
+    only their file. Rows keep their order within a chunk and a pass. Memory: one
+    chunk of ``via``.
     """
     import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
 
     src, chunks, dtype = task.source, task.chunks, task.dtype
-    date_type = src.collect_schema()[date]
-    by_date = plan_by_rows(src, column=date, rows=rows, size=None, engine=task.engine)
-    passes = [src.filter(c.predicate(date_type)) for c in by_date]
-    passes.append(src.filter(pl.col(date).is_null()))
+    via_type = src.collect_schema()[via]
+    by_via = plan_by_rows(src, column=via, rows=rows, size=None, engine=task.engine)
+    passes = [src.filter(c.predicate(via_type)) for c in by_via]
+    passes.append(src.filter(pl.col(via).is_null()))
     los = pl.Series([c.lo for c in chunks]).cast(dtype)
     his = pl.Series([c.hi for c in chunks]).cast(dtype)
-    index = (pl.lit(los).search_sorted(pl.col(asset), side="right") - 1).alias("__pf_chunk")
+    index = (pl.lit(los).search_sorted(pl.col(key), side="right") - 1).alias("__pf_chunk")
     k = pl.col("__pf_chunk")
-    inside = (k >= 0) & (pl.col(asset) <= pl.lit(his).gather(k.clip(lower_bound=0)))
+    inside = (k >= 0) & (pl.col(key) <= pl.lit(his).gather(k.clip(lower_bound=0)))
     scratch.mkdir(parents=True, exist_ok=True)
     paths = {c.index: scratch / f"chunk-{c.index:05d}.parquet" for c in chunks}
     writers: dict[int, Any] = {}
     try:
         for rows_of in passes:
-            frame = rows_of.collect(engine=task.engine).filter(pl.col(asset).is_not_null())
+            frame = rows_of.collect(engine=task.engine).filter(pl.col(key).is_not_null())
             frame = frame.with_columns(index).filter(inside)
             for (i,), part in frame.partition_by(
                 "__pf_chunk", as_dict=True, include_key=False, maintain_order=True
@@ -334,21 +336,21 @@ def shuffle_by_asset(task: _Task, *, date: str, asset: str, rows: int, scratch: 
     return dataclasses.replace(task, parts=paths)
 
 
-def _may_shuffle(task: _Task, *, by: str, date: str, shuffle: bool) -> bool:
-    """Whether an asset split first lays its chunks out in files of their own."""
-    if not shuffle or by != "asset" or len(task.chunks) < 2:
+def _may_shuffle(task: _Task, *, via: str, shuffle: bool) -> bool:
+    """Whether a split first lays its chunks out in files of their own."""
+    if not shuffle or len(task.chunks) < 2:
         return False
     schema = task.source.collect_schema()
-    if date not in schema:
-        msg = f"shuffle=True reads the source by chunks of dates, but it has no {date!r} column."
+    if via not in schema:
+        msg = f"shuffle=True reads the source by chunks of {via!r}, but it has no such column."
         raise ValueError(msg)
-    nothing = pl.lit(None, dtype=schema[date])
-    probe = task.source.filter(pl.col(date).is_between(nothing, nothing))
-    if blocked_filters(probe, date):
+    nothing = pl.lit(None, dtype=schema[via])
+    probe = task.source.filter(pl.col(via).is_between(nothing, nothing))
+    if blocked_filters(probe, via):
         msg = (
-            "shuffle=True reads the source by chunks of dates, but a step of the source "
-            "works across dates, so the date filter does not reach the data; pass the "
-            "scan itself as the source (and the per-asset steps in `build`)."
+            f"shuffle=True reads the source by chunks of {via!r}, but a step of the source "
+            f"works across them, so that filter does not reach the data; pass the "
+            "scan itself as the source (and the chunk's steps in `build`)."
         )
         raise PartitionError(msg)
     return True
@@ -371,13 +373,12 @@ def _shuffled(
     rows: int | None,
 ) -> Iterator[_Task]:
     """Yield the task, reading its chunks from files in ``scratch`` when shuffled."""
-    if not _may_shuffle(task, by=by, date=date, shuffle=shuffle):
+    key, via = (asset, date) if by == "asset" else (date, asset)
+    if not _may_shuffle(task, via=via, shuffle=shuffle):
         yield task
         return
     try:
-        yield shuffle_by_asset(
-            task, date=date, asset=asset, rows=rows or DEFAULT_ROWS, scratch=scratch
-        )
+        yield shuffle_chunks(task, key=key, via=via, rows=rows or DEFAULT_ROWS, scratch=scratch)
     finally:
         _remove(scratch)
 
@@ -474,14 +475,15 @@ def sink_parquet(
         (``pf.portfolio.fama_french``: ``lookback="25mo"``). Exact when no output
         date needs a row older than the lookback.
     shuffle
-        With ``by="asset"``: first write each chunk's rows to a scratch file of its
-        own, in one pass over the source by chunks of dates. A range of assets
-        cannot skip the row groups of date-sorted files, so without it every chunk
-        reads the needed columns of the whole source (time quadratic in the
-        panel's length); with it the source is read once and written once. It pays
-        off for a source narrowed to the columns the chunks need and split into
-        many chunks (see docs/big_data.md). The scratch files sit next to ``path``
-        (a temporary folder for :func:`collect`) and are removed at the end.
+        First write each chunk's rows to a scratch file of its own, in one pass over
+        the source by chunks of the other key. A range of assets cannot skip the row
+        groups of date-sorted files (nor a range of dates those of asset-sorted
+        files), so without it every chunk reads the needed columns of the whole
+        source (time quadratic in the panel's length); with it the source is read
+        once and written once. It pays off for a source narrowed to the columns the
+        chunks need and split into many chunks (see docs/big_data.md). The scratch
+        files sit next to ``path`` (a temporary folder for :func:`collect`) and are
+        removed at the end.
 
     Returns
     -------

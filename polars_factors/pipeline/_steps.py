@@ -150,7 +150,8 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     ``liquidity`` = log mean dollar volume. Sorted by date then asset.
 
     The per-asset work runs over chunks of whole assets into a scratch folder, which
-    is then rewritten by chunks of dates, sorted by date then asset, as
+    is then rewritten by chunks of dates (shuffled: one pass over the asset files, so
+    that each date chunk reads only its own rows), sorted by date then asset, as
     ``descriptors.parquet``.
     """
     columns = set(panel.collect_schema().names())
@@ -178,7 +179,9 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     )  # fmt: skip
     try:
         by_asset = pl.scan_parquet(scratch / "*.parquet")
-        out = sink.write(by_asset, "descriptors", res, build=lambda r: r.sort("date", "asset"))
+        out = sink.write(
+            by_asset, "descriptors", res, build=lambda r: r.sort("date", "asset"), shuffle=True
+        )
     finally:
         sink.clean("descriptors_by_asset")
     stats = out.select(
