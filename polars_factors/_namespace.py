@@ -118,6 +118,10 @@ class FactorsNamespace(Generic[FrameT]):
         """See :func:`polars_factors.risk.specific_risk`."""
         return _sr.specific_risk(self._frame, **kwargs)
 
+    def shrink_specific_risk(self, **kwargs: Any) -> FrameT:
+        """See :func:`polars_factors.risk.shrink_specific_risk`."""
+        return _sr.shrink_specific_risk(self._frame, **kwargs)
+
 
 pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)
 pl.api.register_dataframe_namespace("factors")(FactorsNamespace)

@@ -995,3 +995,41 @@ def test_shuffle_needs_a_date_filter_that_reaches_the_data(rng: np.random.Genera
     by_asset = lf.with_columns(pl.col("ret").rank().over("date").alias("r"))
     with pytest.raises(PartitionError, match="chunks of 'asset'"):
         pf.partition.collect(by_asset, by="date", size=5, build=lambda r: r, shuffle=True)
+
+
+# ------------------------------------------------------------ specific risk, two splits
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_specific_risk_with_shrinkage_in_two_splits(
+    rng: np.random.Generator, tmp_path: Path, shuffle: bool
+) -> None:
+    # The one plan splits neither way; its time series by asset, then the shrinkage
+    # by date, equals it (docs/big_data.md).
+    df = _ts_panel(rng, n_assets=12).rename({"ret": "residual"})
+    df = df.with_columns(mcap=pl.Series(rng.lognormal(2.0, 1.0, df.height)))
+    files = _write_files(df, tmp_path / "in", [df.height // 3, df.height // 2])
+    src = pl.scan_parquet(files)
+    opts: dict[str, Any] = {"half_life": 10, "nw_lags": 1}
+    whole = pf.risk.specific_risk(df, size="mcap", n_groups=3, **opts)
+    with pytest.raises(PartitionError):
+        pf.partition.collect(
+            pf.risk.specific_risk(src, size="mcap", check_keys=False, **opts), by="asset", size=2
+        )
+
+    def variances(rows: pl.LazyFrame) -> pl.LazyFrame:
+        raw = pf.risk.specific_risk(rows, **opts)
+        caps = rows.select("date", "asset", "mcap")
+        return raw.join(caps, on=["date", "asset"], maintain_order="left")
+
+    raw = tmp_path / "raw.parquet"
+    pf.partition.sink_parquet(src, raw, by="asset", size=5, build=variances, shuffle=shuffle)
+    shrunk = pf.partition.collect(
+        pl.scan_parquet(raw),
+        size=7,
+        build=lambda rows: pf.risk.shrink_specific_risk(rows, size="mcap", n_groups=3),
+        shuffle=shuffle,
+    )
+    keys = ["date", "asset"]
+    # equal up to the order of the per-date sums (the rows of a date come in another order)
+    assert_frame_equal(shrunk.drop("mcap").sort(keys), whole.sort(keys), **TOL)

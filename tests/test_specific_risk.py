@@ -19,7 +19,7 @@ from polars_factors.exceptions import (
     UnsortedError,
     WeightError,
 )
-from polars_factors.risk.specific import specific_risk
+from polars_factors.risk.specific import shrink_specific_risk, specific_risk
 from tests.oracle_risk_specific import shrink, ts_variance, ts_variance_last, ts_variance_one
 
 Runner = Callable[[pl.DataFrame, Callable[..., object]], pl.DataFrame]
@@ -510,3 +510,151 @@ def test_namespace_delegates():
     lazy = df.lazy().factors.specific_risk(half_life=2, min_periods=2)
     assert isinstance(lazy, pl.LazyFrame)
     assert lazy.collect().equals(direct)
+
+
+# ---------------------------------------------------------------------------------
+# The shrinkage step alone: shrink_specific_risk
+
+
+def _raw_with_size(df: pl.DataFrame, **opts: object) -> pl.DataFrame:
+    """``specific_risk`` without shrinkage, with the input's size column beside it."""
+    return specific_risk(df, **opts).with_columns(df["mcap"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n_groups", [1, 2, 3, 10])
+def test_shrink_alone_equals_the_one_plan(rng: np.random.Generator, n_groups: int) -> None:
+    df = messy_panel(rng, n_assets=15, n_dates=50)
+    opts: dict[str, object] = {"half_life": 20, "nw_lags": 1}
+    one_plan = specific_risk(df, size="mcap", shrinkage=0.3, n_groups=n_groups, **opts)
+    two_steps = shrink_specific_risk(
+        _raw_with_size(df, **opts), size="mcap", shrinkage=0.3, n_groups=n_groups
+    )
+    assert two_steps.columns == ["date", "asset", "specific_var", "mcap"]
+    assert two_steps.drop("mcap").equals(one_plan)  # bit for bit, same row order
+
+
+def test_shrink_alone_matches_oracle(rng: np.random.Generator) -> None:
+    # Any variances, ties in size (broken by asset name), null and zero sizes.
+    rows = []
+    for d in range(3):
+        n = int(rng.integers(6, 25))
+        for i in rng.permutation(30)[:n]:
+            size = float(rng.choice([1.0, 2.0, 5.0, 0.0])) if rng.random() > 0.1 else None
+            var = float(rng.uniform(1e-4, 1e-2)) if rng.random() > 0.1 else None
+            rows.append((d, f"z{i:02d}", var, size, float(i)))
+    schema = {
+        "date": pl.Int64, "asset": pl.String, "v": pl.Float64, "cap": pl.Float64,
+        "other": pl.Float64,
+    }  # fmt: skip
+    df = pl.DataFrame(rows, schema=schema, orient="row")
+    out = shrink_specific_risk(df, size="cap", variance="v", shrinkage=0.2, n_groups=3)
+    assert out.select("date", "asset", "cap", "other").equals(df.drop("v"))
+    for d in range(3):
+        part = df.filter(pl.col("date") == d)
+        sigma = [None if v is None else math.sqrt(v) for v in part["v"].to_list()]
+        want = shrink(sigma, part["cap"].to_list(), part["asset"].to_list(), q=0.2, n_groups=3)
+        got = out.filter(pl.col("date") == d)["v"].to_list()
+        assert [g is None for g in got] == [w is None for w in want]
+        assert [g for g in got if g is not None] == pytest.approx(
+            [w for w in want if w is not None], rel=1e-12
+        )
+
+
+def test_shrink_alone_engines_and_namespace(rng: np.random.Generator, run: Runner) -> None:
+    df = _raw_with_size(messy_panel(rng, n_assets=12, n_dates=40), half_life=10)
+
+    def fn(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+        return shrink_specific_risk(frame, size="mcap", n_groups=3)
+
+    want = shrink_specific_risk(df, size="mcap", n_groups=3)
+    got = run(df, fn)
+    assert got.select("date", "asset").equals(df.select("date", "asset"))
+    np.testing.assert_allclose(
+        got["specific_var"].to_numpy(), want["specific_var"].to_numpy(), rtol=1e-14
+    )
+    assert isinstance(shrink_specific_risk(df.lazy(), size="mcap"), pl.LazyFrame)
+    assert df.factors.shrink_specific_risk(size="mcap", n_groups=3).equals(want)
+
+
+def test_shrink_alone_zero_shrinkage_and_integer_variance() -> None:
+    df = pl.DataFrame(
+        {"date": [1, 1, 1], "asset": ["a", "b", "c"], "specific_var": [1, 4, 9], "mcap": [1.0] * 3}
+    )
+    out = shrink_specific_risk(df, size="mcap", shrinkage=0.0)
+    assert out.schema["specific_var"] == pl.Float64
+    assert out["specific_var"].to_list() == [1.0, 4.0, 9.0]
+    # one group, equal caps: sigma 1, 2, 3 move toward 2 with v = q|s-2| / (Δ + q|s-2|)
+    one = shrink_specific_risk(df, size="mcap", shrinkage=0.5, n_groups=1)
+    delta = math.sqrt(2 / 3)
+    v = 0.5 / (delta + 0.5)
+    expected = [(v * 2 + (1 - v) * 1) ** 2, 4.0, (v * 2 + (1 - v) * 3) ** 2]
+    assert one["specific_var"].to_list() == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"size": "nope"}, ColumnNotFoundError, "nope"),
+        ({"size": "mcap", "variance": "nope"}, ColumnNotFoundError, "nope"),
+        ({"size": "name"}, SchemaError, "name"),
+        ({"size": "mcap", "shrinkage": 1.5}, ValueError, "shrinkage"),
+        ({"size": "mcap", "n_groups": 0}, ValueError, "n_groups"),
+        ({"size": "mcap", "variance": "mcap"}, ValueError, "mcap"),
+    ],
+)
+def test_shrink_alone_bad_input(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    df = pl.DataFrame(
+        {"date": [1, 1], "asset": ["a", "b"], "specific_var": [1.0, 2.0], "mcap": [1.0, 2.0],
+         "name": ["x", "y"]}
+    )  # fmt: skip
+    with pytest.raises(error, match=match):
+        shrink_specific_risk(df, **kwargs)  # type: ignore[arg-type]
+
+
+def test_shrink_alone_checks_keys_and_sizes() -> None:
+    df = pl.DataFrame(
+        {"date": [1, 1], "asset": ["a", "a"], "specific_var": [1.0, 2.0], "mcap": [1.0, 2.0]}
+    )
+    with pytest.raises(DuplicateKeyError):
+        shrink_specific_risk(df, size="mcap")
+    shrink_specific_risk(df, size="mcap", check_keys=False)  # the caller's call
+    negative = df.with_columns(asset=pl.Series(["a", "b"]), mcap=pl.Series([1.0, -2.0]))
+    with pytest.raises(WeightError, match="market capitalizations"):
+        shrink_specific_risk(negative, size="mcap")
+    with pytest.raises(TypeError, match="DataFrame or LazyFrame"):
+        shrink_specific_risk({"a": 1}, size="mcap")  # type: ignore[type-var]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(1e-6, 1.0), st.floats(0.1, 1e3)), min_size=1, max_size=30),
+    st.floats(0.0, 1.0),
+    st.integers(1, 5),
+)
+def test_shrink_alone_moves_each_volatility_toward_its_group(
+    rows: list[tuple[float, float]], q: float, n_groups: int
+) -> None:
+    df = pl.DataFrame(
+        {
+            "date": [0] * len(rows),
+            "asset": [f"a{i:02d}" for i in range(len(rows))],
+            "specific_var": [v for v, _ in rows],
+            "mcap": [c for _, c in rows],
+        }
+    )
+    out = shrink_specific_risk(df, size="mcap", shrinkage=q, n_groups=n_groups)
+    before = np.sqrt(df["specific_var"].to_numpy())
+    after = np.sqrt(out["specific_var"].to_numpy())
+    # each group's cap-weighted mean volatility
+    order = np.lexsort((df["asset"].to_numpy(), df["mcap"].to_numpy()))
+    group = np.empty(len(rows), dtype=int)
+    group[order] = np.arange(len(rows)) * n_groups // len(rows)
+    caps = df["mcap"].to_numpy()
+    for g in np.unique(group):
+        m = group == g
+        bar = np.sum(caps[m] * before[m]) / np.sum(caps[m])
+        # never past the group mean, never further from it than before
+        assert np.all(np.abs(after[m] - bar) <= np.abs(before[m] - bar) * (1 + 1e-12) + 1e-15)
+        assert np.all((after[m] - bar) * (before[m] - bar) >= -1e-24)

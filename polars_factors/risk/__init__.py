@@ -9,7 +9,8 @@ The pieces follow the USE4 methodology (Menchero, Orr & Wang 2011):
 - :func:`volatility_regime`: the volatility regime multiplier, and
   :func:`bias_statistic` to backtest forecasts;
 - :func:`specific_risk`: exponentially weighted specific variances with Newey-West and
-  Bayesian shrinkage toward size groups;
+  Bayesian shrinkage toward size groups (:func:`shrink_specific_risk`: the
+  shrinkage step alone);
 - :class:`RiskModel`: one date's model, decomposing the risk of assets and portfolios
   and hedging factor exposures.
 """
@@ -21,7 +22,7 @@ from polars_factors.risk.covariance import PRESETS, CovariancePreset, factor_cov
 from polars_factors.risk.eigen import eigenfactor_adjustment
 from polars_factors.risk.model import RiskModel
 from polars_factors.risk.regime import bias_statistic, volatility_regime
-from polars_factors.risk.specific import specific_risk
+from polars_factors.risk.specific import shrink_specific_risk, specific_risk
 
 __all__ = [
     "PRESETS",
@@ -32,6 +33,7 @@ __all__ = [
     "bias_statistic",
     "eigenfactor_adjustment",
     "factor_covariance",
+    "shrink_specific_risk",
     "specific_risk",
     "volatility_regime",
 ]

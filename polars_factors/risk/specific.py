@@ -23,7 +23,7 @@ from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
 from polars_factors.typing import FrameT
 
-__all__ = ["specific_risk"]
+__all__ = ["shrink_specific_risk", "specific_risk"]
 
 _OUTPUT = "specific_var"
 
@@ -144,6 +144,130 @@ def _shrink(
     return lf.with_columns(
         pl.when(s.is_not_null() & (dev > 0)).then(shrunk * shrunk).otherwise(pl.col(var)).alias(var)
     )
+
+
+def _check_sizes(frame: pl.DataFrame | pl.LazyFrame, size: str) -> None:
+    _validate.check_no_negative(
+        frame,
+        size,
+        rule=(
+            "market capitalizations must be >= 0 (rows with a zero, null or NaN size are "
+            "not shrunk). Fix or null them first, e.g. "
+            f"pl.when(pl.col({size!r}) > 0).then(pl.col({size!r}))."
+        ),
+    )
+
+
+def shrink_specific_risk(
+    frame: FrameT,
+    *,
+    size: str,
+    shrinkage: float = 0.1,
+    n_groups: int = 10,
+    variance: str = "specific_var",
+    date: str = "date",
+    asset: str = "asset",
+    check_keys: bool = True,
+) -> FrameT:
+    r"""Shrink specific variances toward their size group (the USE4 Bayesian step alone).
+
+    ``specific_risk(panel, size=s, ...)`` is ``specific_risk(panel, ...)`` (no size)
+    followed by this step on its output, with the sizes alongside. The first part works
+    along each asset's history, this one within each date, so on a panel larger than
+    memory they split differently: the first by asset, this one by date
+    (docs/big_data.md). The numbers are the same (to the last bit when the rows come
+    in the same order; otherwise up to the order of the per-date sums).
+
+    Parameters
+    ----------
+    frame
+        Long panel, lazy or eager: one row per ``(date, asset)`` with the variance to
+        shrink and the size.
+    size
+        Column with the market capitalization that sorts assets into size groups and
+        weights the group mean volatility.
+    shrinkage
+        Shrinkage intensity :math:`q` in [0, 1] (USE4 uses 0.1); 0 changes nothing.
+    n_groups
+        Number of equal-count size groups per date (>= 1).
+    variance
+        Column with the specific variances (``specific_risk``'s ``specific_var``).
+    date, asset
+        Column names.
+    check_keys
+        Check at call time that the ``(date, asset)`` keys are unique (reads the two
+        key columns).
+
+    Returns
+    -------
+    DataFrame or LazyFrame
+        The kind of ``frame``: every column of ``frame``, in the same order and row
+        order, with ``variance`` (Float64) replaced by the shrunk variance on the rows
+        with a variance and a positive size; other rows keep theirs.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A named column is missing.
+    SchemaError
+        ``variance`` or ``size`` is not numeric.
+    DuplicateKeyError
+        With ``check_keys``: a repeated ``(date, asset)`` key.
+    WeightError
+        ``size`` has negative values.
+    ValueError
+        ``shrinkage`` outside [0, 1], ``n_groups < 1``, or a column named in two roles.
+
+    Notes
+    -----
+    The formula is in :func:`specific_risk` (Notes, "Shrinkage").
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_factors.risk.specific import shrink_specific_risk, specific_risk
+    >>> res = pl.DataFrame(
+    ...     {
+    ...         "date": [1] * 4 + [2] * 4,
+    ...         "asset": ["a", "b", "c", "d"] * 2,
+    ...         "residual": [0.01, -0.02, 0.03, -0.01, -0.01, 0.02, -0.03, 0.04],
+    ...         "mcap": [1.0, 2.0, 3.0, 4.0] * 2,
+    ...     }
+    ... )
+    >>> opts = {"half_life": None, "min_periods": 1}
+    >>> raw = specific_risk(res, **opts).with_columns(res["mcap"])
+    >>> shrunk = shrink_specific_risk(raw, size="mcap", n_groups=2)
+    >>> shrunk["specific_var"].tail(4).round(6).to_list()
+    [0.000116, 0.000392, 0.000883, 0.000633]
+    >>> shrunk.equals(specific_risk(res, size="mcap", n_groups=2, **opts).with_columns(
+    ...     res["mcap"]))
+    True
+    """
+    if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
+        raise TypeError(msg)
+    _, _, q, groups, _ = _check_options(84, 0, shrinkage, n_groups, None)
+    _validate.check_column_names(
+        distinct=True, date=date, asset=asset, variance=variance, size=size
+    )
+    schema = frame.collect_schema()
+    _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_columns_exist(schema, [variance], role="variance column")
+    _validate.check_numeric(schema, [variance], role="variance column")
+    _validate.check_columns_exist(schema, [size], role="size column")
+    _validate.check_numeric(schema, [size], role="size column")
+    if check_keys:
+        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _check_sizes(frame, size)
+    lf = frame.lazy().with_columns(pl.col(variance).cast(pl.Float64))
+    if q > 0:
+        taken = set(schema.names())
+        lf = _shrink(
+            lf, variance, size, date=date, asset=asset, shrinkage=q, n_groups=groups,
+            taken=taken,
+        )  # fmt: skip
+    out = lf.select(schema.names())
+    return out.collect() if isinstance(frame, pl.DataFrame) else out
 
 
 def specific_risk(
@@ -334,15 +458,7 @@ def specific_risk(
     if check_keys:
         _validate.check_time_order(residuals, date=date, asset=asset)
     if size is not None:
-        _validate.check_no_negative(
-            residuals,
-            size,
-            rule=(
-                "market capitalizations must be >= 0 (rows with a zero, null or NaN size are "
-                "not shrunk). Fix or null them first, e.g. "
-                f"pl.when(pl.col({size!r}) > 0).then(pl.col({size!r}))."
-            ),
-        )
+        _check_sizes(residuals, size)
 
     taken = {date, asset, residual, *([size] if size is not None else [])}
     var_n = temp_name(taken, "var")
