@@ -422,7 +422,11 @@ def test_nonnegative_and_scales_with_c_squared(
     assert np.array_equal(np.isnan(base), np.isnan(scaled))
     ok = ~np.isnan(base)
     assert (base[ok] >= 0).all()
-    tol = 1e-9 * (np.max(base[ok], initial=0.0) + 1e-300)
+    # A variance of nearly equal residuals u loses digits to cancellation: its rounding
+    # error is about eps * max(u^2), whatever the variance itself.
+    u = df["residual"].to_numpy()
+    scale = float(np.nanmax(np.where(np.isfinite(u), u * u, 0.0), initial=0.0))
+    tol = 1e-9 * np.max(base[ok], initial=0.0) + 1e-12 * scale + 1e-300
     np.testing.assert_allclose(scaled[ok], c * c * base[ok], rtol=1e-9, atol=c * c * tol)
 
 
@@ -530,7 +534,11 @@ def test_shrink_alone_equals_the_one_plan(rng: np.random.Generator, n_groups: in
         _raw_with_size(df, **opts), size="mcap", shrinkage=0.3, n_groups=n_groups
     )
     assert two_steps.columns == ["date", "asset", "specific_var", "mcap"]
-    assert two_steps.drop("mcap").equals(one_plan)  # bit for bit, same row order
+    assert two_steps.drop("specific_var", "mcap").equals(one_plan.drop("specific_var"))
+    # the same sums; Polars' window sums are not bitwise reproducible run to run
+    np.testing.assert_allclose(
+        two_steps["specific_var"].to_numpy(), one_plan["specific_var"].to_numpy(), rtol=1e-14
+    )
 
 
 def test_shrink_alone_matches_oracle(rng: np.random.Generator) -> None:
