@@ -1033,3 +1033,15 @@ def test_specific_risk_with_shrinkage_in_two_splits(
     keys = ["date", "asset"]
     # equal up to the order of the per-date sums (the rows of a date come in another order)
     assert_frame_equal(shrunk.drop("mcap").sort(keys), whole.sort(keys), **TOL)
+
+
+def test_worth_shuffling(rng: np.random.Generator, tmp_path: Path) -> None:
+    df = _ts_panel(rng)
+    files = _write_files(df, tmp_path / "in", [df.height // 2])
+    scan = pl.scan_parquet(files)
+    assert _run.worth_shuffling(scan, via="date")
+    assert _run.worth_shuffling(scan.filter(pl.col("ret") > 0), via="date")
+    assert not _run.worth_shuffling(df.lazy(), via="date")  # in memory: nothing to skip
+    assert not _run.worth_shuffling(scan, via="nope")
+    across = scan.with_columns(pl.col("ret").cum_sum().over("asset").alias("cum"))
+    assert not _run.worth_shuffling(across, via="date")  # the date filter cannot pass

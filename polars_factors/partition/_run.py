@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -38,8 +39,11 @@ __all__ = [
     "collect",
     "sink_parquet",
     "split_key",
+    "worth_shuffling",
     "write_frames",
 ]
+
+_SCAN = re.compile(r"^\s*([A-Za-z]+ SCAN|SCAN )")
 
 #: Builds the plan of one chunk from the chunk's rows of the source.
 Build = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -334,6 +338,22 @@ def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path)
         for writer in writers.values():
             writer.close()
     return dataclasses.replace(task, parts=paths)
+
+
+def worth_shuffling(source: pl.LazyFrame, *, via: str) -> bool:
+    """Whether a split of ``source`` would gain from ``shuffle=True``.
+
+    True when the plan reads files (a scan: chunks of the other key cannot skip
+    its row groups) and a filter on ``via`` reaches them, so that the shuffle is
+    accepted. An in-memory source gains nothing from scratch files.
+    """
+    schema = source.collect_schema()
+    if via not in schema:
+        return False
+    nothing = pl.lit(None, dtype=schema[via])
+    probe = source.filter(pl.col(via).is_between(nothing, nothing))
+    leaves = [s for s in probe.explain(optimized=True).splitlines() if _SCAN.match(s)]
+    return bool(leaves) and not blocked_filters(probe, via)
 
 
 def _may_shuffle(task: _Task, *, via: str, shuffle: bool) -> bool:

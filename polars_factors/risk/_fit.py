@@ -120,6 +120,7 @@ def _specific_at(
     result equals ``specific_risk`` over the whole history filtered to ``at``.
     """
     from polars_factors import partition  # noqa: PLC0415  (import cycle)
+    from polars_factors.partition import _run  # noqa: PLC0415
 
     options = {**inspect_defaults(specific_risk), **dict(specific or {})}
     per_asset = {**options, "size": None, "date": date_column, "asset": asset}
@@ -128,9 +129,13 @@ def _specific_at(
         out = specific_risk(rows, **per_asset)
         return out.filter(pl.col(date_column) == pl.lit(at))
 
+    # Residuals read from date-sorted files: one pass lays each asset chunk out in a
+    # scratch file (else every chunk reads the whole history).
+    shuffle = _run.worth_shuffling(residuals, via=date_column)
     raw = partition.collect(
-        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine
-    )
+        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine,
+        shuffle=shuffle,
+    )  # fmt: skip
     if size is None or sizes is None:
         return raw
     _, _, q, groups, _ = _check_options(
