@@ -25,7 +25,6 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg, stats  # type: ignore[import-untyped]
 
 __all__ = [
     "Estimates",
@@ -78,6 +77,8 @@ class Estimates:
     @classmethod
     def of(cls, est: FloatArray, se: FloatArray, *, df: int | None = None) -> Estimates:
         """Complete ``est`` and ``se``; p-values from Student's t(df), normal if ``None``."""
+        from scipy import stats  # type: ignore[import-untyped]  # noqa: PLC0415
+
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, est / se, np.nan)
         dist = stats.norm if df is None else stats.t(df)
@@ -178,6 +179,8 @@ def grs(r: FloatArray, f: FloatArray) -> GRSFit:
 
     Needs ``T > N + K`` and a non-singular :math:`\hat\Sigma` (the caller checks).
     """
+    from scipy import stats  # noqa: PLC0415
+
     t, n = r.shape
     k = f.shape[1]
     fit = _ols(r, f)
@@ -497,6 +500,8 @@ def _with_constant(f: FloatArray) -> FloatArray:
 
 def _ols(r: FloatArray, f: FloatArray) -> _OLS:
     """OLS of every column of ``r`` on a constant and ``f``, by QR."""
+    from scipy import linalg  # noqa: PLC0415
+
     q, rr = np.linalg.qr(_with_constant(f))
     coef = linalg.solve_triangular(rr, q.T @ r)
     r_inv = linalg.solve_triangular(rr, np.eye(rr.shape[0]))
@@ -505,6 +510,8 @@ def _ols(r: FloatArray, f: FloatArray) -> _OLS:
 
 def _inverse_quadratic(e: FloatArray, v: FloatArray) -> float:
     """``v' (E'E)^-1 v`` through the QR factorization of ``E``."""
+    from scipy import linalg  # noqa: PLC0415
+
     rr = np.linalg.qr(e, mode="r")
     y = linalg.solve_triangular(rr, v, trans="T")
     return float(y @ y)
@@ -535,6 +542,8 @@ def _wald(x: FloatArray, vcv: FloatArray) -> float:
 
 
 def _chi2_pvalue(stat: float, df: int) -> float:
+    from scipy import stats  # noqa: PLC0415
+
     if df == 0 or math.isnan(stat):
         return math.nan
     return float(stats.chi2.sf(stat, df))

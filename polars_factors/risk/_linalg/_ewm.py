@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter  # type: ignore[import-untyped]
 
 from polars_factors.risk._linalg import FloatArray, _matrix
 
@@ -72,6 +71,9 @@ class _Filter:
         zi = self.state.get(name)
         if zi is None:
             zi = np.zeros((1, *p.shape[1:]))
+        # scipy is imported on first use: `import polars_factors` stays fast.
+        from scipy.signal import lfilter  # type: ignore[import-untyped]  # noqa: PLC0415
+
         out, zf = lfilter(self.b, self.a, p, axis=0, zi=zi)
         self.state[name] = zf
         return np.asarray(out, dtype=np.float64)
