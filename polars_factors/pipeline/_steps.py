@@ -184,13 +184,21 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
         )
     finally:
         sink.clean("descriptors_by_asset")
-    stats = out.select(
-        pl.len().alias("rows"),
-        pl.col("date").n_unique().alias("dates"),
-        pl.col("asset").n_unique().alias("assets"),
-        pl.col("date").min().alias("first"),
-        pl.col("date").max().alias("last"),
-    ).collect()
+    # Per-key counts stream (one row per date or asset is kept); n_unique over the
+    # whole table would hold both key columns in memory.
+    per_date, per_asset = pl.collect_all(
+        [out.group_by("date").agg(pl.len().alias("n")), out.group_by("asset").agg()]
+    )
+    stats = pl.DataFrame(
+        {
+            "rows": [per_date.get_column("n").sum()],
+            "dates": [per_date.height],
+            "assets": [per_asset.height],
+            "first": [per_date.get_column("date").min()],
+            "last": [per_date.get_column("date").max()],
+        },
+        schema_overrides={"first": per_date.schema["date"], "last": per_date.schema["date"]},
+    )
     if stats.item(0, "rows") == 0:
         msg = "the panel has no rows (check [data] start, end and assets)"
         raise InsufficientDataError(msg)
