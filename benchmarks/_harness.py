@@ -364,7 +364,7 @@ def machine_info(dists: Sequence[str], *, gpu: bool = False) -> dict[str, str]:
     )
     libs = ", ".join(f"{'Polars' if d == 'polars' else d} {version(d)}" for d in dists)
     info = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {len(os.sched_getaffinity(0))} cores usable "
         f"(polars thread pool: {pl.thread_pool_size()})",
         "memory": f"{mem_kb / 1024**2:.1f} GiB",

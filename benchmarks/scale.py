@@ -575,7 +575,7 @@ def _new_cgroup(limit_gb: float) -> Path:
 
 def measure(cap: str, size: str, args: argparse.Namespace) -> Measurement:
     """One fresh child under ``/usr/bin/time -v`` (and ``prlimit`` with a memory cap)."""
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
     m = Measurement(cap, size, SIZES[size] * N_ASSETS, "ok", when=now)
     kind = cap_kind(args)
     group = _new_cgroup(args.memory_cap) if kind == "cgroup" else None

@@ -14,6 +14,8 @@ Examples
 [-1.0, 1.0, 1.0, -1.0]
 """
 
+from importlib import metadata as _metadata
+
 from polars_factors import (
     _namespace,
     asset_pricing,
@@ -25,7 +27,9 @@ from polars_factors import (
     partition,
     plot,
     portfolio,
+    regression,
     risk,
+    standardization,
 )
 from polars_factors.exceptions import (
     ColumnNotFoundError,
@@ -47,6 +51,17 @@ from polars_factors.exceptions import (
 )
 from polars_factors.features import ts_features
 from polars_factors.io import read_fama_french, read_french_csv
+from polars_factors.portfolio import (
+    assign_buckets,
+    bucket_breakpoints,
+    fama_french,
+    information_coefficient,
+    long_short,
+    portfolio_returns,
+    quantile_returns,
+    rebalance,
+    turnover,
+)
 from polars_factors.regression import (
     CrossSectionResult,
     betas,
@@ -54,7 +69,8 @@ from polars_factors.regression import (
     fama_macbeth,
     join_factors,
 )
-from polars_factors.standardize import (
+from polars_factors.risk import shrink_specific_risk, specific_risk
+from polars_factors.standardization import (
     combine,
     fill_missing,
     neutralize,
@@ -64,7 +80,8 @@ from polars_factors.standardize import (
     zscore,
 )
 
-__version__ = "0.1.0"
+#: The installed distribution's version (one source: ``pyproject.toml``).
+__version__ = _metadata.version("polars_factors")
 
 __all__ = [
     "ColumnNotFoundError",
@@ -86,27 +103,40 @@ __all__ = [
     "WeightError",
     "__version__",
     "asset_pricing",
+    "assign_buckets",
     "betas",
+    "bucket_breakpoints",
     "combine",
     "cross_section",
     "datasets",
     "exceptions",
     "exprs",
+    "fama_french",
     "fama_macbeth",
     "features",
     "fill_missing",
+    "information_coefficient",
     "io",
     "join_factors",
+    "long_short",
     "neutralize",
     "partition",
     "plot",
     "portfolio",
+    "portfolio_returns",
+    "quantile_returns",
     "rank",
     "read_fama_french",
     "read_french_csv",
+    "rebalance",
+    "regression",
     "risk",
+    "shrink_specific_risk",
+    "specific_risk",
+    "standardization",
     "standardize",
     "ts_features",
+    "turnover",
     "winsorize",
     "zscore",
 ]

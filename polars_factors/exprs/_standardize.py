@@ -3,7 +3,7 @@
 Each builder returns one ``pl.Expr``. Its statistics (quantiles, means, stds) are
 aggregations, so ``expr.over("date")`` computes them per date, ``expr.over(["date",
 "sector"])`` per date and sector, and the bare expression over the whole column.
-The frame-level functions in :mod:`polars_factors.standardize` call these builders.
+The frame-level functions in :mod:`polars_factors.standardization` call these builders.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def standardize(
 
     Quantile clip (equal-weighted), then clip at weighted mean ``+- n_sigma`` std,
     then z-score with the weighted mean and the ``std_weights`` std. See
-    :func:`polars_factors.standardize.standardize` for the full description.
+    :func:`polars_factors.standardization.standardize` for the full description.
 
     Examples
     --------

@@ -7,7 +7,7 @@ what was expected and what was found, and suggests the closest name for a misspe
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +28,6 @@ from polars_factors.pipeline._checks import (
     string,
     strings,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "CANONICAL_COLUMNS",

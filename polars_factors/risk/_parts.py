@@ -191,7 +191,7 @@ def _read_covariance(df: pl.DataFrame, date: object | None) -> tuple[list[str], 
     _validate.check_numeric(schema, ["covariance"], role="covariance column")
     where = "" if date is None else f" on {date!r}"
     values = df.get_column("covariance").cast(pl.Float64)
-    n_null = values.is_null().sum() + values.is_nan().sum()
+    n_null = int(values.is_null().sum()) + int(values.is_nan().sum())
     if n_null:
         msg = (
             f"the factor covariance{where} has {n_null} null or NaN entries out of "

@@ -1,0 +1,76 @@
+"""The public surface: one table of panel functions, the namespace and the exports agree."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+import polars_factors as pf
+from polars_factors._api import PANEL_FUNCTIONS
+
+NAMES = [fn.__name__ for fn in PANEL_FUNCTIONS]
+FRAMES = [pl.DataFrame({"date": [1], "asset": ["a"]}), pl.LazyFrame({"date": [1], "asset": ["a"]})]
+
+
+def test_the_table_has_no_repeats() -> None:
+    assert len(set(NAMES)) == len(NAMES)
+
+
+@pytest.mark.parametrize("fn", PANEL_FUNCTIONS, ids=NAMES)
+def test_every_panel_function_is_exported_at_the_top(fn: object) -> None:
+    name = fn.__name__  # type: ignore[attr-defined]
+    assert getattr(pf, name) is fn
+    assert name in pf.__all__
+    first = next(iter(inspect.signature(fn).parameters.values()))  # type: ignore[arg-type]
+    assert first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD  # the frame
+
+
+@pytest.mark.parametrize("frame", FRAMES, ids=["eager", "lazy"])
+@pytest.mark.parametrize("fn", PANEL_FUNCTIONS, ids=NAMES)
+def test_method_signature_is_the_function_minus_the_frame(
+    fn: object, frame: pl.DataFrame | pl.LazyFrame
+) -> None:
+    method = getattr(frame.factors, fn.__name__)  # type: ignore[attr-defined]
+    want = inspect.signature(fn)  # type: ignore[arg-type]
+    params = list(want.parameters.values())[1:]
+    assert inspect.signature(method) == want.replace(parameters=params)
+    assert method.__doc__ == fn.__doc__
+    assert method.__name__ == fn.__name__  # type: ignore[attr-defined]
+
+
+def test_the_namespace_has_exactly_the_table() -> None:
+    public = {n for n in dir(pl.DataFrame({}).factors) if not n.startswith("_")}
+    assert public == set(NAMES)
+
+
+def test_a_method_calls_its_function_with_the_frame() -> None:
+    df = pl.DataFrame({"date": [1, 1, 2, 2], "asset": list("abab"), "x": [1.0, 3.0, 2.0, 0.0]})
+    assert df.factors.zscore("x").equals(pf.zscore(df, "x"))
+    lazy = df.lazy().factors.rank(["x"], suffix="_r")
+    assert isinstance(lazy, pl.LazyFrame)
+    assert lazy.collect().equals(pf.rank(df, "x", suffix="_r"))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        df.factors.zscore("x", nope=1)
+
+
+def test_modules_are_not_shadowed_by_functions() -> None:
+    # the module of the standardization transforms is reachable as a module
+    assert pf.standardization.zscore is pf.zscore
+    assert callable(pf.standardize)
+    assert pf.regression.cross_section is pf.cross_section
+
+
+def test_import_does_not_load_the_heavy_optional_modules() -> None:
+    code = (
+        "import sys, polars_factors; "
+        "print(sorted(m for m in ('scipy.signal', 'scipy.stats', 'matplotlib', 'pandas', "
+        "'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
