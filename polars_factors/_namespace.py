@@ -16,7 +16,7 @@ from typing import Any, Generic
 
 import polars as pl
 
-from polars_factors._api import PANEL_FUNCTIONS
+from polars_factors._api import PANEL_FUNCTIONS, load
 from polars_factors.typing import FrameT
 
 __all__ = ["FactorsNamespace"]
@@ -25,17 +25,21 @@ __all__ = ["FactorsNamespace"]
 class _Method:
     """A namespace method: ``frame.factors.<name>(...)`` calls ``fn(frame, ...)``.
 
-    A descriptor rather than a function, so that the method is built with the
-    function's metadata when accessed (and doctest does not collect the function's
-    examples a second time from this module).
+    A descriptor rather than a function: the function's module is imported on first
+    access (``import polars_factors`` stays light), and the method is built with the
+    function's metadata (doctest does not collect its examples a second time here).
     """
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        sig = inspect.signature(fn)
-        self.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])
-        self.__doc__ = fn.__doc__
-        self.__name__ = fn.__name__
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.__name__ = module, name
+        self._fn: Callable[..., Any] | None = None
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The function, imported on first use."""
+        if self._fn is None:
+            self._fn = load(self.module, self.__name__)
+        return self._fn
 
     def __get__(self, owner: FactorsNamespace[Any] | None, cls: type | None = None) -> Any:
         if owner is None:
@@ -46,7 +50,9 @@ class _Method:
         def method(*args: Any, **kwargs: Any) -> Any:
             return fn(frame, *args, **kwargs)
 
-        method.__signature__ = self.__signature__  # type: ignore[attr-defined]
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())[1:]
+        method.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         method.__qualname__ = f"FactorsNamespace.{fn.__name__}"
         return method
 
@@ -70,9 +76,9 @@ class FactorsNamespace(Generic[FrameT]):
         self._frame: FrameT = frame
 
 
-for _fn in PANEL_FUNCTIONS:
-    setattr(FactorsNamespace, _fn.__name__, _Method(_fn))
-del _fn
+for _module, _name in PANEL_FUNCTIONS:
+    setattr(FactorsNamespace, _name, _Method(_module, _name))
+del _module, _name
 
 pl.api.register_lazyframe_namespace("factors")(FactorsNamespace)
 pl.api.register_dataframe_namespace("factors")(FactorsNamespace)

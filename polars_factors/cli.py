@@ -15,7 +15,6 @@ import polars as pl
 
 from polars_factors import __version__
 from polars_factors.exceptions import ConfigError, FactorsError
-from polars_factors.pipeline import demo_config, load_config, run, with_output
 
 __all__ = ["main"]
 
@@ -93,6 +92,9 @@ def _fail(exc: BaseException, code: int) -> int:
 
 
 def _execute(args: argparse.Namespace) -> int:
+    # Imported here: `polars-factors --help` does not load the pipeline.
+    from polars_factors.pipeline import demo_config, load_config, run, with_output  # noqa: PLC0415
+
     if args.command == "demo":
         cfg = demo_config(args.output)
     else:

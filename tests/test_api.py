@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 import polars_factors as pf
-from polars_factors._api import PANEL_FUNCTIONS
+from polars_factors._api import PANEL_FUNCTIONS, load
 
-NAMES = [fn.__name__ for fn in PANEL_FUNCTIONS]
+FUNCTIONS = [load(module, name) for module, name in PANEL_FUNCTIONS]
+NAMES = [name for _, name in PANEL_FUNCTIONS]
 FRAMES = [pl.DataFrame({"date": [1], "asset": ["a"]}), pl.LazyFrame({"date": [1], "asset": ["a"]})]
 
 
@@ -20,7 +21,7 @@ def test_the_table_has_no_repeats() -> None:
     assert len(set(NAMES)) == len(NAMES)
 
 
-@pytest.mark.parametrize("fn", PANEL_FUNCTIONS, ids=NAMES)
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=NAMES)
 def test_every_panel_function_is_exported_at_the_top(fn: object) -> None:
     name = fn.__name__  # type: ignore[attr-defined]
     assert getattr(pf, name) is fn
@@ -30,7 +31,7 @@ def test_every_panel_function_is_exported_at_the_top(fn: object) -> None:
 
 
 @pytest.mark.parametrize("frame", FRAMES, ids=["eager", "lazy"])
-@pytest.mark.parametrize("fn", PANEL_FUNCTIONS, ids=NAMES)
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=NAMES)
 def test_method_signature_is_the_function_minus_the_frame(
     fn: object, frame: pl.DataFrame | pl.LazyFrame
 ) -> None:
@@ -64,13 +65,32 @@ def test_modules_are_not_shadowed_by_functions() -> None:
     assert pf.regression.cross_section is pf.cross_section
 
 
-def test_import_does_not_load_the_heavy_optional_modules() -> None:
+def test_import_loads_only_the_front_door() -> None:
+    # numpy, scipy and the subpackages load when a function is first used
     code = (
         "import sys, polars_factors; "
-        "print(sorted(m for m in ('scipy.signal', 'scipy.stats', 'matplotlib', 'pandas', "
-        "'statsmodels') if m in sys.modules))"
+        "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'pandas', 'statsmodels', "
+        "'polars_factors.regression', 'polars_factors.risk', 'polars_factors.pipeline') "
+        "if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_lazy_attributes() -> None:
+    import polars_factors.exceptions as exceptions_module
+
+    assert pf.exceptions is exceptions_module
+    assert isinstance(pf.__version__, str)
+    assert pf.__version__ == __import__("importlib.metadata").metadata.version("polars_factors")
+    assert set(pf.__all__) <= set(dir(pf))
+    for name in pf.__all__:
+        assert getattr(pf, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = pf.nope  # type: ignore[attr-defined]
+    from polars_factors import fama_french, regression  # from-imports resolve too
+
+    assert fama_french is pf.portfolio.fama_french
+    assert regression.fama_macbeth is pf.fama_macbeth
