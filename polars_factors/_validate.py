@@ -17,6 +17,7 @@ import polars as pl
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DuplicateKeyError,
+    InvalidDataError,
     SchemaError,
     UnsortedError,
     WeightError,
@@ -247,7 +248,7 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
     :data:`TIME_ORDER_ROWS` rows each (memory independent of the number of dates).
     Raises :class:`DuplicateKeyError` for a repeated ``(date, asset)`` key,
     :class:`UnsortedError` for a date that goes backwards within an asset and
-    ``ValueError`` for a null date or asset.
+    :class:`InvalidDataError` for a null date or asset.
     """
     keys = frame.lazy().select(pl.col(date), pl.col(asset))
     null_date, null_asset = (
@@ -264,7 +265,7 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
             f"{asset!r}; time-series operations need both keys. Drop them first, e.g. "
             f"frame.drop_nulls([{date!r}, {asset!r}])."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     # Row numbers are taken before the split, so each pass sees the original order.
     numbered = keys.with_row_index("_row")
     passes = [numbered]

@@ -1,8 +1,9 @@
 """Exceptions and warnings raised by polars_factors.
 
-Every error derives from :class:`FactorsError` and from the matching built-in
+Every error class derives from :class:`FactorsError` and from the matching built-in
 exception, so ``except KeyError`` and ``except pf.exceptions.FactorsError`` both
-catch a missing column.
+catch a missing column. Invalid arguments (an unknown option, an out-of-range
+parameter) raise a plain ``ValueError`` or ``TypeError`` instead.
 
 Examples
 --------
@@ -27,6 +28,7 @@ __all__ = [
     "FactorsWarning",
     "FileFormatError",
     "InsufficientDataError",
+    "InvalidDataError",
     "MissingDependencyError",
     "PartitionError",
     "RankDeficientWarning",
@@ -64,6 +66,14 @@ class UnsortedError(FactorsError, ValueError):
 
 class InsufficientDataError(FactorsError, ValueError):
     """There are too few rows (or dates, or assets) to compute what was asked."""
+
+
+class InvalidDataError(FactorsError, ValueError):
+    """The data itself is invalid (null keys, negative variances, incomplete matrices).
+
+    Raised where a value must be complete, finite or non-negative and is not; invalid
+    arguments and options raise a plain ``ValueError`` or ``TypeError`` instead.
+    """
 
 
 class WeightError(FactorsError, ValueError):

@@ -91,8 +91,9 @@ def ts_features(
     UnsortedError
         With ``check_keys``: an asset's dates go backwards somewhere.
     ValueError
-        ``window`` or ``lag`` is out of range, an output column already exists, or
-        (with ``check_keys``) a date or asset is null.
+        ``window`` or ``lag`` is out of range, or an output column already exists.
+    InvalidDataError
+        With ``check_keys``: a date or asset is null.
 
     Warns
     -----

@@ -80,7 +80,7 @@ def test_import_loads_only_the_front_door() -> None:
 
 
 def test_lazy_attributes() -> None:
-    import polars_factors.exceptions as exceptions_module
+    import polars_factors.exceptions as exceptions_module  # noqa: PLC0415
 
     assert pf.exceptions is exceptions_module
     assert isinstance(pf.__version__, str)
@@ -90,7 +90,7 @@ def test_lazy_attributes() -> None:
         assert getattr(pf, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = pf.nope  # type: ignore[attr-defined]
-    from polars_factors import fama_french, regression  # from-imports resolve too
+    from polars_factors import fama_french, regression  # noqa: PLC0415  (resolved lazily)
 
     assert fama_french is pf.portfolio.fama_french
     assert regression.fama_macbeth is pf.fama_macbeth

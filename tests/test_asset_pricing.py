@@ -26,6 +26,7 @@ from polars_factors.exceptions import (
     DataLossWarning,
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     RankDeficientWarning,
     SchemaError,
 )
@@ -553,7 +554,7 @@ def test_duplicate_and_null_dates(rng):
     with pytest.raises(DuplicateKeyError, match="factors frame has 1 duplicate 'date'"):
         ap.traded_factor_model(portfolios, pl.concat([factors, factors.head(1)]))
     null_first = pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("date"))
-    with pytest.raises(ValueError, match="1 rows with a null 'date'"):
+    with pytest.raises(InvalidDataError, match="1 rows with a null 'date'"):
         ap.grs(portfolios.with_columns(null_first.alias("date")), factors)
 
 

@@ -376,7 +376,7 @@ def test_errors(panel: pl.DataFrame) -> None:
         pf.betas(panel, "ret", ["ret", "mkt"])
     with pytest.raises(ValueError, match="at least one column"):
         pf.betas(panel, "ret", [])
-    with pytest.raises(ValueError, match="null 'date'"):
+    with pytest.raises(pf.InvalidDataError, match="null 'date'"):
         pf.betas(panel.with_columns(date=pl.lit(None, pl.Date)), "ret", FACTORS, window=10)
     with pytest.raises(TypeError, match="`window` must be"):
         pf.betas(panel, "ret", FACTORS, window=2.5)  # type: ignore[arg-type]

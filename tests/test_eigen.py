@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from polars_factors.exceptions import ColumnNotFoundError, SingularMatrixError
+from polars_factors.exceptions import ColumnNotFoundError, InvalidDataError, SingularMatrixError
 from polars_factors.risk._linalg import _eigen
 from polars_factors.risk.eigen import eigenfactor_adjustment
 
@@ -180,3 +180,16 @@ def test_errors(rng):
         )
     with pytest.raises(TypeError, match="DataFrame"):
         eigenfactor_adjustment({"a": 1}, window=10)  # type: ignore[arg-type]
+
+
+def test_malformed_covariance_errors(rng):
+    partial = random_cov(rng)
+    partial[0, 1] = partial[1, 0] = np.nan
+    with pytest.raises(InvalidDataError, match=r"complete or entirely null.* on 1"):
+        eigenfactor_adjustment(cov_frame([random_cov(rng), partial]), n_sims=5, window=10)
+    asym = random_cov(rng)
+    asym[0, 1] += 1.0
+    with pytest.raises(InvalidDataError, match="must be symmetric"):
+        eigenfactor_adjustment(cov_frame([asym]), n_sims=5, window=10)
+    with pytest.raises(InvalidDataError, match="pair exactly once"):
+        eigenfactor_adjustment(cov_frame([random_cov(rng)]).head(24), n_sims=5, window=10)

@@ -20,6 +20,7 @@ from polars_factors.exceptions import (
     DataLossWarning,
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     SchemaError,
     UnsortedError,
 )
@@ -292,8 +293,14 @@ def test_errors(returns):
         pf.risk.factor_covariance(fr, nw_lags_vol=-1)
     with pytest.raises(ValueError, match="preset"):
         pf.risk.factor_covariance(fr, preset="USE5")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="not in the factor returns"):
+    with pytest.raises(InvalidDataError, match="not in the factor returns"):
         pf.risk.factor_covariance(fr, dates=[date(1999, 1, 1)])
+    null_date = pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("date"))
+    with pytest.raises(InvalidDataError, match="have null 'date' values; drop those rows"):
+        pf.risk.factor_covariance(fr.with_columns(null_date.alias("date")))
+    null_factor = pl.when(pl.col("factor") == "size").then(None).otherwise(pl.col("factor"))
+    with pytest.raises(InvalidDataError, match="have null 'date' or 'factor' values"):
+        pf.risk.factor_covariance(long.with_columns(null_factor.alias("factor")))
     with pytest.raises(ValueError, match="min_periods"):
         pf.risk.factor_covariance(fr, min_periods=0)
     with pytest.raises(ColumnNotFoundError, match="day"):

@@ -349,8 +349,8 @@ def test_empty_and_factorless(long):
 
 def test_null_keys(long):
     null_date = long.with_columns(pl.when(pl.col("factor") == "a").then(pl.col("date")))
-    with pytest.raises(ValueError, match=r"2 rows have a null 'date'"):
+    with pytest.raises(exc.InvalidDataError, match=r"2 rows have a null 'date'"):
         fama_macbeth(null_date)
     null_name = long.with_columns(pl.when(pl.col("date") == 1).then(pl.col("factor")))
-    with pytest.raises(ValueError, match=r"null factor name"):
+    with pytest.raises(exc.InvalidDataError, match=r"null factor name"):
         fama_macbeth(null_name)

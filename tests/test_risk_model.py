@@ -16,6 +16,7 @@ from polars_factors.exceptions import (
     DataLossWarning,
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     SingularMatrixError,
     UnknownAssetError,
 )
@@ -400,7 +401,7 @@ def test_hedge_instrument_errors(tiny):
         tiny.hedge({"a": 1.0}, instruments=pl.DataFrame({"asset": ["a", "zz"], "i": [1.0, 1.0]}))
     with pytest.raises(DuplicateKeyError):
         tiny.hedge({"a": 1.0}, instruments=pl.DataFrame({"asset": ["a", "a"], "i": [1.0, 1.0]}))
-    with pytest.raises(ValueError, match="null"):
+    with pytest.raises(InvalidDataError, match="the instruments have null, NaN or infinite"):
         tiny.hedge({"a": 1.0}, instruments=pl.DataFrame({"asset": ["a", "b"], "i": [1.0, None]}))
     with pytest.raises(ValueError, match="only the asset column"):
         tiny.hedge({"a": 1.0}, instruments=pl.DataFrame({"asset": ["a"]}))
@@ -646,20 +647,23 @@ def test_from_parts_errors(tiny):
         RiskModel.from_parts(pl.concat([exp, exp.head(1)]), cov, spec)
     with pytest.raises(DuplicateKeyError):
         RiskModel.from_parts(exp, cov, pl.concat([spec, spec.head(1)]))
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(InvalidDataError, match="specific variances must be >= 0"):
         RiskModel.from_parts(
             exp, cov, spec.with_columns(pl.Series("specific_var", [0.1, -0.1, 0.1]))
         )
+    null_asset = pl.Series("asset", ["a", None, "c"])
+    with pytest.raises(InvalidDataError, match="the exposures frame has rows with a null 'asset'"):
+        RiskModel.from_parts(exp.with_columns(null_asset), cov, spec)
     null_cov = cov.with_columns(pl.lit(None, dtype=pl.Float64).alias("covariance"))
     with pytest.raises(InsufficientDataError, match="too short"):
         RiskModel.from_parts(exp, null_cov, spec)
     asym = cov.with_columns(pl.Series("covariance", [0.04, 0.002, 0.003, 0.01]))
-    with pytest.raises(ValueError, match="symmetric"):
+    with pytest.raises(InvalidDataError, match="symmetric"):
         RiskModel.from_parts(exp, asym, spec)
     not_psd = cov.with_columns(pl.Series("covariance", [0.01, 0.02, 0.02, 0.01]))
-    with pytest.raises(ValueError, match="positive semi-definite"):
+    with pytest.raises(InvalidDataError, match="positive semi-definite"):
         RiskModel.from_parts(exp, not_psd, spec)
-    with pytest.raises(ValueError, match="pair exactly once"):
+    with pytest.raises(InvalidDataError, match="pair exactly once"):
         RiskModel.from_parts(exp, cov.head(3), spec)
 
 
@@ -682,10 +686,12 @@ def test_weights_errors(tiny):
         tiny.portfolio_risk({"a": 1.0, "x": 1.0, "y": 0.0})
     with pytest.raises(DuplicateKeyError, match="'a'"):
         tiny.portfolio_risk(pl.DataFrame({"asset": ["a", "a"], "weight": [1.0, 2.0]}))
-    with pytest.raises(ValueError, match="null, NaN"):
+    with pytest.raises(InvalidDataError, match="null, NaN"):
         tiny.portfolio_risk(pl.DataFrame({"asset": ["a", "b"], "weight": [1.0, None]}))
-    with pytest.raises(ValueError, match="null, NaN"):
+    with pytest.raises(InvalidDataError, match="null, NaN"):
         tiny.portfolio_risk({"a": float("nan")})
+    with pytest.raises(InvalidDataError, match="the weights have 1 rows with a null asset"):
+        tiny.portfolio_risk(pl.DataFrame({"asset": ["a", None], "weight": [1.0, 0.0]}))
     with pytest.raises(ColumnNotFoundError, match="'weight'"):
         tiny.portfolio_risk(pl.DataFrame({"asset": ["a"], "w": [1.0]}))
     with pytest.raises(TypeError):

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from polars_factors.exceptions import (
     ColumnNotFoundError,
     DuplicateKeyError,
+    InvalidDataError,
     SchemaError,
     WeightError,
 )
@@ -430,7 +431,7 @@ def test_regime_errors():
         volatility_regime(wide, vols)
     with pytest.raises(ValueError, match="wide"):
         volatility_regime(wide, vols, weights="a")
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(InvalidDataError, match="2 negative values; volatilities and variances"):
         volatility_regime(returns, vols.with_columns(volatility=-0.1))
     with pytest.raises(ColumnNotFoundError, match="volatility"):
         volatility_regime(returns, vols.rename({"volatility": "vol"}))
@@ -438,11 +439,15 @@ def test_regime_errors():
         volatility_regime(returns, vols.with_columns(specific_var=0.1))
     with pytest.raises(SchemaError, match="same dtype"):
         volatility_regime(returns, vols.with_columns(pl.col("date").cast(pl.Float64)))
-    with pytest.raises(ValueError, match="null"):
+    with pytest.raises(InvalidDataError, match="4 null 'date' or 'factor' values"):
         volatility_regime(returns.with_columns(factor=pl.lit(None, pl.String)), vols)
     with pytest.raises(DuplicateKeyError):
         volatility_regime(
             pl.DataFrame({"date": [1, 1], "m": [0.1, 0.2]}), method="proxy", value="m"
+        )
+    with pytest.raises(InvalidDataError, match="1 rows with a null 'date'; drop them first"):
+        volatility_regime(
+            pl.DataFrame({"date": [1, None], "m": [0.1, 0.2]}), method="proxy", value="m"
         )
     with pytest.raises(TypeError, match="DataFrame"):
         volatility_regime({"date": [1]}, vols)  # type: ignore[arg-type]
@@ -601,5 +606,5 @@ def test_bias_statistic_errors():
             window=None,
             portfolio="port",
         )
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(InvalidDataError, match="2 negative values"):
         bias_statistic(rets, vols.with_columns(volatility=-1.0), window=None)

@@ -16,6 +16,7 @@ from polars_factors.exceptions import (
     ColumnNotFoundError,
     DataLossWarning,
     DuplicateKeyError,
+    InvalidDataError,
     SchemaError,
     UnsortedError,
 )
@@ -313,7 +314,7 @@ def test_dates_not_increasing_within_asset(small):
 
 
 def test_null_keys(small):
-    with pytest.raises(ValueError, match="null 'date'"):
+    with pytest.raises(InvalidDataError, match="null 'date'"):
         ts_features(small.with_columns(pl.lit(None, pl.Int64).alias("date")), window=2)
 
 

@@ -314,7 +314,9 @@ def grs(
         factors; or the residual covariance is singular (an asset is a combination of
         the factors and other assets).
     ValueError
-        A column is named as both a portfolio and a factor, or a date is null.
+        A column is named as both a portfolio and a factor.
+    InvalidDataError
+        A date is null.
 
     Warns
     -----
@@ -457,7 +459,9 @@ def traded_factor_model(
         asset that is a combination of a constant and the factors.
     ValueError
         An unknown option, a negative bandwidth or one of at least :math:`T`, a
-        ``bandwidth`` with ``cov_type="robust"``, a column used twice, a null date.
+        ``bandwidth`` with ``cov_type="robust"``, a column used twice.
+    InvalidDataError
+        A date is null.
 
     Warns
     -----
@@ -615,6 +619,8 @@ def linear_factor_model(
     ValueError
         As :func:`traded_factor_model`; also a factor named ``"risk_free"`` with
         ``risk_free=True``.
+    InvalidDataError
+        A date is null.
 
     Warns
     -----

@@ -21,6 +21,7 @@ from polars_factors.exceptions import (
     DataLossWarning,
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     RankDeficientWarning,
     SchemaError,
 )
@@ -176,7 +177,7 @@ def _check_dates(df: pl.DataFrame, *, date: str, what: str) -> None:
             f"the {what} frame has {n_null} rows with a null {date!r}; every return needs "
             f"a date. Drop them first, e.g. frame.drop_nulls({date!r})."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     dupes = df.group_by(date).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(date)
     if dupes.height:
         shown = ", ".join(f"{d!r} x{r}" for d, r in dupes.head(_MAX_SHOWN).iter_rows())

@@ -86,6 +86,8 @@ def fama_french(
         Neither ``value`` nor ``momentum`` given, or ``formation_month`` outside 1-12.
     DuplicateKeyError, UnsortedError
         With ``check_keys``: repeated keys, or an asset's dates go back in time.
+    InvalidDataError
+        With ``check_keys``: a date or asset is null.
     WeightError
         With ``check_keys``: a negative size.
 

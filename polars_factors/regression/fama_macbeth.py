@@ -13,7 +13,12 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._validate import check_columns_exist
-from polars_factors.exceptions import DuplicateKeyError, InsufficientDataError, SchemaError
+from polars_factors.exceptions import (
+    DuplicateKeyError,
+    InsufficientDataError,
+    InvalidDataError,
+    SchemaError,
+)
 from polars_factors.exprs._core import nonzero_spread
 
 __all__ = ["fama_macbeth"]
@@ -100,7 +105,9 @@ def fama_macbeth(
     InsufficientDataError
         The frame has no rows or no factor column.
     ValueError
-        ``nw_lags`` is negative or not an int, or a date or factor name is null.
+        ``nw_lags`` is negative or not an int.
+    InvalidDataError
+        A date or factor name is null.
     TypeError
         ``debiased`` is not a bool.
 
@@ -252,7 +259,7 @@ def _check_rows(df: pl.DataFrame, *, date: str, wide: bool) -> None:
                 f"{n_null} rows have a null {what}; each estimate needs a period and a factor "
                 f"to be ordered in time. Drop or fill them first."
             )
-            raise ValueError(msg)
+            raise InvalidDataError(msg)
 
 
 def _check_unique(df: pl.DataFrame, keys: list[str], label: str) -> None:

@@ -238,6 +238,8 @@ def betas(
         An int window is shorter than the number of parameters.
     DuplicateKeyError, UnsortedError
         A repeated ``(date, asset)`` key, or an asset's dates go back in time.
+    InvalidDataError
+        With ``check_keys``, a rolling window or ``half_life``: a null date or asset.
     WeightError
         A negative weight.
     ValueError

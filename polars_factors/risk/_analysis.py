@@ -24,6 +24,7 @@ from polars_factors.exceptions import (
     DataLossWarning,
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     SchemaError,
     SingularMatrixError,
     UnknownAssetError,
@@ -413,7 +414,7 @@ def _keyed_frame(model: RiskModel, frame: pl.DataFrame, role: str) -> pl.DataFra
     keys = frame.get_column(model.asset)
     if keys.null_count():
         msg = f"the {role} have {keys.null_count()} rows with a null asset; drop them."
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     dup = keys.filter(keys.is_duplicated()).unique(maintain_order=True)
     if dup.len():
         msg = (
@@ -436,7 +437,7 @@ def _aligned(model: RiskModel, frame: pl.DataFrame, columns: list[str], role: st
             f"finite value for every listed asset (or leave the asset out for 0), e.g. "
             f"pl.col({bad[0]!r}).fill_null(0.0)."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     aligned = (
         model.exposures.select(model.asset)
         .join(frame, on=model.asset, how="left", maintain_order="left")

@@ -19,6 +19,7 @@ from polars_factors import _validate
 from polars_factors.exceptions import (
     DuplicateKeyError,
     InsufficientDataError,
+    InvalidDataError,
     SchemaError,
     UnsortedError,
 )
@@ -111,7 +112,7 @@ def factor_panel(
 def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl.DataFrame:
     if df.get_column(date).null_count() or df.get_column(factor).null_count():
         msg = f"the factor returns have null {date!r} or {factor!r} values; drop those rows"
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     dup = df.filter(pl.struct(date, factor).is_duplicated())
     if dup.height:
         first = dup.row(0, named=True)
@@ -153,7 +154,7 @@ def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl
 def _check_dates(dates: pl.Series, *, date: str) -> None:
     if dates.null_count():
         msg = f"the factor returns have null {date!r} values; drop those rows"
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     if dates.is_duplicated().any():
         first = dates.filter(dates.is_duplicated()).item(0)
         msg = f"the factor returns repeat {date!r} {first!r}; keep one row per date"
@@ -223,7 +224,7 @@ def covariance_stack(
             f"pair exactly once: {n_dates} dates x {k} x {k} factors = {n_dates * k * k} rows, "
             f"found {df.height} rows with {df.get_column('pos').n_unique()} distinct pairs"
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     values = (
         df.sort("pos").get_column("covariance").cast(pl.Float64).fill_null(float("nan")).to_numpy()
     ).reshape(n_dates, k, k)
@@ -241,7 +242,7 @@ def _check_stack(values: FloatArray, dates: pl.Series | None, factors: list[str]
             f"history); one has null or non-finite entries among finite ones"
             f"{where.format(repr(dates[first])) if dates is not None else ''}"
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     if (asymmetry > SYMMETRY_TOL).any():
         first = int(asymmetry.argmax())
         msg = (
@@ -250,7 +251,7 @@ def _check_stack(values: FloatArray, dates: pl.Series | None, factors: list[str]
             f"{where.format(repr(dates[first])) if dates is not None else ''} (factors "
             f"{factors[:5]}...)"
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
 
 
 def covariance_frame(stack: CovarianceStack, *, date: str = "date") -> pl.DataFrame:

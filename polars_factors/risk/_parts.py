@@ -18,7 +18,12 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import user_stacklevel
-from polars_factors.exceptions import DataLossWarning, DuplicateKeyError, InsufficientDataError
+from polars_factors.exceptions import (
+    DataLossWarning,
+    DuplicateKeyError,
+    InsufficientDataError,
+    InvalidDataError,
+)
 from polars_factors.risk._input import CovarianceStack, covariance_frame, covariance_stack
 from polars_factors.risk._linalg import _decompose, _matrix
 
@@ -127,7 +132,7 @@ def _complete_assets(
             f"one (e.g. {examples(negative.to_list())}). Fix the specific risk "
             "estimates, e.g. clip them at 0."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     incomplete = pl.any_horizontal(missing(c) for c in [*factors, "specific_var"])
     dropped = joined.filter(incomplete).get_column(asset).sort()
     kept = joined.filter(~incomplete).sort(asset)
@@ -209,7 +214,7 @@ def _read_covariance(df: pl.DataFrame, date: object | None) -> tuple[list[str], 
             "Estimate it with one consistent sample for all factors, or project it onto the "
             "PSD cone (clip negative eigenvalues at 0)."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     return stack.factors, _matrix.symmetrize(cov)
 
 
@@ -217,7 +222,7 @@ def _check_keys(df: pl.DataFrame, keys: list[str], name: str) -> None:
     nulls = df.select(pl.col(keys).null_count()).row(0)
     if any(nulls):
         msg = f"the {name} frame has rows with a null {keys[0]!r}; drop them."
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     dup = df.filter(pl.struct(keys).is_duplicated()).select(keys).unique(maintain_order=True)
     if dup.height:
         shown = examples([r if len(r) > 1 else r[0] for r in dup.rows()])

@@ -10,7 +10,7 @@ import polars as pl
 
 from polars_factors._frame import user_stacklevel
 from polars_factors._validate import check_choice, check_half_life
-from polars_factors.exceptions import DataLossWarning, InsufficientDataError
+from polars_factors.exceptions import DataLossWarning, InsufficientDataError, InvalidDataError
 from polars_factors.risk import _input
 from polars_factors.risk._linalg import _ewm
 
@@ -113,7 +113,10 @@ def factor_covariance(
         A factor without a finite return on some date, or empty returns.
     ValueError
         Unknown preset, a half-life that is not positive, negative lags or
-        ``min_periods``, requested dates that are not in the frame.
+        ``min_periods``.
+    InvalidDataError
+        Requested dates that are not in the frame; a null date (or factor name, long
+        layout).
 
     Warns
     -----
@@ -245,7 +248,7 @@ def _keep(
     if found.get_column("i").null_count():
         missing = found.filter(pl.col("i").is_null()).get_column(date).to_list()
         msg = f"requested dates are not in the factor returns: {missing[:5]}"
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     if found.height == 0:
         msg = "dates is an empty list; pass 'all', 'last' or some dates of the frame"
         raise InsufficientDataError(msg)

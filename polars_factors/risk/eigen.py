@@ -83,7 +83,10 @@ def eigenfactor_adjustment(
     ------
     ValueError
         ``window < 2``, ``window`` not above the number of factors, ``n_sims < 1``,
-        ``scale < 0``; a malformed covariance frame (incomplete or asymmetric matrices).
+        ``scale < 0``.
+    InvalidDataError
+        A malformed covariance frame: a ``(date, factor_1, factor_2)`` pair missing or
+        repeated, or incomplete (partly null or non-finite) or asymmetric matrices.
     SingularMatrixError
         A matrix that is not positive definite: an eigenvalue at or below ``1e-12``
         times the largest (the message names the date).

@@ -224,10 +224,11 @@ class RiskModel:
         InsufficientDataError
             A frame has no rows for ``date``, the covariance at ``date`` is null (too
             short a history) or no asset has complete data.
-        ValueError
+        InvalidDataError
             The covariance is not symmetric (relative tolerance ``1e-10``) or not
             positive semi-definite (an eigenvalue below ``-1e-10`` times the largest),
-            a specific variance is negative, or an asset key is null.
+            a specific variance is negative, an asset key is null, or a
+            ``(factor_1, factor_2)`` pair is missing or repeated.
 
         Warns
         -----
@@ -487,8 +488,8 @@ class RiskModel:
             The weights name assets the model does not cover.
         DuplicateKeyError
             An asset appears twice in the weights.
-        ValueError
-            A weight is null, NaN or infinite.
+        InvalidDataError
+            A weight is null, NaN or infinite, or an asset is null.
 
         Notes
         -----
@@ -566,8 +567,10 @@ class RiskModel:
         Raises
         ------
         ValueError
-            ``factors`` names an unknown factor (or one twice, or none), or a weight
-            or instrument weight is null, NaN or infinite.
+            ``factors`` names an unknown factor (or one twice, or none), or
+            ``instruments`` has no instrument column.
+        InvalidDataError
+            A weight or instrument weight is null, NaN or infinite, or an asset is null.
         UnknownAssetError
             The weights or the instruments name assets the model does not cover.
         DuplicateKeyError
@@ -700,7 +703,9 @@ class RiskModel:
         ColumnNotFoundError, SchemaError
             A column is missing, or the return column is not numeric.
         ValueError
-            ``window`` is below 2; see :meth:`portfolio_risk` for the weights.
+            ``window`` is below 2.
+        InvalidDataError
+            See :meth:`portfolio_risk` for the weights.
 
         Warns
         -----

@@ -23,7 +23,12 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import temp_name
-from polars_factors.exceptions import ColumnNotFoundError, DuplicateKeyError, SchemaError
+from polars_factors.exceptions import (
+    ColumnNotFoundError,
+    DuplicateKeyError,
+    InvalidDataError,
+    SchemaError,
+)
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
 from polars_factors.risk._input import is_covariance_frame
@@ -57,7 +62,7 @@ def _check_dates(frame: Frame, date: str, *, what: str, engine: EngineType) -> N
     )
     if nulls:
         msg = f"{what} has {nulls} rows with a null {date!r}; drop them first."
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     if extra:
         msg = (
             f"{what} must have one row per {date!r}, but {extra} rows repeat a date; "
@@ -78,7 +83,7 @@ def _check_keys(frame: Frame, date: str, key: str | None, *, what: str, engine: 
     )
     if nulls:
         msg = f"{what} has {nulls} null {date!r} or {key!r} values; drop those rows first."
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
     _validate.check_unique_keys(frame, date=date, asset=key)
 
 
@@ -89,7 +94,7 @@ def _check_not_negative(frame: pl.LazyFrame, column: str, *, what: str, engine: 
             f"{what} has {negative} negative values; volatilities and variances must be >= 0 "
             "(a zero forecast leaves its return out)."
         )
-        raise ValueError(msg)
+        raise InvalidDataError(msg)
 
 
 def _check_same_dtype(left: pl.Schema, right: pl.Schema, column: str, right_col: str) -> None:
@@ -413,8 +418,9 @@ def volatility_regime(
         Negative weights.
     ValueError
         A half-life that is not positive; ``predicted`` missing for ``"bias"`` or given
-        for ``"proxy"``; ``weights`` with wide or proxy returns; negative predicted
-        volatilities or variances; null dates or keys.
+        for ``"proxy"``; ``weights`` with wide or proxy returns.
+    InvalidDataError
+        Negative predicted volatilities or variances; null dates or keys.
 
     Notes
     -----
@@ -587,8 +593,9 @@ def bias_statistic(
     DuplicateKeyError
         A repeated ``(date, portfolio)`` (or date) in either frame.
     ValueError
-        ``window`` or ``min_periods`` below 2, ``min_periods > window``; negative
-        predicted volatilities; null dates or portfolios.
+        ``window`` or ``min_periods`` below 2, ``min_periods > window``.
+    InvalidDataError
+        Negative predicted volatilities; null dates or portfolios.
 
     Notes
     -----

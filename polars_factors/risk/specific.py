@@ -340,8 +340,10 @@ def specific_risk(
         ``size`` has negative values.
     ValueError
         An option is out of range (``half_life <= 0``, ``nw_lags < 0``, ``n_groups < 1``,
-        ``shrinkage`` outside [0, 1], ``min_periods < 1``), a column is named in two
-        roles, or (with ``check_keys``) a key is null.
+        ``shrinkage`` outside [0, 1], ``min_periods < 1``), or a column is named in two
+        roles.
+    InvalidDataError
+        With ``check_keys``: a date or asset is null.
 
     Notes
     -----
