@@ -154,7 +154,7 @@ def fit(panel: pl.DataFrame, res: pf.CrossSectionResult, day: object) -> pf.risk
         exposures=STYLES,
         industry="sector",
         country=True,
-        date=day,
+        at=day,
         lag=1,  # factor returns are dated by formation: the one of t - 1 is realized at t
         size="mcap",
         covariance={"preset": PRESET},

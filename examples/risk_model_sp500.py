@@ -210,15 +210,15 @@ def model_at(day: object, frames: dict[str, pl.DataFrame], factors: list[str]) -
     exposure are left out here; ``from_parts`` would leave them out too, with a warning.
     """
     prev = frames["calendar"].filter(pl.col("date") == day).item(0, "prev")
-    at = {k: frames[k].filter(pl.col("date") == prev).drop("date") for k in ("cov", "specific")}
-    specific = at["specific"].drop_nulls("specific_var")
+    known = {k: frames[k].filter(pl.col("date") == prev).drop("date") for k in ("cov", "specific")}
+    specific = known["specific"].drop_nulls("specific_var")
     exposures = (
         exposures_at(frames["panel"].filter(pl.col("date") == day), factors)
         .drop("date")
         .drop_nulls()
         .join(specific, on="asset", how="semi", maintain_order="left")
     )
-    return pf.risk.RiskModel.from_parts(exposures, at["cov"], specific, date=day)
+    return pf.risk.RiskModel.from_parts(exposures, known["cov"], specific, at=day)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,6 +43,40 @@ def test_method_signature_is_the_function_minus_the_frame(
     assert method.__name__ == fn.__name__  # type: ignore[attr-defined]
 
 
+def _keyed(fn: object) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(fn).parameters)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=NAMES)
+def test_every_panel_function_takes_the_key_columns(fn: object) -> None:
+    # one vocabulary: date= and asset= name the key columns, keyword-only
+    params = _keyed(fn)
+    assert params["date"].default == "date"
+    assert params["date"].kind is inspect.Parameter.KEYWORD_ONLY
+    if "asset" in params:
+        assert params["asset"].default == "asset"
+        assert params["asset"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert not [p for p in params if p.endswith("_column")]
+
+
+KEYED = {
+    "RiskModel.fit": pf.risk.RiskModel.fit,
+    "RiskModel.from_parts": pf.risk.RiskModel.from_parts,
+    "RiskModel.realized_vs_implied": pf.risk.RiskModel.realized_vs_implied,
+    **{f"plot.{name}": getattr(pf.plot, name) for name in pf.plot.__all__},
+}
+
+
+@pytest.mark.parametrize("fn", list(KEYED.values()), ids=list(KEYED))
+def test_date_and_asset_are_column_names_elsewhere_too(fn: object) -> None:
+    # a date or an asset value has another name (at=, select=); no *_column keywords
+    params = _keyed(fn)
+    for key in ("date", "asset"):
+        if key in params:
+            assert params[key].default == key
+    assert not [p for p in params if p.endswith("_column")]
+
+
 def test_the_namespace_has_exactly_the_table() -> None:
     public = {n for n in dir(pl.DataFrame({}).factors) if not n.startswith("_")}
     assert public == set(NAMES)

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 from scipy import stats
 
 from polars_factors.exceptions import ColumnNotFoundError, DuplicateKeyError, SchemaError
@@ -127,6 +128,17 @@ def test_ic_by_date_and_sector(ic_panel, method):
     by = ["date", "sector"]
     res = compute_ic(ic_panel, "lazy-streaming", "x", FWD, method=method, by=by)
     assert_ic_equal(res.ic, ic_oracle(ic_panel, "x", FWD, by, method))
+
+
+def test_ic_date_names_the_default_group_key(ic_panel):
+    month = ic_panel.rename({"date": "month"})
+    res = information_coefficient(month, "x", FWD, date="month")
+    assert res.by == ["month"]
+    want = information_coefficient(ic_panel, "x", FWD)
+    assert_frame_equal(res.ic, want.ic.rename({"date": "month"}))
+    assert_frame_equal(res.summary(), want.summary())
+    with pytest.raises(ColumnNotFoundError, match="group key 'date'"):
+        information_coefficient(month, "x", FWD)
 
 
 def test_ic_null_group_key_is_its_own_group(ic_panel):

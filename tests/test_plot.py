@@ -131,9 +131,9 @@ def visible_lines(ax) -> list:
 # every plot renders
 
 PLOTS: dict[str, Callable[[Inputs], Figure]] = {
-    "exposure_bar": lambda d: pfplot.exposure_bar(d.betas, asset="BBB"),
-    "exposure_radar": lambda d: pfplot.exposure_radar(d.betas, asset="BBB"),
-    "rolling_betas": lambda d: pfplot.rolling_betas(d.rolling, asset="CCC"),
+    "exposure_bar": lambda d: pfplot.exposure_bar(d.betas, select="BBB"),
+    "exposure_radar": lambda d: pfplot.exposure_radar(d.betas, select="BBB"),
+    "rolling_betas": lambda d: pfplot.rolling_betas(d.rolling, select="CCC"),
     "cumulative_returns": lambda d: pfplot.cumulative_returns(d.cs.factor_returns),
     "ic_by_date": lambda d: pfplot.ic_by_date(d.ic),
     "quantile_returns": lambda d: pfplot.quantile_returns(d.quantiles),
@@ -160,12 +160,12 @@ def test_renders_to_png(inputs, name):
 
 
 def test_titles(inputs):
-    fig = pfplot.exposure_bar(inputs.betas, asset="AAA")
+    fig = pfplot.exposure_bar(inputs.betas, select="AAA")
     assert fig.get_suptitle() == "Factor exposures: AAA"
-    fig = pfplot.exposure_bar(inputs.betas, asset="AAA", title="mine", figsize=(3.0, 2.0))
+    fig = pfplot.exposure_bar(inputs.betas, select="AAA", title="mine", figsize=(3.0, 2.0))
     assert fig.get_suptitle() == "mine"
     assert tuple(fig.get_size_inches()) == (3.0, 2.0)
-    assert pfplot.exposure_bar(inputs.betas, asset="AAA", title="").get_suptitle() == ""
+    assert pfplot.exposure_bar(inputs.betas, select="AAA", title="").get_suptitle() == ""
 
 
 # --------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def test_titles(inputs):
 
 def test_exposure_bar_heights_and_whiskers(inputs):
     row = inputs.betas.filter(pl.col("asset") == "BBB")
-    fig = pfplot.exposure_bar(inputs.betas.lazy(), asset="BBB")
+    fig = pfplot.exposure_bar(inputs.betas.lazy(), select="BBB")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["mkt", "smb", "hml"]
     heights = [bar.get_height() for bar in ax.patches]
@@ -186,7 +186,7 @@ def test_exposure_bar_heights_and_whiskers(inputs):
     for seg, h, s in zip(segments, heights, se, strict=True):
         np.testing.assert_allclose([seg[0][1], seg[1][1]], [h - 2 * s, h + 2 * s])
     # no whiskers on request; a factor subset in the given order
-    fig = pfplot.exposure_bar(inputs.betas, asset="BBB", factors=["hml", "mkt"], std_errors=None)
+    fig = pfplot.exposure_bar(inputs.betas, select="BBB", factors=["hml", "mkt"], std_errors=None)
     ax = fig.axes[0]
     assert ax.containers[0].errorbar is None
     np.testing.assert_allclose(
@@ -200,14 +200,14 @@ def test_exposure_bar_long_frame_and_single_asset():
     )
     ax = pfplot.exposure_bar(long).axes[0]
     assert [b.get_height() for b in ax.patches] == [1.2, 0.3, -0.5]
-    # one asset: no asset= needed
+    # one asset: no select= needed
     one = pl.DataFrame({"asset": ["X"], "n_obs": [10], "alpha": [0.0], "beta_mkt": [0.9]})
     assert pfplot.exposure_bar(one).get_suptitle() == "Factor exposures: X"
 
 
 def test_exposure_radar_draws_the_betas(inputs):
     row = inputs.betas.filter(pl.col("asset") == "AAA")
-    fig = pfplot.exposure_radar(inputs.betas, asset="AAA")
+    fig = pfplot.exposure_radar(inputs.betas, select="AAA")
     ax = fig.axes[0]
     assert ax.name == "polar"
     polygon = ax.get_lines()[0]
@@ -221,7 +221,7 @@ def test_exposure_radar_draws_the_betas(inputs):
 
 def test_rolling_betas_lines_and_bands(inputs):
     rows = inputs.rolling.filter(pl.col("asset") == "CCC").sort("date")
-    fig = pfplot.rolling_betas(inputs.rolling.lazy(), asset="CCC", factors=["mkt", "hml"])
+    fig = pfplot.rolling_betas(inputs.rolling.lazy(), select="CCC", factors=["mkt", "hml"])
     ax = fig.axes[0]
     lines = visible_lines(ax)
     assert [line.get_label() for line in lines] == ["mkt", "hml"]
@@ -230,9 +230,49 @@ def test_rolling_betas_lines_and_bands(inputs):
         np.testing.assert_array_equal(np.asarray(line.get_ydata(), dtype=float), want)
         assert len(line.get_xdata()) == rows.height
     assert len(ax.collections) == 2  # one +-2 s.e. band per factor
-    no_bands = pfplot.rolling_betas(inputs.rolling, asset="CCC", std_errors=0)
+    no_bands = pfplot.rolling_betas(inputs.rolling, select="CCC", std_errors=0)
     assert len(no_bands.axes[0].collections) == 0
     assert len(visible_lines(no_bands.axes[0])) == 3
+
+
+def test_other_key_names(inputs):
+    # date= and asset= name the key columns; select= picks the asset to draw
+    keys = {"date": "day", "asset": "ticker"}
+
+    def ydata(fig: Figure) -> list[list[float]]:
+        return [list(map(float, line.get_ydata())) for line in visible_lines(fig.axes[0])]
+
+    def heights(fig: Figure) -> list[float]:
+        return [float(patch.get_height()) for patch in fig.axes[0].patches]
+
+    betas, rolling = inputs.betas.rename({"asset": "ticker"}), inputs.rolling.rename(keys)
+    got = pfplot.exposure_bar(betas, select="BBB", asset="ticker")
+    np.testing.assert_array_equal(
+        heights(got), heights(pfplot.exposure_bar(inputs.betas, select="BBB"))
+    )
+    assert got.get_suptitle() == "Factor exposures: BBB"
+    got = pfplot.exposure_radar(betas, select="BBB", asset="ticker")
+    np.testing.assert_array_equal(
+        ydata(got), ydata(pfplot.exposure_radar(inputs.betas, select="BBB"))
+    )
+    got = pfplot.rolling_betas(rolling, select="CCC", date="day", asset="ticker")
+    np.testing.assert_array_equal(
+        ydata(got), ydata(pfplot.rolling_betas(inputs.rolling, select="CCC"))
+    )
+    fr = inputs.cs.factor_returns
+    got = pfplot.cumulative_returns(fr.rename({"date": "day"}), date="day")
+    np.testing.assert_array_equal(ydata(got), ydata(pfplot.cumulative_returns(fr)))
+    got = pfplot.ic_by_date(inputs.ic.ic.rename({"date": "day"}), date="day")
+    np.testing.assert_array_equal(heights(got), heights(pfplot.ic_by_date(inputs.ic.ic)))
+    by_date = inputs.quantiles.by_date
+    got = pfplot.quantile_returns(by_date.rename({"date": "day"}), date="day")
+    np.testing.assert_array_equal(heights(got), heights(pfplot.quantile_returns(by_date)))
+    risk = inputs.model.asset_risk()
+    got = pfplot.risk_decomposition(risk.rename({"asset": "ticker"}), asset="ticker")
+    want = pfplot.risk_decomposition(risk)
+    np.testing.assert_array_equal(heights(got), heights(want))
+    labels = [t.get_text() for t in got.axes[0].get_yticklabels()]
+    assert labels == [t.get_text() for t in want.axes[0].get_yticklabels()]
 
 
 def test_cumulative_returns_compound_the_factor_returns(inputs):
@@ -365,30 +405,30 @@ def test_risk_decomposition_by_asset(inputs):
 # errors
 
 
-def test_several_assets_need_asset(inputs):
+def test_several_assets_need_select(inputs):
     for fn in (pfplot.exposure_bar, pfplot.exposure_radar):
-        with pytest.raises(DuplicateKeyError, match=r"3 assets .*pass asset="):
+        with pytest.raises(DuplicateKeyError, match=r"3 assets .*pass select="):
             fn(inputs.betas)
-    with pytest.raises(ValueError, match="asset="):
+    with pytest.raises(ValueError, match="select="):
         pfplot.rolling_betas(inputs.rolling)
 
 
 def test_unknown_asset_and_factor(inputs):
     with pytest.raises(UnknownAssetError, match="'ZZZ' is not in the frame"):
-        pfplot.exposure_bar(inputs.betas, asset="ZZZ")
+        pfplot.exposure_bar(inputs.betas, select="ZZZ")
     with pytest.raises(UnknownAssetError, match="ZZZ"):
-        pfplot.rolling_betas(inputs.rolling, asset="ZZZ")
+        pfplot.rolling_betas(inputs.rolling, select="ZZZ")
     with pytest.raises(ColumnNotFoundError, match="factor 'umd'"):
-        pfplot.exposure_radar(inputs.betas, asset="AAA", factors=["mkt", "umd"])
+        pfplot.exposure_radar(inputs.betas, select="AAA", factors=["mkt", "umd"])
     with pytest.raises(ColumnNotFoundError, match="factor 'umd'"):
         pfplot.cumulative_returns(inputs.cs.factor_returns, factors="umd")
 
 
 def test_missing_columns(inputs):
     with pytest.raises(ColumnNotFoundError, match="beta_<factor>"):
-        pfplot.exposure_bar(inputs.betas.select("asset", "alpha"), asset="AAA")
+        pfplot.exposure_bar(inputs.betas.select("asset", "alpha"), select="AAA")
     with pytest.raises(ColumnNotFoundError, match="date"):
-        pfplot.rolling_betas(inputs.betas, asset="AAA")
+        pfplot.rolling_betas(inputs.betas, select="AAA")
     with pytest.raises(ColumnNotFoundError, match="'date'"):
         pfplot.cumulative_returns(inputs.cs.factor_returns.rename({"date": "day"}))
     with pytest.raises(ColumnNotFoundError, match="'ic'"):
@@ -398,12 +438,12 @@ def test_missing_columns(inputs):
     with pytest.raises(ColumnNotFoundError, match="'specific_var'"):
         pfplot.risk_decomposition(inputs.model.asset_risk().drop("specific_var"))
     with pytest.raises(ColumnNotFoundError, match="asset"):
-        pfplot.exposure_bar(inputs.betas.drop("asset"), asset="AAA")
+        pfplot.exposure_bar(inputs.betas.drop("asset"), select="AAA")
 
 
 def test_bad_inputs(inputs):
     with pytest.raises(DuplicateKeyError, match="window=None"):
-        pfplot.exposure_bar(inputs.rolling, asset="AAA")  # a rolling fit has many rows
+        pfplot.exposure_bar(inputs.rolling, select="AAA")  # a rolling fit has many rows
     with pytest.raises(TypeError, match="polars DataFrame"):
         pfplot.exposure_bar({"beta_mkt": [1.0]})  # type: ignore[arg-type]
     with pytest.raises(SchemaError, match="non-numeric"):
@@ -415,7 +455,7 @@ def test_bad_inputs(inputs):
     with pytest.raises(ValueError, match="top"):
         pfplot.risk_decomposition(inputs.model.asset_risk(), top=0)
     with pytest.raises(ValueError, match="std_errors"):
-        pfplot.exposure_bar(inputs.betas, asset="AAA", std_errors=-1.0)
+        pfplot.exposure_bar(inputs.betas, select="AAA", std_errors=-1.0)
     with pytest.raises(InsufficientDataError, match="zero variance"):
         pfplot.risk_decomposition(inputs.model.portfolio_risk({"A00": 0.0}))
     by_group = pl.DataFrame({"date": [1, 1], "sector": ["a", "b"], "ic": [0.1, 0.2]})
@@ -428,6 +468,6 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, inputs):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'polars_factors\[plot\]'"):
-        pfplot.exposure_bar(inputs.betas, asset="AAA")
+        pfplot.exposure_bar(inputs.betas, select="AAA")
     with pytest.raises(ImportError):  # also an ImportError
         pfplot.cumulative_returns(inputs.cs.factor_returns)

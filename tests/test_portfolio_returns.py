@@ -493,6 +493,36 @@ def test_quantile_returns_by_sector(data):
     assert_frame_equal(got, expected.sort("sector", "quantile"), **TOL)
 
 
+def test_date_names_the_default_group_key(data):
+    # a panel keyed by "month": date="month" gives the results of the "date" panel
+    month = data.rename({"date": "month"})
+    for got, want in [
+        (
+            portfolio_returns(month, "b1", weights="mcap", date="month"),
+            portfolio_returns(data, "b1", weights="mcap"),
+        ),
+        (long_short(month, "signal", date="month"), long_short(data, "signal")),
+        (
+            long_short(month, "signal", method="signal_weighted", date="month"),
+            long_short(data, "signal", method="signal_weighted"),
+        ),
+        (
+            quantile_returns(month, "signal", "fwd_1", n=3, date="month").by_date,
+            quantile_returns(data, "signal", "fwd_1", n=3).by_date,
+        ),
+    ]:
+        assert_frame_equal(got, want.rename({"date": "month"}))
+    res = quantile_returns(month, "signal", "fwd_1", n=3, date="month")
+    assert res.by == ["month"]
+    # by= still wins over date=
+    by_sector = portfolio_returns(data, "b1", by=["date", "sector"], date="month")
+    assert_frame_equal(by_sector, portfolio_returns(data, "b1", by=["date", "sector"]))
+    with pytest.raises(pf.ColumnNotFoundError, match="group key 'date'"):
+        portfolio_returns(month, "b1")
+    with pytest.raises(TypeError, match="`date` must be a column name"):
+        long_short(data, "signal", date=1)  # type: ignore[arg-type]
+
+
 def test_quantile_returns_hand():
     df = pl.DataFrame(
         {

@@ -86,7 +86,7 @@ def test_fit_on_a_lazy_panel_and_an_earlier_date(panel):
     res = regress(panel.lazy())
     model = pf.risk.RiskModel.fit(
         panel.lazy(), res, exposures=["size", "value"], industry="sector", country=True,
-        date=20, lag=1, covariance=COV, specific=SPEC,
+        at=20, lag=1, covariance=COV, specific=SPEC,
     )  # fmt: skip
     assert model.date == 20
     # a lazy result is collected anew here: the streaming engine's sums may differ in
@@ -94,6 +94,24 @@ def test_fit_on_a_lazy_panel_and_an_earlier_date(panel):
     cov = pf.risk.factor_covariance(res.collect().factor_returns, dates=[19], **COV)
     assert_frame_equal(model.covariance, cov.drop("date"), rel_tol=1e-10, abs_tol=1e-15)
     assert model.exposures.height == 14
+
+
+def test_fit_with_other_key_names(panel):
+    # date= and asset= name the key columns (of the panel and the result); at= is the day
+    keys = {"date": "day", "asset": "ticker"}
+    kw = {"exposures": ["size", "value"], "industry": "sector", "country": True,
+          "at": 20, "lag": 1, "size": "mcap", "covariance": COV, "specific": SPEC}  # fmt: skip
+    want = pf.risk.RiskModel.fit(panel, regress(panel), **kw)
+    renamed = panel.rename(keys)
+    res = pf.cross_section(
+        renamed, "ret", ["size", "value"], industry="sector", country=True, weights="mcap",
+        date="day", asset="ticker",
+    )  # fmt: skip
+    model = pf.risk.RiskModel.fit(renamed, res, date="day", asset="ticker", **kw)
+    assert (model.date, model.asset) == (20, "ticker")
+    assert_frame_equal(model.exposures, want.exposures.rename({"asset": "ticker"}))
+    assert_frame_equal(model.covariance, want.covariance)
+    assert_frame_equal(model.specific_var, want.specific_var.rename({"asset": "ticker"}))
 
 
 def test_fit_errors(panel):
@@ -112,4 +130,4 @@ def test_fit_errors(panel):
         pf.risk.RiskModel.fit(panel.filter(pl.col("date") < 29), res, **kw)
     with pytest.raises(InsufficientDataError, match="null"):
         # the default min_periods (K + 1 = 7 dates) is not reached on date 3
-        pf.risk.RiskModel.fit(panel, res, date=3, **{**kw, "covariance": {}})
+        pf.risk.RiskModel.fit(panel, res, at=3, **{**kw, "covariance": {}})

@@ -107,7 +107,7 @@ def tiny() -> RiskModel:
         ),
         cov_frame(["market", "size"], np.array([[0.04, 0.002], [0.002, 0.01]])),
         pl.DataFrame({"asset": ["a", "b", "c"], "specific_var": [0.01, 0.02, 0.03]}),
-        date=0,
+        at=0,
     )
 
 
@@ -433,7 +433,7 @@ def test_realized_vs_implied_oracle(parts, rng, kind):
         exposures,
         cov_frame(factors, cov),
         pl.DataFrame({"asset": assets, "specific_var": spec}),
-        date=5,
+        at=5,
     )
     w = rng.standard_normal(len(assets))
     w[:10] = 0.0
@@ -555,9 +555,28 @@ def test_from_parts_dates(kind):
     assert model.specific_var["specific_var"].to_list() == [0.03, 0.04, 0.05]
     assert model.covariance.columns == ["factor_1", "factor_2", "covariance"]
     assert model.covariance["covariance"].to_list() == [0.05, 0.001, 0.001, 0.02]
-    old = RiskModel.from_parts(*frames, date=1)
+    old = RiskModel.from_parts(*frames, at=1)
     assert old.exposures["asset"].to_list() == ["a", "b"]
     assert old.covariance["covariance"].to_list() == [0.04, 0.0, 0.0, 0.01]
+
+
+def test_from_parts_and_realized_vs_implied_with_other_key_names():
+    # date= and asset= name the key columns; at= is the model date (a value)
+    keys = {"date": "day", "asset": "ticker"}
+    frames = tuple(f.rename(keys, strict=False) for f in dated_parts())
+    want = RiskModel.from_parts(*dated_parts(), at=1)
+    model = RiskModel.from_parts(*frames, at=1, date="day", asset="ticker")
+    assert (model.date, model.asset) == (1, "ticker")
+    assert_frame_equal(model.exposures, want.exposures.rename(keys, strict=False))
+    assert_frame_equal(model.covariance, want.covariance)
+    returns = pl.DataFrame(
+        {"date": [2, 2, 3, 3], "asset": ["a", "b"] * 2, "ret": [0.01, 0.02, -0.01, 0.03]}
+    )
+    got = model.realized_vs_implied({"a": 1.0}, returns.rename(keys), window=2, date="day")
+    expected = want.realized_vs_implied({"a": 1.0}, returns, window=2)
+    assert_frame_equal(got, expected.rename(keys, strict=False))
+    with pytest.raises(TypeError, match="`date` must be a column name"):
+        RiskModel.from_parts(*frames, date=1)  # type: ignore[arg-type]
 
 
 def test_from_parts_default_date_is_latest_covariance_date():
@@ -578,7 +597,7 @@ def test_from_parts_default_date_is_latest_covariance_date():
 def test_from_parts_date_missing():
     exposures, cov, spec = dated_parts()
     with pytest.raises(InsufficientDataError, match="no rows for date 3"):
-        RiskModel.from_parts(exposures, cov, spec, date=3)
+        RiskModel.from_parts(exposures, cov, spec, at=3)
     with pytest.raises(InsufficientDataError, match="specific_var"):
         RiskModel.from_parts(exposures, cov, spec.filter(pl.col("date") == 1))
 
@@ -674,7 +693,7 @@ def test_from_parts_dated_null_covariance():
     )
     with pytest.raises(InsufficientDataError, match=r"on 2 .*too short"):
         RiskModel.from_parts(exposures, cov, spec)
-    assert RiskModel.from_parts(exposures, cov, spec, date=1).date == 1
+    assert RiskModel.from_parts(exposures, cov, spec, at=1).date == 1
 
 
 # ---------------------------------------------------------------------------------

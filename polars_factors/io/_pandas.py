@@ -326,7 +326,7 @@ def _from_multiindex(
         )
         msg = (
             f"{what}: expected a (date, asset) MultiIndex of 2 levels; found {found}. "
-            f"If the keys are columns, use df.set_index([date_column, asset_column])."
+            "If the keys are columns, use df.set_index([<the date column>, <the asset column>])."
         )
         raise FileFormatError(msg)
     d, a = (_level(idx.names, lev, what) for lev in levels)

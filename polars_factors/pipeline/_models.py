@@ -239,7 +239,7 @@ def _implied_vs_realized(
         return
     day = dates[dates.len() - 1 - window]
     try:
-        past = pf.risk.RiskModel.fit(exposures, fit, date=day, **keywords)
+        past = pf.risk.RiskModel.fit(exposures, fit, at=day, **keywords)
     except FactorsError as exc:
         res.notes.append(f"implied vs realized volatility skipped: {exc}")
         return

@@ -83,7 +83,7 @@ def _plans(res: Results) -> list[tuple[str, str, Callable[[Any], Any]]]:
             (
                 f"betas_{_slug(asset)}",
                 f"Fama-French three-factor betas of {asset} (full sample, +-2 std errors)",
-                lambda p: p.exposure_bar(full, asset=asset, title=f"FF3 betas: {asset}"),
+                lambda p: p.exposure_bar(full, select=asset, title=f"FF3 betas: {asset}"),
             )
         )
     if asset is not None and "rolling_betas" in res.files:
@@ -92,7 +92,7 @@ def _plans(res: Results) -> list[tuple[str, str, Callable[[Any], Any]]]:
             (
                 f"rolling_betas_{_slug(asset)}",
                 f"Rolling Fama-French betas of {asset}",
-                lambda p: p.rolling_betas(rolling, asset=asset, title=f"Rolling betas: {asset}"),
+                lambda p: p.rolling_betas(rolling, select=asset, title=f"Rolling betas: {asset}"),
             )
         )
     if "portfolio" in res.objects:

@@ -77,13 +77,13 @@ def _no_betas(columns: Sequence[str]) -> ColumnNotFoundError:
 def exposures(
     betas: object,
     *,
-    asset: str | None,
+    select: str | None,
     factors: str | Sequence[str] | None,
-    asset_column: str,
+    asset: str,
 ) -> Exposures:
     """One asset's exposures from a full-sample :func:`betas` frame or a long frame."""
     frame = _common.as_frame(betas, "betas")
-    rows, label = _common.pick_asset(frame, asset, asset_column)
+    rows, label = _common.pick_asset(frame, select, asset)
     where = f" for asset {label!r}" if label is not None else ""
     if "factor" in frame.columns and "exposure" in frame.columns:
         _validate.check_numeric(frame.schema, ["exposure"], role="exposure column")

@@ -160,11 +160,11 @@ def pick(
 
 
 def pick_asset(
-    frame: pl.DataFrame, asset: str | None, asset_column: str
+    frame: pl.DataFrame, select: str | None, asset: str
 ) -> tuple[pl.DataFrame, str | None]:
-    """:func:`pick` for the asset column."""
+    """:func:`pick` for the asset column ``asset``: the rows of the asset ``select``."""
     rows, value = pick(
-        frame, asset_column, asset, option="asset", what="asset", unknown=UnknownAssetError
+        frame, asset, select, option="select", what="asset", unknown=UnknownAssetError
     )
     return rows, None if value is None else str(value)
 

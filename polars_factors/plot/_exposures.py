@@ -31,17 +31,17 @@ def _check_multiplier(std_errors: float | None) -> float:
     return float(std_errors)
 
 
-def _suffix(asset: str | None) -> str:
-    return f": {asset}" if asset is not None else ""
+def _suffix(label: str | None) -> str:
+    return f": {label}" if label is not None else ""
 
 
 def exposure_bar(
     betas: pl.DataFrame | pl.LazyFrame,
     *,
-    asset: str | None = None,
+    select: str | None = None,
     factors: str | Sequence[str] | None = None,
     std_errors: float | None = 2.0,
-    asset_column: str = "asset",
+    asset: str = "asset",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -54,14 +54,15 @@ def exposure_bar(
         ``beta_<factor>_std_error``, ...), or a long frame with ``factor`` and
         ``exposure`` columns (optionally ``std_error`` and the asset column). Lazy or
         eager.
-    asset
-        The asset to draw; needed when the frame holds several.
+    select
+        The asset to draw (a value of the asset column); needed when the frame holds
+        several.
     factors
         The factors to draw, in this order. Default: all, in the frame's order.
     std_errors
         Whiskers of ``std_errors`` standard errors either side of each bar (where the
         frame has them); ``None`` or 0 for none.
-    asset_column
+    asset
         Name of the asset column.
     title
         Figure title; ``None`` for a default, ``""`` for none.
@@ -80,9 +81,9 @@ def exposure_bar(
     ColumnNotFoundError
         No ``beta_<factor>`` (or ``factor``/``exposure``) columns, or an unknown factor.
     UnknownAssetError
-        ``asset`` is not in the frame.
+        ``select`` is not in the frame.
     DuplicateKeyError
-        Several assets and no ``asset``, or several rows for the asset (a rolling fit).
+        Several assets and no ``select``, or several rows for the asset (a rolling fit).
 
     Examples
     --------
@@ -94,7 +95,7 @@ def exposure_bar(
     [1.1, -0.3]
     """
     k = _check_multiplier(std_errors)
-    exp = _betas.exposures(betas, asset=asset, factors=factors, asset_column=asset_column)
+    exp = _betas.exposures(betas, select=select, factors=factors, asset=asset)
     width = max(4.0, 1.0 + 0.7 * len(exp.factors))
     fig, (ax,) = _common.new_figure(figsize, (width, 4.0))
     colors = [_common.color(0) if v >= 0 else _common.color(3) for v in exp.values]
@@ -118,9 +119,9 @@ def exposure_bar(
 def exposure_radar(
     betas: pl.DataFrame | pl.LazyFrame,
     *,
-    asset: str | None = None,
+    select: str | None = None,
     factors: str | Sequence[str] | None = None,
-    asset_column: str = "asset",
+    asset: str = "asset",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -134,7 +135,7 @@ def exposure_radar(
     ----------
     betas
         As in :func:`exposure_bar`.
-    asset, factors, asset_column, title, figsize
+    select, factors, asset, title, figsize
         As in :func:`exposure_bar`.
 
     Returns
@@ -159,7 +160,7 @@ def exposure_radar(
     >>> fig.axes[0].name, fig.axes[0].lines[0].get_ydata().tolist()
     ('polar', [1.0, 0.2, -0.4, 1.0])
     """
-    exp = _betas.exposures(betas, asset=asset, factors=factors, asset_column=asset_column)
+    exp = _betas.exposures(betas, select=select, factors=factors, asset=asset)
     n = len(exp.factors)
     angles = [2.0 * math.pi * i / n for i in range(n)]
     fig, (axes,) = _common.new_figure(figsize, (5.0, 5.0), subplot_kw={"projection": "polar"})
@@ -187,11 +188,11 @@ def exposure_radar(
 def rolling_betas(
     betas: pl.DataFrame | pl.LazyFrame,
     *,
-    asset: str | None = None,
+    select: str | None = None,
     factors: str | Sequence[str] | None = None,
     std_errors: float | None = 2.0,
-    asset_column: str = "asset",
-    date_column: str = "date",
+    date: str = "date",
+    asset: str = "asset",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -204,14 +205,15 @@ def rolling_betas(
         ``"expanding"``): ``asset``, ``date``, ``beta_<factor>`` and, for the bands,
         ``beta_<factor>_std_error``. Lazy or eager. Windows without an estimate
         (null betas) leave gaps.
-    asset
-        The asset to draw; needed when the frame holds several.
+    select
+        The asset to draw (a value of the asset column); needed when the frame holds
+        several.
     factors
         The factors to draw. Default: all.
     std_errors
         Shade ``std_errors`` standard errors either side of each line (where the
         frame has them); ``None`` or 0 for no bands.
-    asset_column, date_column
+    date, asset
         Names of the key columns.
     title, figsize
         As in :func:`exposure_bar`.
@@ -228,9 +230,9 @@ def rolling_betas(
     ColumnNotFoundError
         No ``date`` or ``beta_<factor>`` columns, or an unknown factor.
     UnknownAssetError
-        ``asset`` is not in the frame.
+        ``select`` is not in the frame.
     DuplicateKeyError
-        Several assets and no ``asset``, or a date more than once for the asset.
+        Several assets and no ``select``, or a date more than once for the asset.
 
     Examples
     --------
@@ -244,7 +246,7 @@ def rolling_betas(
     """
     k = _check_multiplier(std_errors)
     frame = _common.as_frame(betas, "betas")
-    _validate.check_columns_exist(frame.schema, [date_column], role="date column")
+    _validate.check_columns_exist(frame.schema, [date], role="date column")
     cols = _betas.beta_columns(frame.columns)
     if not cols:
         msg = (
@@ -254,12 +256,12 @@ def rolling_betas(
         raise ColumnNotFoundError(msg)
     chosen = _betas.select_factors(list(cols), factors)
     _validate.check_numeric(frame.schema, [cols[f] for f in chosen], role="beta column")
-    rows, label = _common.pick_asset(frame, asset, asset_column)
-    rows = rows.sort(date_column, maintain_order=True)
-    if rows.get_column(date_column).is_duplicated().any():
+    rows, label = _common.pick_asset(frame, select, asset)
+    rows = rows.sort(date, maintain_order=True)
+    if rows.get_column(date).is_duplicated().any():
         msg = f"`betas` has a date more than once{' for ' + repr(label) if label else ''}."
         raise DuplicateKeyError(msg)
-    dates = rows.get_column(date_column).to_list()
+    dates = rows.get_column(date).to_list()
     fig, (ax,) = _common.new_figure(figsize, (8.0, 4.0))
     for i, factor in enumerate(chosen):
         beta = _common.values(rows.get_column(cols[factor]))
@@ -274,5 +276,5 @@ def rolling_betas(
     ax.set_ylabel("beta")
     ax.legend(loc="best", frameon=False, ncols=min(len(chosen), 4))
     _common.style(ax)
-    dated = rows.schema[date_column].is_temporal()
+    dated = rows.schema[date].is_temporal()
     return _common.finish(fig, title, f"Rolling betas{_suffix(label)}", dates=dated)

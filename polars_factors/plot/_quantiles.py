@@ -19,10 +19,10 @@ __all__ = ["quantile_returns"]
 _SPREAD = "spread"
 
 
-def _by_date(result: object, date_column: str) -> tuple[pl.DataFrame, str]:
+def _by_date(result: object, date: str) -> tuple[pl.DataFrame, str]:
     if isinstance(result, QuantileReturns):
         return result.collect().by_date, result.by[0]
-    return _common.as_frame(result, "result"), date_column
+    return _common.as_frame(result, "result"), date
 
 
 def _quantile_colors(n: int) -> list[tuple[float, float, float, float]]:
@@ -40,7 +40,7 @@ def quantile_returns(
     *,
     forward_returns: str | None = None,
     compound: bool = True,
-    date_column: str = "date",
+    date: str = "date",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -60,7 +60,7 @@ def quantile_returns(
         return over ``h`` periods observed every period overlaps its neighbours; its
         cumulative line is then only indicative; use one-period forward returns
         for it.
-    date_column
+    date
         Name of the date column of a frame (a ``QuantileReturns`` knows its own).
     title, figsize
         Figure title (``None``: a default; ``""``: none) and size in inches.
@@ -93,15 +93,15 @@ def quantile_returns(
     >>> [round(float(bar.get_height()), 4) for bar in fig.axes[0].patches]
     [0.02, 0.02]
     """
-    frame, date_column = _by_date(result, date_column)
-    needed = [date_column, "quantile", "mean_return"]
+    frame, date = _by_date(result, date)
+    needed = [date, "quantile", "mean_return"]
     _validate.check_columns_exist(frame.schema, needed, role="quantile-returns column")
     _validate.check_numeric(frame.schema, ["quantile", "mean_return"], role="column")
     rows, horizon = _common.pick(
         frame, "forward_returns", forward_returns, option="forward_returns",
         what="forward-return column",
     )  # fmt: skip
-    if rows.select(date_column, "quantile").is_duplicated().any():
+    if rows.select(date, "quantile").is_duplicated().any():
         msg = (
             "the quantile returns have several rows per date and quantile (computed by "
             "date and group, e.g. by=['date', 'sector']?); filter one group first."
@@ -110,15 +110,13 @@ def quantile_returns(
     quantiles = rows.get_column("quantile").drop_nulls().unique().sort().to_list()
     means = rows.group_by("quantile").agg(pl.col("mean_return").mean()).sort("quantile")
     labels = [f"Q{q}" for q in quantiles]
-    wide = rows.pivot(
-        "quantile", index=date_column, values="mean_return", on_columns=quantiles
-    ).sort(date_column)
+    wide = rows.pivot("quantile", index=date, values="mean_return", on_columns=quantiles).sort(date)
     names = [str(q) for q in quantiles]
     if len(names) >= 2:
         wide = wide.with_columns((pl.col(names[-1]) - pl.col(names[0])).alias(_SPREAD))
     series = [*names, _SPREAD] if len(names) >= 2 else names
     cum = _common.compound(wide, series, geometric=compound)
-    dates = cum.get_column(date_column).to_list()
+    dates = cum.get_column(date).to_list()
 
     colors = _quantile_colors(len(quantiles))
     fig, (bars, lines) = _common.new_figure(figsize, (11.0, 4.2), ncols=2)
@@ -144,6 +142,6 @@ def quantile_returns(
     _common.percent_axis(lines)
     lines.legend(loc="upper left", frameon=False, ncols=2)
     _common.style(lines)
-    dated = frame.schema[date_column].is_temporal()
+    dated = frame.schema[date].is_temporal()
     default = "Returns by signal quantile" + (f" ({horizon})" if horizon is not None else "")
     return _common.finish(fig, title, default, dates=dated)

@@ -18,19 +18,19 @@ if TYPE_CHECKING:
 __all__ = ["cumulative_returns", "ic_by_date"]
 
 
-def _wide_returns(frame: pl.DataFrame, date_column: str) -> pl.DataFrame:
+def _wide_returns(frame: pl.DataFrame, date: str) -> pl.DataFrame:
     """Wide ``date`` + one column per factor, from the long or the wide layout."""
-    _validate.check_columns_exist(frame.schema, [date_column], role="date column")
+    _validate.check_columns_exist(frame.schema, [date], role="date column")
     if "factor" in frame.columns and "factor_return" in frame.columns:
         _validate.check_numeric(frame.schema, ["factor_return"], role="factor_return column")
-        long = frame.select(date_column, pl.col("factor").cast(pl.String), "factor_return").sort(
-            date_column, maintain_order=True
+        long = frame.select(date, pl.col("factor").cast(pl.String), "factor_return").sort(
+            date, maintain_order=True
         )
-        if long.select(date_column, "factor").is_duplicated().any():
+        if long.select(date, "factor").is_duplicated().any():
             msg = "the long factor returns have a (date, factor) pair more than once."
             raise DuplicateKeyError(msg)
-        return long.pivot("factor", index=date_column, values="factor_return", maintain_order=True)
-    others = [c for c in frame.columns if c != date_column]
+        return long.pivot("factor", index=date, values="factor_return", maintain_order=True)
+    others = [c for c in frame.columns if c != date]
     bad = [c for c in others if not frame.schema[c].is_numeric()]
     if bad or not others:
         msg = (
@@ -41,7 +41,7 @@ def _wide_returns(frame: pl.DataFrame, date_column: str) -> pl.DataFrame:
             else "no factor column."
         )
         raise SchemaError(msg)
-    if frame.get_column(date_column).is_duplicated().any():
+    if frame.get_column(date).is_duplicated().any():
         msg = "the wide factor returns have a date more than once."
         raise DuplicateKeyError(msg)
     return frame
@@ -52,7 +52,7 @@ def cumulative_returns(
     *,
     factors: str | Sequence[str] | None = None,
     compound: bool = True,
-    date_column: str = "date",
+    date: str = "date",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -72,7 +72,7 @@ def cumulative_returns(
     compound
         ``True``: :math:`\prod_{s \le t} (1 + r_s) - 1`; ``False``: the running sum
         :math:`\sum_{s \le t} r_s` (for log returns).
-    date_column
+    date
         Name of the date column.
     title, figsize
         Figure title (``None``: a default; ``""``: none) and size in inches.
@@ -104,10 +104,10 @@ def cumulative_returns(
     [0.21, -0.05]
     """
     frame = _common.as_frame(factor_returns, "factor_returns")
-    wide = _wide_returns(frame, date_column).sort(date_column, maintain_order=True)
-    chosen = _betas.select_factors([c for c in wide.columns if c != date_column], factors)
-    wide = _common.compound(wide.select(date_column, *chosen), chosen, geometric=compound)
-    dates = wide.get_column(date_column).to_list()
+    wide = _wide_returns(frame, date).sort(date, maintain_order=True)
+    chosen = _betas.select_factors([c for c in wide.columns if c != date], factors)
+    wide = _common.compound(wide.select(date, *chosen), chosen, geometric=compound)
+    dates = wide.get_column(date).to_list()
     fig, (ax,) = _common.new_figure(figsize, (8.0, 4.5))
     for i, factor in enumerate(chosen):
         ax.plot(
@@ -122,28 +122,28 @@ def cumulative_returns(
     _common.percent_axis(ax)
     ax.legend(loc="upper left", frameon=False, ncols=min(len(chosen), 4))
     _common.style(ax)
-    dated = wide.schema[date_column].is_temporal()
+    dated = wide.schema[date].is_temporal()
     return _common.finish(fig, title, "Cumulative factor returns", dates=dated)
 
 
-def _ic_frame(ic: object, date_column: str) -> tuple[pl.DataFrame, str]:
+def _ic_frame(ic: object, date: str) -> tuple[pl.DataFrame, str]:
     if isinstance(ic, ICResult):
-        date_column = ic.by[0]
+        date = ic.by[0]
         frame = ic.collect().ic
     else:
         frame = _common.as_frame(ic, "ic")
-    _validate.check_columns_exist(frame.schema, [date_column, "ic"], role="IC column")
+    _validate.check_columns_exist(frame.schema, [date, "ic"], role="IC column")
     _validate.check_numeric(frame.schema, ["ic"], role="IC column")
     if "forward_returns" not in frame.columns:
         frame = frame.with_columns(forward_returns=pl.lit("ic"))
-    if frame.select(date_column, "forward_returns").is_duplicated().any():
+    if frame.select(date, "forward_returns").is_duplicated().any():
         msg = (
             "the IC frame has several rows per date and forward-return column (an IC per "
             "date and group, e.g. by=['date', 'sector']?); filter one group first, e.g. "
             "res.ic.filter(pl.col('sector') == 'Energy')."
         )
         raise DuplicateKeyError(msg)
-    return frame, date_column
+    return frame, date
 
 
 def ic_by_date(
@@ -151,7 +151,7 @@ def ic_by_date(
     *,
     rolling: int | None = 21,
     forward_returns: str | Sequence[str] | None = None,
-    date_column: str = "date",
+    date: str = "date",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -169,7 +169,7 @@ def ic_by_date(
     forward_returns
         The forward-return columns to draw, one axes each (stacked, sharing the date
         axis). Default: all.
-    date_column
+    date
         Name of the date column of a frame (an ``ICResult`` knows its own).
     title, figsize
         Figure title (``None``: a default; ``""``: none) and size in inches.
@@ -200,7 +200,7 @@ def ic_by_date(
     """
     if rolling is not None:
         _common.check_int("rolling", rolling, 1)
-    frame, date_column = _ic_frame(ic, date_column)
+    frame, date = _ic_frame(ic, date)
     present = frame.get_column("forward_returns").unique(maintain_order=True).to_list()
     chosen = _betas.select_factors(
         present, forward_returns, option="forward_returns", what="forward-return column"
@@ -208,8 +208,8 @@ def ic_by_date(
     n = len(chosen)
     fig, axes = _common.new_figure(figsize, (8.0, 1.0 + 2.6 * n), nrows=n, sharex=True)
     for ax, horizon in zip(axes, chosen, strict=True):
-        rows = frame.filter(pl.col("forward_returns") == horizon).sort(date_column)
-        dates = rows.get_column(date_column).to_list()
+        rows = frame.filter(pl.col("forward_returns") == horizon).sort(date)
+        dates = rows.get_column(date).to_list()
         series = rows.get_column("ic").cast(pl.Float64)
         ax.bar(dates, _common.values(series), color=_common.color(0), alpha=0.5, label="IC")
         if rolling is not None:
@@ -227,5 +227,5 @@ def ic_by_date(
         ax.set_ylabel("IC" if n == 1 else f"IC, {horizon}")
         ax.legend(loc="upper left", frameon=False, ncols=3)
         _common.style(ax)
-    dated = frame.schema[date_column].is_temporal()
+    dated = frame.schema[date].is_temporal()
     return _common.finish(fig, title, "Information coefficient by date", dates=dated)

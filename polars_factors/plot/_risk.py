@@ -63,8 +63,8 @@ def _draw_portfolio(ax: Axes, labels: list[str], shares: list[float]) -> None:
     _common.style(ax, grid="x")
 
 
-def _draw_assets(ax: Axes, frame: pl.DataFrame, asset_column: str, top: int) -> None:
-    needed = [asset_column, "factor_var", "specific_var"]
+def _draw_assets(ax: Axes, frame: pl.DataFrame, asset: str, top: int) -> None:
+    needed = [asset, "factor_var", "specific_var"]
     _validate.check_columns_exist(frame.schema, needed, role="asset-risk column")
     _validate.check_numeric(frame.schema, needed[1:], role="asset-risk column")
     rows = (
@@ -72,7 +72,7 @@ def _draw_assets(ax: Axes, frame: pl.DataFrame, asset_column: str, top: int) -> 
         .sort("_total", descending=True, nulls_last=True, maintain_order=True)
         .head(top)
     )
-    labels = [str(a) for a in rows.get_column(asset_column).to_list()]
+    labels = [str(a) for a in rows.get_column(asset).to_list()]
     factor = _common.values(rows.get_column("factor_var"))
     specific = _common.values(rows.get_column("specific_var"))
     positions = list(range(len(labels)))
@@ -89,7 +89,7 @@ def risk_decomposition(
     risk: PortfolioRisk | pl.DataFrame | pl.LazyFrame,
     *,
     top: int = 15,
-    asset_column: str = "asset",
+    asset: str = "asset",
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
@@ -109,7 +109,7 @@ def risk_decomposition(
         Portfolio: the number of factors drawn, those with the largest absolute
         contributions; the others are added up in one bar. Assets: the number of
         assets drawn, those with the largest total variance.
-    asset_column
+    asset
         Name of the asset column of an asset-risk frame.
     title, figsize
         Figure title (``None``: a default; ``""``: none) and size in inches.
@@ -153,5 +153,5 @@ def risk_decomposition(
         return _common.finish(fig, title, f"Risk decomposition (total volatility {vol:.2%})")
     frame = _common.as_frame(risk, "risk")
     fig, (ax,) = _common.new_figure(figsize, (7.0, 1.2 + 0.35 * min(top, frame.height)))
-    _draw_assets(ax, frame, asset_column, top)
+    _draw_assets(ax, frame, asset, top)
     return _common.finish(fig, title, "Factor and specific variance by asset")

@@ -148,7 +148,8 @@ def information_coefficient(
     forward_returns: ColumnNames,
     *,
     method: ICMethod = "spearman",
-    by: ColumnNames = "date",
+    by: ColumnNames | None = None,
+    date: str = "date",
     min_assets: int = 3,
     engine: EngineType = "auto",
 ) -> ICResult[FrameT]:
@@ -171,9 +172,11 @@ def information_coefficient(
         (ties share their mean rank), as ``scipy.stats.spearmanr``; ``"pearson"``:
         the linear correlation of the values, as ``scipy.stats.pearsonr``.
     by
-        Group key(s), the date by default; e.g. ``["date", "sector"]`` gives one IC
+        Group key(s); default ``[date]``. E.g. ``["date", "sector"]`` gives one IC
         per date and sector. The first key is the period of :meth:`ICResult.summary`.
         Rows with a null key form a group of their own.
+    date
+        The date column: the default group key.
     min_assets
         Fewest complete rows (signal and forward return both present) a group needs
         for an IC, an int >= 3 (with two rows a correlation is always +-1).
@@ -265,7 +268,8 @@ def information_coefficient(
     if not horizons:
         msg = "`forward_returns` must name at least one column."
         raise ValueError(msg)
-    keys = _validate.resolve_by(by, "date")
+    _validate.check_column_names(date=date)
+    keys = _validate.resolve_by(by, date)
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, [signal], role="signal column")
     _validate.check_numeric(schema, [signal], role="signal column")

@@ -244,7 +244,7 @@ def _factor_returns(
         check_keys=False,
     )
     ports = portfolio_returns(
-        held, [_SIZE_B, _SORT_B], returns, weights=_W, by=date, check_weights=False
+        held, [_SIZE_B, _SORT_B], returns, weights=_W, date=date, check_weights=False
     )
     b_size, b_sort = pl.col(_SIZE_B), pl.col(_SORT_B)
     return ports.group_by(date).agg(

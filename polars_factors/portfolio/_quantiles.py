@@ -189,7 +189,8 @@ def quantile_returns(
     *,
     n: int = 5,
     weights: str | None = None,
-    by: ColumnNames = "date",
+    by: ColumnNames | None = None,
+    date: str = "date",
     check_weights: bool = True,
     engine: EngineType = "auto",
 ) -> QuantileReturns[FrameT]:
@@ -218,9 +219,11 @@ def quantile_returns(
         means within each quantile (rows with a null, NaN, infinite or zero weight are
         left out).
     by
-        Group keys: the date column by default. With more keys (e.g. ``["date",
-        "sector"]``) quantiles are set within each group and the summaries average
-        per value of the extra keys.
+        Group keys; default ``[date]``. With more keys (e.g. ``["date", "sector"]``)
+        quantiles are set within each group and the summaries average per value of
+        the extra keys.
+    date
+        The date column: the default group key.
     check_weights
         As in :func:`portfolio_returns`.
     engine
@@ -280,7 +283,8 @@ def quantile_returns(
     [0.02, 0.02]
     """
     _check_frame(frame)
-    keys: list[str] = _validate.resolve_by(by, "date")
+    _validate.check_column_names(date=date)
+    keys: list[str] = _validate.resolve_by(by, date)
     sig = _column_name(signal, "signal")
     cols: list[str] = _validate.as_list(forward_returns, name="forward_returns")
     if not cols:

@@ -170,7 +170,8 @@ def portfolio_returns(
     returns: str = "ret",
     *,
     weights: str | None = None,
-    by: ColumnNames = "date",
+    by: ColumnNames | None = None,
+    date: str = "date",
     check_weights: bool = True,
     engine: EngineType = "auto",
 ) -> FrameT:
@@ -194,7 +195,9 @@ def portfolio_returns(
         :func:`~polars_factors.portfolio.rebalance` or
         ``pl.col("mcap").shift(1).over("asset")``).
     by
-        Group keys of a portfolio formation: the date column by default.
+        Group keys of a portfolio formation; default ``[date]``.
+    date
+        The date column: the default group key.
     check_weights
         Check at call time that no weight is negative (reads only the weights column;
         on a LazyFrame this runs a small query). With ``False``, negative weights are
@@ -261,7 +264,8 @@ def portfolio_returns(
     if not cols:
         msg = "`buckets` must name at least one bucket column."
         raise ValueError(msg)
-    keys: list[str] = _validate.resolve_by(by, "date")
+    _validate.check_column_names(date=date)
+    keys: list[str] = _validate.resolve_by(by, date)
     ret = _column_name(returns, "returns")
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, keys, role="group key")
@@ -336,7 +340,8 @@ def long_short(
     breakpoints: Sequence[float] | None = None,
     weights: str | None = None,
     method: LongShortMethod = "spread",
-    by: ColumnNames = "date",
+    by: ColumnNames | None = None,
+    date: str = "date",
     check_weights: bool = True,
     engine: EngineType = "auto",
 ) -> FrameT:
@@ -366,10 +371,9 @@ def long_short(
         quantile breakpoints, a value equal to a breakpoint goes to the lower bucket).
         ``"signal_weighted"``: weights proportional to the demeaned signal, scaled to
         a gross exposure of 1 (alphalens' ``factor_returns``).
-    by
-        Group keys: the date column by default.
-    check_weights, engine
-        As in :func:`portfolio_returns`.
+    by, date, check_weights, engine
+        As in :func:`portfolio_returns`: the group keys (default ``[date]``), the
+        date column, the weights check and the engine.
 
     Returns
     -------
@@ -443,7 +447,8 @@ def long_short(
     """
     _check_frame(frame)
     _validate.check_choice("method", method, ("spread", "signal_weighted"))
-    keys: list[str] = _validate.resolve_by(by, "date")
+    _validate.check_column_names(date=date)
+    keys: list[str] = _validate.resolve_by(by, date)
     sig = _column_name(signal, "signal")
     ret = _column_name(returns, "returns")
     schema = frame.collect_schema()

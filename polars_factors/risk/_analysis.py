@@ -286,7 +286,7 @@ def realized_vs_implied(
     *,
     window: int,
     column: str = "ret",
-    date_column: str = "date",
+    date: str = "date",
 ) -> pl.DataFrame:
     """Model against realized volatility of a portfolio (:meth:`RiskModel.realized_vs_implied`)."""
     if isinstance(window, bool) or not isinstance(window, int) or window < 2:
@@ -294,7 +294,7 @@ def realized_vs_implied(
         raise ValueError(msg)
     lf = _parts.check_lazy(returns, "returns")
     schema = lf.collect_schema()
-    _validate.check_columns_exist(schema, [date_column], role="date column")
+    _validate.check_columns_exist(schema, [date], role="date column")
     _validate.check_columns_exist(schema, [model.asset], role="asset column")
     _validate.check_columns_exist(schema, [column], role="return column")
     _validate.check_numeric(schema, [column], role="return column")
@@ -305,11 +305,9 @@ def realized_vs_implied(
     held = pl.DataFrame({model.asset: model._assets, "_w": pl.Series(w, dtype=pl.Float64)}).filter(
         pl.col("_w") != 0
     )
-    table = _per_date_returns(
-        model, lf, held, window=window, column=column, date_column=date_column
-    )
+    table = _per_date_returns(model, lf, held, window=window, column=column, date=date)
     usable = pl.col("_ok") == held.height
-    left_out = table.filter(~usable).get_column(date_column)
+    left_out = table.filter(~usable).get_column(date)
     if left_out.len():
         warnings.warn(
             f"{left_out.len()} of {table.height} dates were left out of the realized "
@@ -329,7 +327,7 @@ def realized_vs_implied(
     realized = port.std(ddof=1)
     return pl.DataFrame(
         [
-            pl.Series(date_column, [model.date], dtype=schema[date_column]),
+            pl.Series(date, [model.date], dtype=schema[date]),
             pl.Series("window", [window], dtype=pl.Int64),
             pl.Series("n_obs", [port.len()], dtype=pl.UInt32),
             pl.Series("implied_vol", [implied], dtype=pl.Float64),
@@ -345,38 +343,38 @@ def _per_date_returns(
     *,
     window: int,
     column: str,
-    date_column: str,
+    date: str,
 ) -> pl.DataFrame:
     """Per date of the window: ``_ret`` (portfolio return) and ``_ok`` (held assets with one)."""
     base = lf.select(
-        pl.col(date_column),
+        pl.col(date),
         pl.col(model.asset).cast(model._assets.dtype),
         pl.col(column).cast(pl.Float64).alias("_r"),
-    ).filter(pl.col(date_column).is_not_null())
+    ).filter(pl.col(date).is_not_null())
     if model.date is not None:
-        base = base.filter(pl.col(date_column) > pl.lit(model.date))
-    dates_lf = base.select(date_column).unique().sort(date_column).head(window)
-    rows_lf = base.join(dates_lf, on=date_column, how="semi").join(
+        base = base.filter(pl.col(date) > pl.lit(model.date))
+    dates_lf = base.select(date).unique().sort(date).head(window)
+    rows_lf = base.join(dates_lf, on=date, how="semi").join(
         held.lazy(), on=model.asset, how="inner"
     )
     dates, rows = pl.collect_all([dates_lf, rows_lf])
-    dup = rows.filter(pl.struct(date_column, model.asset).is_duplicated())
+    dup = rows.filter(pl.struct(date, model.asset).is_duplicated())
     if dup.height:
         first = dup.row(0, named=True)
         msg = (
-            f"the returns have {dup.height} rows for repeated ({date_column!r}, "
-            f"{model.asset!r}) keys, e.g. ({first[date_column]!r}, {first[model.asset]!r});"
+            f"the returns have {dup.height} rows for repeated ({date!r}, "
+            f"{model.asset!r}) keys, e.g. ({first[date]!r}, {first[model.asset]!r});"
             " keep one row per date and asset."
         )
         raise DuplicateKeyError(msg)
-    per_date = rows.group_by(date_column).agg(
+    per_date = rows.group_by(date).agg(
         (pl.col("_w") * pl.col("_r")).sum().alias("_ret"),
         pl.col("_r").is_finite().fill_null(value=False).sum().alias("_ok"),
     )
     return (
-        dates.join(per_date, on=date_column, how="left", maintain_order="left")
+        dates.join(per_date, on=date, how="left", maintain_order="left")
         .with_columns(pl.col("_ok").fill_null(0), pl.col("_ret").fill_null(0.0))
-        .sort(date_column)
+        .sort(date)
     )
 
 

@@ -34,7 +34,7 @@ class FitParts:
     exposures: pl.DataFrame
     covariance: pl.DataFrame
     specific_var: pl.DataFrame
-    date: object
+    at: object
 
 
 def fit_parts(
@@ -44,13 +44,13 @@ def fit_parts(
     exposures: ColumnNames,
     industry: str | None,
     country: bool | str,
-    date: object | None,
+    at: object | None,
     lag: int,
     size: str | None,
     covariance: Mapping[str, Any] | None,
     specific: Mapping[str, Any] | None,
+    date: str,
     asset: str,
-    date_column: str,
     engine: EngineType,
 ) -> FitParts:
     """Compute the exposures, covariance and specific variances of one model date."""
@@ -59,34 +59,34 @@ def fit_parts(
         raise ValueError(msg)
     styles = _validate.as_list(exposures, name="exposures")
     schema = panel.collect_schema()
-    needed = [date_column, asset, *styles, *([industry] if industry else [])]
+    needed = [date, asset, *styles, *([industry] if industry else [])]
     _validate.check_columns_exist(schema, [*needed, *([size] if size else [])])
     _validate.check_numeric(schema, styles)
     fr = result.factor_returns
     fr = fr.collect(engine=engine) if isinstance(fr, pl.LazyFrame) else fr
-    model_date, est_date = _dates(fr.get_column(date_column), date=date, lag=lag)
+    model_date, est_date = _dates(fr.get_column(date), at=at, lag=lag)
     cov = factor_covariance(
-        fr.filter(pl.col(date_column) <= pl.lit(est_date)),
+        fr.filter(pl.col(date) <= pl.lit(est_date)),
         dates="last",
-        date=date_column,
+        date=date,
         engine=engine,
         **dict(covariance or {}),
     )
     factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
     # One read of the panel: the model date's rows, and the caps of the estimation date.
     lf = panel.lazy()
-    wanted = [lf.filter(pl.col(date_column) == pl.lit(model_date)).select(needed)]
+    wanted = [lf.filter(pl.col(date) == pl.lit(model_date)).select(needed)]
     if size is not None:
-        wanted.append(lf.filter(pl.col(date_column) == pl.lit(est_date)).select(asset, size))
+        wanted.append(lf.filter(pl.col(date) == pl.lit(est_date)).select(asset, size))
     rows, *sizes = pl.collect_all(wanted, engine=engine)
     spec = _specific_at(
-        result.residuals.lazy().filter(pl.col(date_column) <= pl.lit(est_date)),
+        result.residuals.lazy().filter(pl.col(date) <= pl.lit(est_date)),
         est_date,
         sizes[0] if sizes else None,
         size=size,
         specific=specific,
+        date=date,
         asset=asset,
-        date_column=date_column,
         engine=engine,
     )
     if rows.height == 0:
@@ -95,9 +95,9 @@ def fit_parts(
     country_name = None if country is False else ("country" if country is True else country)
     return FitParts(
         exposures=_exposures(rows, factors, styles, industry, country_name, asset=asset),
-        covariance=cov.drop(date_column),
-        specific_var=spec.drop(date_column),
-        date=model_date,
+        covariance=cov.drop(date),
+        specific_var=spec.drop(date),
+        at=model_date,
     )
 
 
@@ -108,8 +108,8 @@ def _specific_at(
     *,
     size: str | None,
     specific: Mapping[str, Any] | None,
+    date: str,
     asset: str,
-    date_column: str,
     engine: EngineType,
 ) -> pl.DataFrame:
     """Specific variances of one date, in memory bounded by a chunk of assets.
@@ -123,17 +123,17 @@ def _specific_at(
     from polars_factors.partition import _run  # noqa: PLC0415
 
     options = {**inspect_defaults(specific_risk), **dict(specific or {})}
-    per_asset = {**options, "size": None, "date": date_column, "asset": asset}
+    per_asset = {**options, "size": None, "date": date, "asset": asset}
 
     def build(rows: pl.LazyFrame) -> pl.LazyFrame:
         out = specific_risk(rows, **per_asset)
-        return out.filter(pl.col(date_column) == pl.lit(at))
+        return out.filter(pl.col(date) == pl.lit(at))
 
     # Residuals read from date-sorted files: one pass lays each asset chunk out in a
     # scratch file (else every chunk reads the whole history).
-    shuffle = _run.worth_shuffling(residuals, via=date_column)
+    shuffle = _run.worth_shuffling(residuals, via=date)
     raw = partition.collect(
-        residuals, by="asset", date=date_column, asset=asset, build=build, engine=engine,
+        residuals, by="asset", date=date, asset=asset, build=build, engine=engine,
         shuffle=shuffle,
     )  # fmt: skip
     if size is None or sizes is None:
@@ -148,18 +148,18 @@ def _specific_at(
     if q == 0:
         return raw
     with_size = raw.join(sizes, on=asset, how="left", maintain_order="left")
-    taken = {date_column, asset, size, "specific_var"}
+    taken = {date, asset, size, "specific_var"}
     shrunk = _shrink(
         with_size.lazy(),
         "specific_var",
         size,
-        date=date_column,
+        date=date,
         asset=asset,
         shrinkage=q,
         n_groups=groups,
         taken=taken,
     )
-    return shrunk.select(date_column, asset, "specific_var").collect(engine="in-memory")
+    return shrunk.select(date, asset, "specific_var").collect(engine="in-memory")
 
 
 def inspect_defaults(func: Any) -> dict[str, Any]:
@@ -173,18 +173,18 @@ def inspect_defaults(func: Any) -> dict[str, Any]:
     }
 
 
-def _dates(dates: pl.Series, *, date: object | None, lag: int) -> tuple[object, object]:
+def _dates(dates: pl.Series, *, at: object | None, lag: int) -> tuple[object, object]:
     """Return the model date and the date the covariance and specific risk are estimated at."""
     history = dates.unique().sort()
-    if date is not None:
-        history = history.to_frame().filter(pl.col(history.name) <= pl.lit(date)).to_series()
+    if at is not None:
+        history = history.to_frame().filter(pl.col(history.name) <= pl.lit(at)).to_series()
     if history.len() <= lag:
         msg = (
             f"with lag={lag}, the factor returns need more than {lag} dates up to the model "
             f"date; they have {history.len()}"
         )
         raise InsufficientDataError(msg)
-    model_date = dates.max() if date is None else date
+    model_date = dates.max() if at is None else at
     return model_date, history[-1 - lag]
 
 

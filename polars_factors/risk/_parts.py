@@ -77,7 +77,7 @@ class Parts:
     exposures: pl.DataFrame
     covariance: pl.DataFrame
     specific_var: pl.DataFrame
-    date: object | None
+    at: object | None
     dropped_assets: tuple[object, ...]
 
 
@@ -86,12 +86,12 @@ def read_parts(
     covariance: pl.DataFrame | pl.LazyFrame,
     specific_var: pl.DataFrame | pl.LazyFrame,
     *,
-    date: object | None,
+    at: object | None,
+    date: str,
     asset: str,
-    date_column: str,
 ) -> Parts:
     """Read, check and align the three parts at one date (see ``RiskModel.from_parts``)."""
-    for value, name in ((asset, "asset"), (date_column, "date_column")):
+    for value, name in ((date, "date"), (asset, "asset")):
         if not isinstance(value, str):
             msg = f"`{name}` must be a column name (str); got {value!r}."
             raise TypeError(msg)
@@ -100,28 +100,28 @@ def read_parts(
         "covariance": check_lazy(covariance, "covariance"),
         "specific_var": check_lazy(specific_var, "specific_var"),
     }
-    if date is None:
+    if at is None:
         # The covariance frame decides; then the exposures, then the specific variances.
         order = ("covariance", "exposures", "specific_var")
-        date = _default_date({k: frames[k] for k in order}, date_column)
-    at_date = {name: _at_date(lf, name, date, date_column) for name, lf in frames.items()}
-    factors, cov = _read_covariance(at_date["covariance"], date)
+        at = _default_date({k: frames[k] for k in order}, date)
+    at_date = {name: _at_date(lf, name, at, date) for name, lf in frames.items()}
+    factors, cov = _read_covariance(at_date["covariance"], at)
     exp = _read_exposures(at_date["exposures"], factors, asset=asset)
     spec = _read_specific(at_date["specific_var"], asset=asset)
-    kept, dropped = _complete_assets(exp, spec, factors, date=date, asset=asset)
+    kept, dropped = _complete_assets(exp, spec, factors, at=at, asset=asset)
     stack = CovarianceStack(None, list(factors), cov.reshape(1, len(factors), -1))
     return Parts(
         factors=tuple(factors),
         exposures=kept.select(asset, *factors),
         covariance=covariance_frame(stack),
         specific_var=kept.select(asset, "specific_var"),
-        date=date,
+        at=at,
         dropped_assets=tuple(dropped.to_list()),
     )
 
 
 def _complete_assets(
-    exp: pl.DataFrame, spec: pl.DataFrame, factors: list[str], *, date: object | None, asset: str
+    exp: pl.DataFrame, spec: pl.DataFrame, factors: list[str], *, at: object | None, asset: str
 ) -> tuple[pl.DataFrame, pl.Series]:
     """Join exposures and specific variances; drop (and warn about) incomplete assets."""
     joined = exp.join(spec, on=asset, how="left", maintain_order="left")
@@ -145,7 +145,7 @@ def _complete_assets(
             stacklevel=user_stacklevel(),
         )
     if kept.height == 0:
-        where = "" if date is None else f" on {date!r}"
+        where = "" if at is None else f" on {at!r}"
         msg = (
             f"no asset has complete exposures and specific variance{where} "
             f"({joined.height} assets in the exposures); the risk model needs at least one."
@@ -158,43 +158,43 @@ def _complete_assets(
 # Readers
 
 
-def _default_date(frames: dict[str, pl.LazyFrame], date_column: str) -> object | None:
+def _default_date(frames: dict[str, pl.LazyFrame], date: str) -> object | None:
     for name, lf in frames.items():
-        if date_column not in lf.collect_schema():
+        if date not in lf.collect_schema():
             continue
-        latest: object | None = lf.select(pl.col(date_column).max()).collect().item()
+        latest: object | None = lf.select(pl.col(date).max()).collect().item()
         if latest is None:
-            msg = f"the {name} frame has no {date_column!r} values; pass date= explicitly."
+            msg = f"the {name} frame has no {date!r} values; pass at= explicitly."
             raise InsufficientDataError(msg)
         return latest
     return None
 
 
-def _at_date(lf: pl.LazyFrame, name: str, date: object | None, date_column: str) -> pl.DataFrame:
-    """Collect the frame's rows at ``date`` (all rows when it has no date column)."""
-    if date is None or date_column not in lf.collect_schema():
+def _at_date(lf: pl.LazyFrame, name: str, at: object | None, date: str) -> pl.DataFrame:
+    """Collect the frame's rows at ``at`` (all rows when it has no date column)."""
+    if at is None or date not in lf.collect_schema():
         return lf.collect()
-    out = lf.filter(pl.col(date_column) == pl.lit(date)).drop(date_column).collect()
+    out = lf.filter(pl.col(date) == pl.lit(at)).drop(date).collect()
     if out.height == 0:
         span = lf.select(
-            pl.col(date_column).min().alias("first"), pl.col(date_column).max().alias("last")
+            pl.col(date).min().alias("first"), pl.col(date).max().alias("last")
         ).collect()
         first, last = span.row(0)
         msg = (
-            f"the {name} frame has no rows for {date_column} {date!r} (its dates run from "
-            f"{first!r} to {last!r}); pass a date that all the frames have."
+            f"the {name} frame has no rows for {date} {at!r} (its dates run from "
+            f"{first!r} to {last!r}); pass at= a date that all the frames have."
         )
         raise InsufficientDataError(msg)
     return out
 
 
-def _read_covariance(df: pl.DataFrame, date: object | None) -> tuple[list[str], FloatArray]:
+def _read_covariance(df: pl.DataFrame, at: object | None) -> tuple[list[str], FloatArray]:
     schema = df.schema
     _validate.check_columns_exist(
         schema, ["factor_1", "factor_2", "covariance"], role="covariance column"
     )
     _validate.check_numeric(schema, ["covariance"], role="covariance column")
-    where = "" if date is None else f" on {date!r}"
+    where = "" if at is None else f" on {at!r}"
     values = df.get_column("covariance").cast(pl.Float64)
     n_null = int(values.is_null().sum()) + int(values.is_nan().sum())
     if n_null:

@@ -174,9 +174,9 @@ class RiskModel:
         covariance: pl.DataFrame | pl.LazyFrame,
         specific_var: pl.DataFrame | pl.LazyFrame,
         *,
-        date: object | None = None,
+        at: object | None = None,
+        date: str = "date",
         asset: str = "asset",
-        date_column: str = "date",
     ) -> RiskModel:
         r"""Assemble a model from exposures, a factor covariance and specific variances.
 
@@ -198,15 +198,15 @@ class RiskModel:
             ``asset, specific_var`` (the output of
             :func:`~polars_factors.risk.specific_risk`). Assets that are not in
             ``exposures`` are ignored.
+        at
+            The model date, taken from every frame that has the ``date`` column.
+            Default: the latest date of the covariance frame (or, when it has no date
+            column, of the first of ``exposures`` and ``specific_var`` that has one).
         date
-            The model date, taken from every frame that has ``date_column``. Default:
-            the latest date of the covariance frame (or, when it has no date column, of
-            the first of ``exposures`` and ``specific_var`` that has one).
-        asset
-            The asset column of ``exposures`` and ``specific_var``.
-        date_column
             The date column of the frames (each frame may lack it, then all its rows
             are used).
+        asset
+            The asset column of ``exposures`` and ``specific_var``.
 
         Returns
         -------
@@ -222,7 +222,7 @@ class RiskModel:
         DuplicateKeyError
             An asset appears twice (or an ``(asset, factor)`` pair, long layout).
         InsufficientDataError
-            A frame has no rows for ``date``, the covariance at ``date`` is null (too
+            A frame has no rows for ``at``, the covariance at ``at`` is null (too
             short a history) or no asset has complete data.
         InvalidDataError
             The covariance is not symmetric (relative tolerance ``1e-10``) or not
@@ -266,14 +266,14 @@ class RiskModel:
         └───────┴────────┴──────┘
         """
         parts = _parts.read_parts(
-            exposures, covariance, specific_var, date=date, asset=asset, date_column=date_column
+            exposures, covariance, specific_var, at=at, date=date, asset=asset
         )
         return cls(
             factors=parts.factors,
             exposures=parts.exposures,
             covariance=parts.covariance,
             specific_var=parts.specific_var,
-            date=parts.date,
+            date=parts.at,
             asset=asset,
             dropped_assets=parts.dropped_assets,
         )
@@ -287,13 +287,13 @@ class RiskModel:
         exposures: ColumnNames = (),
         industry: str | None = None,
         country: bool | str = False,
-        date: object | None = None,
+        at: object | None = None,
         lag: int = 0,
         size: str | None = None,
         covariance: Mapping[str, Any] | None = None,
         specific: Mapping[str, Any] | None = None,
+        date: str = "date",
         asset: str = "asset",
-        date_column: str = "date",
         engine: EngineType = "auto",
     ) -> RiskModel:
         r"""Build the model of one date from a panel and its cross-sectional regression.
@@ -319,7 +319,7 @@ class RiskModel:
             The :func:`~polars_factors.cross_section` result (lazy or collected).
         exposures, industry, country
             As passed to :func:`~polars_factors.cross_section`.
-        date
+        at
             The model date (the exposures' date). Default: the last date of the factor
             returns.
         lag
@@ -335,7 +335,7 @@ class RiskModel:
             Further keywords of :func:`~polars_factors.risk.factor_covariance` (e.g.
             ``{"preset": "USE4S"}``) and :func:`~polars_factors.risk.specific_risk`
             (e.g. ``{"half_life": 84, "nw_lags": 5}``).
-        asset, date_column
+        date, asset
             Key columns of the panel and of the result's frames.
         engine
             Polars engine for the collects.
@@ -392,22 +392,22 @@ class RiskModel:
             exposures=exposures,
             industry=industry,
             country=country,
-            date=date,
+            at=at,
             lag=lag,
             size=size,
             covariance=covariance,
             specific=specific,
+            date=date,
             asset=asset,
-            date_column=date_column,
             engine=engine,
         )
         return cls.from_parts(
             parts.exposures,
             parts.covariance,
             parts.specific_var,
-            date=parts.date,
+            at=parts.at,
+            date=date,
             asset=asset,
-            date_column=date_column,
         )
 
     # -- arrays ----------------------------------------------------------------------
@@ -665,7 +665,7 @@ class RiskModel:
         *,
         window: int,
         column: str = "ret",
-        date_column: str = "date",
+        date: str = "date",
     ) -> pl.DataFrame:
         r"""Compare the model's volatility of a portfolio with its realized volatility.
 
@@ -674,21 +674,21 @@ class RiskModel:
         weights
             A frame with the asset column and ``weight``, or ``{asset: weight}``.
         returns
-            A panel ``date_column, asset, column`` of asset returns (eager or lazy),
-            one row per date and asset.
+            A panel ``date, asset, column`` of asset returns (eager or lazy), one row
+            per date and asset (the asset column is the model's).
         window
             The number of dates to use: the first ``window`` dates of the panel
             strictly after the model date (the first ``window`` dates when the model
             has no date). At least 2.
         column
             The return column.
-        date_column
+        date
             The date column of ``returns``.
 
         Returns
         -------
         DataFrame
-            One row: ``date_column`` (the model date), ``window``, ``n_obs`` (the dates
+            One row: ``date`` (the model date), ``window``, ``n_obs`` (the dates
             used), ``implied_vol`` (:math:`\sqrt{w^\top \Sigma w}`), ``realized_vol``
             (the standard deviation, ``ddof=1``, of the portfolio returns
             :math:`\sum_n w_n r_{n,t}` over the dates used) and ``ratio``
@@ -731,7 +731,7 @@ class RiskModel:
         ...                   "factor_2": ["market", "size", "market", "size"],
         ...                   "covariance": [0.04, 0.002, 0.002, 0.01]}),
         ...     pl.DataFrame({"asset": ["a", "b", "c"], "specific_var": [0.01, 0.02, 0.03]}),
-        ...     date=0,
+        ...     at=0,
         ... )
         >>> returns = pl.DataFrame({"date": [1, 1, 2, 2, 3, 3], "asset": ["a", "b"] * 3,
         ...                         "ret": [0.1, 0.2, -0.3, 0.1, 0.2, 0.0]})
@@ -746,5 +746,5 @@ class RiskModel:
         └──────┴────────┴───────┴─────────────┴──────────────┴──────────┘
         """
         return _analysis.realized_vs_implied(
-            self, weights, returns, window=window, column=column, date_column=date_column
+            self, weights, returns, window=window, column=column, date=date
         )
