@@ -36,6 +36,7 @@ Usage (from the repository root)::
     python benchmarks/scale.py --sizes tiny                       # smoke run, ~30 s
     python benchmarks/scale.py --sizes 1.5M,6M --capabilities io_floor,standardize
     python benchmarks/scale.py --sizes 1.5M,6M,24M --write-results --memory-cap 16
+    python benchmarks/scale.py --render-only --write-results      # the stored runs only
 
 Measurements are merged into ``DIR/scale_results.json`` (a newer run of a (capability,
 size) replaces the older one), so sizes can be run separately; ``--write-results``
@@ -780,6 +781,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per child")
     parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: print (with --write-results: write) the stored measurements",
+    )
+    parser.add_argument(
         "--blas-threads",
         type=int,
         default=1,
@@ -816,6 +822,12 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(TIME_BIN).exists():
         print(f"{TIME_BIN} is needed (GNU time: apt-get install time)", file=sys.stderr)
         return 2
+    if args.render_only:  # the stored measurements, nothing run
+        runs = load_results(args.data_dir / "scale_results.json")
+        conditions = "rendered from the stored measurements (their conditions not recorded)"
+        table = render(runs, bench.machine_info(("polars", "numpy")), conditions)
+        bench.publish(table, args.output if args.write_results else None, SECTION, HEADER)
+        return 0
     print(f"children: {bench.set_blas_threads(args.blas_threads)}", flush=True)
     for size in args.sizes:
         ensure_panel(args.data_dir, size, regenerate=args.regenerate)
