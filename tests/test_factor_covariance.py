@@ -22,7 +22,6 @@ from polars_factors.exceptions import (
     InsufficientDataError,
     InvalidDataError,
     SchemaError,
-    UnsortedError,
 )
 from polars_factors.risk import _input
 
@@ -267,10 +266,6 @@ def test_round_trip_of_the_covariance_layout(returns):
 def test_errors(returns):
     fr = wide_frame(returns)
     long = long_frame(returns)
-    with pytest.raises(UnsortedError, match="sorted by 'date'"):
-        pf.risk.factor_covariance(fr.reverse())
-    with pytest.raises(UnsortedError, match="sorted by 'date'"):
-        pf.risk.factor_covariance(long.reverse())
     with pytest.raises(DuplicateKeyError, match="repeat"):
         pf.risk.factor_covariance(pl.concat([fr.head(3), fr.slice(2)]))
     with pytest.raises(DuplicateKeyError, match="repeated"):
@@ -309,3 +304,25 @@ def test_errors(returns):
         pf.risk.factor_covariance(fr.with_columns(pl.col("mkt").cast(pl.String)))
     with pytest.raises(InsufficientDataError, match="empty"):
         pf.risk.factor_covariance(fr.head(0))
+
+
+def test_rows_in_any_order_are_sorted_first(returns):
+    # A small T x K table is put in date order, not refused: reversed rows, and the
+    # factor-major frame that `unpivot` of a wide table gives.
+    fr = wide_frame(returns)
+    want = pf.risk.factor_covariance(fr)
+    assert pf.risk.factor_covariance(fr.reverse()).equals(want)
+    factor_major = fr.unpivot(index="date", variable_name="factor", value_name="factor_return")
+    assert not factor_major.get_column("date").is_sorted()
+    assert pf.risk.factor_covariance(factor_major).equals(want)
+    shuffled = long_frame(returns).sample(fraction=1.0, shuffle=True, seed=3)
+    got = pf.risk.factor_covariance(shuffled)
+    # factors in their order of first appearance after the sort by date
+    order = (
+        shuffled.sort("date", maintain_order=True).get_column("factor").unique(maintain_order=True)
+    )
+    assert got.get_column("factor_1").unique(maintain_order=True).equals(order)
+    keyed = want.select("date", "factor_1", "factor_2", "covariance")
+    assert got.sort("date", "factor_1", "factor_2").equals(
+        keyed.sort("date", "factor_1", "factor_2")
+    )

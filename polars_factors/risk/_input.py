@@ -21,7 +21,6 @@ from polars_factors.exceptions import (
     InsufficientDataError,
     InvalidDataError,
     SchemaError,
-    UnsortedError,
 )
 from polars_factors.risk._linalg import _matrix
 
@@ -79,8 +78,9 @@ def factor_panel(
     """Read factor returns (long or wide) into a complete ``T x K`` array.
 
     Long when the frame has the ``factor`` and ``value`` columns, wide otherwise (every
-    column but ``date`` is a factor). Dates must increase (wide: strictly; long: each
-    ``(date, factor)`` once) and every factor needs a finite return on every date.
+    column but ``date`` is a factor). The rows are put in date order here (a small
+    table); each date (wide) or ``(date, factor)`` (long) must appear once, and every
+    factor needs a finite return on every date.
     """
     schema = factor_returns.collect_schema()
     _validate.check_columns_exist(schema, [date], role="date column")
@@ -100,6 +100,7 @@ def factor_panel(
         _validate.check_numeric(schema, names)
         wide = factor_returns.lazy().collect(engine=engine)
         _check_dates(wide.get_column(date), date=date)
+        wide = wide.sort(date, maintain_order=True)  # one row per date: cheap to sort
     names = [c for c in wide.columns if c != date]
     _check_complete(wide, names, date=date)
     if wide.height == 0:
@@ -122,13 +123,10 @@ def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl
             "factor"
         )
         raise DuplicateKeyError(msg)
-    dates = df.get_column(date)
-    if not dates.is_sorted():
-        msg = (
-            f"the factor returns must be sorted by {date!r} (each date's factors together, "
-            f"dates increasing); sort them first, e.g. frame.sort({date!r}, maintain_order=True)"
-        )
-        raise UnsortedError(msg)
+    if not df.get_column(date).is_sorted():
+        # A T x K table costs nothing to sort (e.g. the factor-major frame that `unpivot`
+        # of a wide table gives); stable, so each date keeps its factors' order.
+        df = df.sort(date, maintain_order=True)
     factors = df.get_column(factor).cast(pl.String).unique(maintain_order=True).to_list()
     counts = df.group_by(date, maintain_order=True).len()
     short = counts.filter(pl.col("len") < len(factors))
@@ -159,12 +157,6 @@ def _check_dates(dates: pl.Series, *, date: str) -> None:
         first = dates.filter(dates.is_duplicated()).item(0)
         msg = f"the factor returns repeat {date!r} {first!r}; keep one row per date"
         raise DuplicateKeyError(msg)
-    if not dates.is_sorted():
-        msg = (
-            f"the factor returns must be sorted by {date!r} (increasing); sort them first, "
-            f"e.g. frame.sort({date!r})"
-        )
-        raise UnsortedError(msg)
 
 
 def _check_complete(wide: pl.DataFrame, names: list[str], *, date: str) -> None:

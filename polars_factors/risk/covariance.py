@@ -107,8 +107,9 @@ def factor_covariance(
     ------
     ColumnNotFoundError, SchemaError
         Missing or non-numeric columns.
-    DuplicateKeyError, UnsortedError
-        A repeated date (or ``(date, factor)``), dates out of order.
+    DuplicateKeyError
+        A repeated date (or ``(date, factor)``). Rows in any order are sorted by date
+        first (a long frame keeps each date's factors in their order).
     InsufficientDataError
         A factor without a finite return on some date, or empty returns.
     ValueError
