@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: demo examples test lint typecheck pytest docs bench clean
+.PHONY: demo examples test lint typecheck pytest docs bench clean smoke-minimal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ docs: $(VENV)/.test-installed
 
 test: lint typecheck pytest docs
 
+# The package without its optional extras, on the newest Polars, in a scratch venv.
+MINIMAL := .venv-minimal
+smoke-minimal:
+	rm -rf $(MINIMAL)
+	$(PYTHON) -m venv $(MINIMAL)
+	$(MINIMAL)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade . polars
+	$(MINIMAL)/bin/python scripts/smoke_minimal.py
+	rm -rf $(MINIMAL) build
+
 bench: $(VENV)/.test-installed
 	$(PIP) install -e ".[bench]"
 	$(BIN)/python benchmarks/standardize.py
@@ -62,4 +71,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/pipeline.py
 
 clean:
-	rm -rf $(VENV) site build demo_output *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MINIMAL) site build demo_output *.egg-info .pytest_cache .mypy_cache .ruff_cache
