@@ -67,7 +67,7 @@ def plan_chunks(
     asset: str = "asset",
     rows: int | None = None,
     size: int | None = None,
-    engine: EngineType = "streaming",
+    engine: EngineType = "auto",
 ) -> list[Chunk]:
     """Cut the distinct dates (or assets) of a panel into chunks.
 

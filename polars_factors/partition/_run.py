@@ -102,7 +102,7 @@ def chunked(
     rows: int | None = None,
     size: int | None = None,
     chunks: Sequence[Chunk] | None = None,
-    engine: EngineType = "streaming",
+    engine: EngineType = "auto",
     build: Build | None = None,
     lookback: Lookback | None = None,
 ) -> _Task:
@@ -167,7 +167,7 @@ def collect(
     rows: int | None = None,
     size: int | None = None,
     chunks: Sequence[Chunk] | None = None,
-    engine: EngineType = "streaming",
+    engine: EngineType = "auto",
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
     build: Build | None = None,
@@ -420,7 +420,7 @@ def sink_parquet(
     chunks: Sequence[Chunk] | None = None,
     layout: Layout = "file",
     compression: str = "zstd",
-    engine: EngineType = "streaming",
+    engine: EngineType = "auto",
     on_chunk: ChunkCallback | None = None,
     executor: Mapper | None = None,
     build: Build | None = None,
@@ -471,7 +471,8 @@ def sink_parquet(
     compression
         Parquet compression codec.
     engine
-        Polars engine for each chunk.
+        Polars engine for each chunk (``"auto"``: Polars' choice, the streaming engine
+        for lazy plans).
     on_chunk
         Called after each chunk as ``on_chunk(chunk, n_rows)`` (progress).
     executor

@@ -106,7 +106,7 @@ def cross_section(
     tol: float = 1e-8,
     warn_excluded: float = 0.5,
     check_keys: bool = True,
-    engine: EngineType | None = None,
+    engine: EngineType = "auto",
 ) -> CrossSectionResult[FrameT]:
     r"""Regress each date's returns on exposures, industries and a country factor.
 
@@ -149,7 +149,8 @@ def cross_section(
     check_keys
         Check that ``(date, asset)`` is unique (reads the two key columns at call time).
     engine
-        Polars engine for the collects; None for Polars' default.
+        Polars engine for the collects (``"auto"``: Polars' choice, the streaming
+        engine for lazy plans).
 
     Returns
     -------
@@ -251,10 +252,9 @@ def cross_section(
     )
     if check_keys:
         _validate.check_unique_keys(frame, date=date, asset=asset)
-    eng: EngineType = "auto" if engine is None else engine
     lf = frame.lazy()
     if model.method == "huber":
-        solution = _huber.solve(lf, model, engine=eng).lazy()
+        solution = _huber.solve(lf, model, engine=engine).lazy()
     else:
         cells = (
             lf.select(model.row_columns())
@@ -275,7 +275,7 @@ def cross_section(
     )
     if isinstance(frame, pl.LazyFrame):
         return result
-    return result.collect(engine=eng)
+    return result.collect(engine=engine)
 
 
 def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:
