@@ -16,6 +16,7 @@ from polars_factors.exprs._core import clean, clean_weights
 from polars_factors.typing import ColumnNames, FrameT
 
 __all__ = [
+    "TEMP_PREFIX",
     "Prepared",
     "finish_staged",
     "prepare",
@@ -128,11 +129,36 @@ def transform(
     )
 
 
-def temp_name(taken: set[str], hint: str) -> str:
-    """Return a column name not in ``taken`` (and add it there) for intermediate results."""
-    name = f"__pf_{hint}"
-    while name in taken:
-        name += "_"
+#: The prefix of every temporary column of the package (see :func:`temp_name`).
+TEMP_PREFIX = "__pf_"
+
+
+def temp_name(taken: set[str], hint: str, *, prefix: bool = False) -> str:
+    """Return a temporary column name not in ``taken``, and add it there.
+
+    Every temporary column of the package is named here: ``"__pf_" + hint``, with
+    underscores appended until it clashes with no name in ``taken`` (start ``taken``
+    with the frame's columns). With ``prefix=True`` the result is a prefix for a family
+    of names (``prefix + "x0"``, ...): it clashes with a name of ``taken`` that starts
+    with it, so no column of the frame starts with it. Allocate a family's prefix from
+    a set of its own (a copy of the columns), not one shared with single names.
+
+    Examples
+    --------
+    >>> from polars_factors._frame import temp_name
+    >>> taken = {"date", "__pf_r"}
+    >>> temp_name(taken, "r"), temp_name(taken, "r")
+    ('__pf_r_', '__pf_r__')
+    >>> temp_name({"__pf_ts_x0"}, "ts_", prefix=True)
+    '__pf_ts__'
+    """
+    name = f"{TEMP_PREFIX}{hint}"
+    if prefix:
+        while any(t.startswith(name) for t in taken):
+            name += "_"
+    else:
+        while name in taken:
+            name += "_"
     taken.add(name)
     return name
 

@@ -163,7 +163,7 @@ def neutralize(
         ),
         weights=weights,
         by=prep.by,
-        tmp=_temp_prefix(schema),
+        tmp=_frame.temp_name(set(schema.names()), "nz_", prefix=True),
     )
     if check_keys:
         _validate.check_columns_exist(schema, [date, asset], role="panel key")
@@ -233,14 +233,6 @@ def _check_against(schema: pl.Schema, ys: list[str], against: ColumnNames | None
         )
         raise ValueError(msg)
     return xs
-
-
-def _temp_prefix(schema: pl.Schema) -> str:
-    """Return a column-name prefix that no column of the frame starts with."""
-    prefix = "_pf_nz_"
-    while any(name.startswith(prefix) for name in schema.names()):
-        prefix = f"_{prefix}"
-    return prefix
 
 
 def _sums(model: _Model) -> list[pl.Expr]:

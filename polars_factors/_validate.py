@@ -1,8 +1,9 @@
 """Call-time checks of panels and options.
 
-Schema checks use ``collect_schema()``, which reads no data. The only check that
-reads data is the duplicate-key check (:func:`check_unique_keys`), which reads just
-the two key columns.
+Schema checks use ``collect_schema()``, which reads no data. The checks that read
+data read only the columns they check: the duplicate-key checks (:func:`check_unique_keys`
+for panels, :func:`check_unique` for small frames), the time-order check and the
+negative-weights check.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "check_no_negative",
     "check_numeric",
     "check_time_order",
+    "check_unique",
     "check_unique_keys",
     "resolve_by",
 ]
@@ -118,6 +120,56 @@ def resolve_by(by: ColumnNames | None, date: str) -> list[str]:
     return keys
 
 
+def check_unique(
+    frame: pl.DataFrame | pl.LazyFrame,
+    keys: str | Sequence[str],
+    *,
+    what: str,
+    fix: str | None = None,
+    unit: str = "row",
+    engine: EngineType = "auto",
+) -> None:
+    """Raise :class:`DuplicateKeyError` if some value of ``keys`` has more than one row.
+
+    The one duplicate-key check of small frames (factor tables, weights, plot and
+    conversion inputs); panels use :func:`check_unique_keys`, which is bounded in
+    memory. Reads only the key columns (a LazyFrame's are collected with ``engine``).
+    The message names the frame (``what``, e.g. ``"the factors frame"``), the number of
+    rows whose key repeats and the first repeated key, then ``fix`` (a sentence), if
+    given; ``unit`` names what a row of ``frame`` stands for in the user's input (the
+    ``"column"`` labels of a wide pandas frame). Null keys count as values: two rows
+    with a null key repeat it.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_factors._validate import check_unique
+    >>> from polars_factors.exceptions import DuplicateKeyError
+    >>> check_unique(pl.DataFrame({"date": [1, 2]}), "date", what="the factors frame")
+    >>> try:
+    ...     check_unique(pl.DataFrame({"date": [1, 1]}), "date", what="the factors frame")
+    ... except DuplicateKeyError as err:
+    ...     print(err)
+    the factors frame has 2 rows for repeated ('date') keys, e.g. (1); keep one row per key.
+    """
+    names = [keys] if isinstance(keys, str) else list(keys)
+    if isinstance(frame, pl.LazyFrame):
+        table = frame.select(names).collect(engine=engine)
+    else:
+        table = frame.select(names)
+    repeated = table.filter(table.is_duplicated())
+    if not repeated.height:
+        return
+    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in repeated.row(0))
+    msg = (
+        f"{what} has {repeated.height} {unit}s for repeated ({', '.join(map(repr, names))}) "
+        f"keys, e.g. ({shown}); keep one {unit} per key."
+    )
+    if fix:
+        msg += f" {fix}"
+    raise DuplicateKeyError(msg)
+
+
 #: Rows per pass of the key checks on a LazyFrame: each pass keeps its keys in a hash
 #: table (about 60 bytes a row), so a check of any panel needs a few hundred MB.
 KEY_CHECK_ROWS = 1_000_000
@@ -151,16 +203,20 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
     dates holding about :data:`KEY_CHECK_ROWS` rows each, one after another, so its
     memory does not grow with the number of dates.
     """
+    from polars_factors._frame import temp_name  # noqa: PLC0415 (import cycle)
+
     keys = frame.lazy().select(pl.col(date), pl.col(asset))
     ranges = _key_ranges(frame, date, KEY_CHECK_ROWS) if isinstance(frame, pl.LazyFrame) else []
+    taken = {date, asset}
+    extra, count = temp_name(taken, "extra"), temp_name(taken, "rows")
     n_dates = n_rows = 0
     offending: list[pl.LazyFrame] = []
     for lf in [keys.filter(r) for r in ranges] or [keys]:
         bad = (
             lf.group_by(date)
-            .agg((pl.len() - pl.col(asset).n_unique()).alias("_extra"))
-            .filter(pl.col("_extra") > 0)
-            .select(pl.len().alias("dates"), pl.col("_extra").sum().alias("rows"))
+            .agg((pl.len() - pl.col(asset).n_unique()).alias(extra))
+            .filter(pl.col(extra) > 0)
+            .select(pl.len().alias("dates"), pl.col(extra).sum().alias("rows"))
             .collect()
         )
         dates, rows = bad.row(0)
@@ -175,19 +231,19 @@ def check_unique_keys(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: s
         pl.concat(
             [
                 lf.group_by(date, asset)
-                .agg(pl.len().alias("rows"))
-                .filter(pl.col("rows") > 1)
-                .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
+                .agg(pl.len().alias(count))
+                .filter(pl.col(count) > 1)
+                .sort(count, date, asset, descending=[True, False, False], nulls_last=True)
                 .head(3)
                 .collect()
                 for lf in offending
             ]
         )
-        .sort("rows", date, asset, descending=[True, False, False], nulls_last=True)
+        .sort(count, date, asset, descending=[True, False, False], nulls_last=True)
         .head(3)
     )
     shown = "; ".join(
-        f"({d!r}, {a!r}) x{r}" for d, a, r in examples.select(date, asset, "rows").iter_rows()
+        f"({d!r}, {a!r}) x{r}" for d, a, r in examples.select(date, asset, count).iter_rows()
     )
     msg = (
         f"the panel has duplicate ({date!r}, {asset!r}) keys: {n_rows} extra rows on "
@@ -250,6 +306,8 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
     :class:`UnsortedError` for a date that goes backwards within an asset and
     :class:`InvalidDataError` for a null date or asset.
     """
+    from polars_factors._frame import temp_name  # noqa: PLC0415 (import cycle)
+
     keys = frame.lazy().select(pl.col(date), pl.col(asset))
     null_date, null_asset = (
         keys.select(
@@ -267,7 +325,11 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
         )
         raise InvalidDataError(msg)
     # Row numbers are taken before the split, so each pass sees the original order.
-    numbered = keys.with_row_index("_row")
+    taken = {date, asset}
+    idx, back, same, first_back = (
+        temp_name(taken, h) for h in ("row", "backward", "repeat", "first")
+    )
+    numbered = keys.with_row_index(idx)
     passes = [numbered]
     if isinstance(frame, pl.LazyFrame):
         ranges = _key_ranges(frame, asset, TIME_ORDER_ROWS)
@@ -282,25 +344,25 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
         steps = (
             part.group_by(asset)
             .agg(
-                backward=(now < prev).sum(),
-                repeat=(now == prev).sum(),
-                first=pl.col("_row").filter(now < prev).min(),
+                (now < prev).sum().alias(back),
+                (now == prev).sum().alias(same),
+                pl.col(idx).filter(now < prev).min().alias(first_back),
             )
-            .select(pl.col("backward", "repeat").sum(), pl.col("first").min())
+            .select(pl.col(back, same).sum(), pl.col(first_back).min())
             .collect()
         )
         b, r, row = steps.row(0)
         backward += b
         repeat += r
-        if row is not None and (first is None or row < first["_row"]):
-            first = numbered.filter(pl.col("_row") == row).collect().row(0, named=True)
+        if row is not None and (first is None or row < first[idx]):
+            first = numbered.filter(pl.col(idx) == row).collect().row(0, named=True)
     if not (repeat or backward):
         return
     check_unique_keys(frame, date=date, asset=asset)
     assert first is not None  # a repeat without a duplicate key is impossible
     msg = (
         f"the rows of each asset must be in increasing {date!r} order, but {backward} rows "
-        f"go back in time (first at row {first['_row']}: asset {first[asset]!r}, "
+        f"go back in time (first at row {first[idx]}: asset {first[asset]!r}, "
         f"{date} {first[date]!r}). Sort the panel first, e.g. frame.sort({date!r}) "
         f"or frame.sort({asset!r}, {date!r})."
     )

@@ -11,6 +11,10 @@ from typing import Literal, TypeVar
 
 import polars as pl
 
+# No numpy here (`import polars_factors` stays light, tests/test_api.py): the numpy array
+# aliases of the internals (FloatArray, IntArray, BoolArray) live in
+# polars_factors/regression/_solve/_types.py.
+
 __all__ = [
     "ColumnNames",
     "EngineType",

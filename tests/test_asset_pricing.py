@@ -30,6 +30,7 @@ from polars_factors.exceptions import (
     RankDeficientWarning,
     SchemaError,
 )
+from polars_factors.regression._solve import newey_west
 from polars_factors.regression.fama_macbeth import fama_macbeth
 
 linearmodels = pytest.importorskip("linearmodels")
@@ -551,7 +552,9 @@ def test_missing_and_non_numeric_columns(rng):
 
 def test_duplicate_and_null_dates(rng):
     portfolios, factors = synthetic(rng)
-    with pytest.raises(DuplicateKeyError, match="factors frame has 1 duplicate 'date'"):
+    with pytest.raises(
+        DuplicateKeyError, match=r"factors frame has 2 rows for repeated \('date'\) keys"
+    ):
         ap.traded_factor_model(portfolios, pl.concat([factors, factors.head(1)]))
     null_first = pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("date"))
     with pytest.raises(InvalidDataError, match="1 rows with a null 'date'"):
@@ -655,3 +658,45 @@ def test_no_warning_on_clean_data(french):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ap.linear_factor_model(french.portfolios, french.factors, cov_type="kernel")
+
+
+# --- the long-run covariance behind the kernel GMM covariances -----------------------
+
+
+def parzen_oracle(x: np.ndarray, lags: int) -> np.ndarray:
+    """Kernel sum over lags with Parzen weights, written directly (uncentred, / T)."""
+    t = x.shape[0]
+    s = x.T @ x
+    for lag in range(1, min(lags, t - 1) + 1):
+        z = lag / (lags + 1)
+        w = 1 - 6 * z**2 + 6 * z**3 if z <= 0.5 else 2 * (1 - z) ** 3
+        g = x[lag:].T @ x[:-lag]
+        s = s + w * (g + g.T)
+    return s / t
+
+
+@pytest.mark.parametrize("lags", [0, 1, 4, 59, 75])
+@pytest.mark.parametrize("demean", [False, True])
+def test_newey_west_matches_statsmodels_s_hac_simple(rng, lags, demean):
+    sandwich = pytest.importorskip("statsmodels.stats.sandwich_covariance")
+    t = 60
+    x = rng.standard_normal((t, 3)) + 0.4
+    x[1:] += 0.5 * x[:-1]  # serially correlated
+    g = x - x.mean(axis=0) if demean else x
+    expected = sandwich.S_hac_simple(g, nlags=lags) / t
+    got = newey_west(x, lags, demean=demean)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(got, got.T)
+    parzen = newey_west(x, lags, demean=demean, kernel="parzen")
+    np.testing.assert_allclose(parzen, parzen_oracle(g, lags), rtol=1e-12, atol=1e-15)
+
+
+def test_newey_west_is_the_fama_macbeth_newey_west_variance(rng):
+    """The numpy kernel and the Polars evaluation in fama_macbeth agree (demeaned)."""
+    t = 50
+    f = 0.01 * rng.standard_normal((t, 2)) + 0.002
+    frame = pl.DataFrame({"date": range(t), "a": f[:, 0], "b": f[:, 1]})
+    for lags in (0, 3, 12):
+        res = fama_macbeth(frame, nw_lags=lags, debiased=True)
+        var = np.diag(newey_west(f, lags, demean=True)) / (t - 1)
+        np.testing.assert_allclose(res["nw_std_error"].to_numpy() ** 2, var, rtol=1e-10)

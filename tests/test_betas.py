@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
+from polars.testing import assert_frame_equal
 from statsmodels.regression.rolling import RollingOLS
 
 import polars_factors as pf
@@ -332,7 +333,9 @@ def test_join_factors_keeps_rows_and_order() -> None:
 
 def test_join_factors_errors() -> None:
     panel = pl.DataFrame({"date": [1, 2], "asset": ["a", "a"], "mkt": [0.0, 0.0]})
-    with pytest.raises(pf.DuplicateKeyError, match="repeated dates"):
+    with pytest.raises(
+        pf.DuplicateKeyError, match=r"`factors` has 2 rows for repeated \('date'\) keys"
+    ):
         pf.join_factors(panel.drop("mkt"), pl.DataFrame({"date": [1, 1], "f": [0.1, 0.2]}))
     with pytest.raises(ValueError, match=r"\['mkt'\] are already panel columns"):
         pf.join_factors(panel, pl.DataFrame({"date": [1], "mkt": [0.1]}))
@@ -389,3 +392,20 @@ def test_full_sample_does_not_need_sorted_rows(panel: pl.DataFrame) -> None:
         warnings.simplefilter("error")
         got = pf.betas(shuffled, "ret", FACTORS)
     assert_columns_close(got, pf.betas(panel, "ret", FACTORS), [*NAMES, "r2"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("window", [None, 30, "expanding"])
+def test_columns_named_like_temporaries(panel: pl.DataFrame, window: int | str | None) -> None:
+    # `_pf_ts_cx0` was the fixed name of the first regressor's per-asset shift (a user
+    # factor of that name was overwritten by it: silently wrong betas), `_row` the fixed
+    # row number of the time-order check (an asset column of that name failed), and
+    # `__pf_ts_x0` starts like today's temporary columns: all are ordinary names now.
+    names = {"mkt": "_pf_ts_cx0", "smb": "__pf_ts_x0", "asset": "_row"}
+    renamed = panel.rename(names)
+    got = pf.betas(renamed, "ret", [names.get(f, f) for f in FACTORS], window=window, asset="_row")
+    expected = pf.betas(panel, "ret", FACTORS, window=window)
+    back = {"_row": "asset"}
+    for old, new in names.items():
+        if old in FACTORS:
+            back |= {f"beta_{new}{s}": f"beta_{old}{s}" for s in ("", "_std_error", "_t_stat")}
+    assert_frame_equal(got.rename(back), expected)

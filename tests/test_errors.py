@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import polars_factors as pf
 from polars_factors import exceptions as exc
+from polars_factors._validate import check_unique
 
 FUNCS = ["winsorize", "zscore", "rank", "fill_missing", "standardize"]
 
@@ -142,3 +144,33 @@ def test_no_positive_weight_gives_null():
     with pytest.warns(pf.DataLossWarning, match="no positive weight"):
         out = df.factors.zscore("x", weights="w")
     assert out["x"].to_list() == [None, None]
+
+
+def test_key_columns_named_like_old_temporaries():
+    # The key checks used fixed names: `_extra` (per-date count of extra rows) and
+    # `rows` (per-key count); key columns of those names made them fail.
+    df = pl.DataFrame(
+        {"_extra": [1, 1, 2, 2], "rows": ["a", "b", "a", "b"], "x": [1.0, 2.0, 3.0, 5.0]}
+    )
+    out = df.factors.zscore("x", date="_extra", asset="rows")
+    plain = df.rename({"_extra": "date", "rows": "asset"}).factors.zscore("x")
+    assert_frame_equal(out, plain.rename({"date": "_extra", "asset": "rows"}))
+    dup = pl.concat([df, df.head(1)])
+    for frame in (dup, dup.lazy()):
+        with pytest.raises(
+            pf.DuplicateKeyError, match=r"1 extra rows on 1 dates, e\.g\. \(1, 'a'\) x2"
+        ):
+            frame.factors.zscore("x", date="_extra", asset="rows")
+
+
+def test_check_unique_message():
+    df = pl.DataFrame({"date": [1, 2, 2, None, None], "f": ["a", "b", "b", "c", "c"]})
+    check_unique(df.head(2), "date", what="the frame")  # unique: no error
+    with pytest.raises(
+        pf.DuplicateKeyError,
+        match=r"^the frame has 4 rows for repeated \('date', 'f'\) keys, e\.g\. \(2, 'b'\); "
+        r"keep one row per key\. Drop one\.$",
+    ):
+        check_unique(df.lazy(), ["date", "f"], what="the frame", fix="Drop one.")
+    with pytest.raises(pf.DuplicateKeyError, match=r"2 columns for .*keep one column per key\.$"):
+        check_unique(df.slice(3), "date", what="the frame", unit="column")

@@ -277,12 +277,12 @@ def test_missing_pandas(monkeypatch):
         (
             lambda: wide_frame().set_axis(["A", "A"]),
             DuplicateKeyError,
-            r"asset labels of the rows repeat: \['A'\]",
+            r"the returns frame has 2 rows for repeated \('asset'\) keys, e\.g\. \('A'\)",
         ),
         (
             lambda: pd.concat([wide_frame(), wide_frame()], axis=1),
             DuplicateKeyError,
-            r"date labels of the columns repeat: \['2023-01'\]",
+            r"has 2 columns for repeated \('date'\) keys, e\.g\. \('2023-01'\)",
         ),
         (
             lambda: wide_frame().set_axis(["A", None]),
@@ -336,7 +336,7 @@ def multi_frame():
             lambda: multi_frame().set_axis(pd.MultiIndex.from_tuples([("p", "A"), ("p", "A")])),
             {},
             DuplicateKeyError,
-            r"2 rows share a \(date, asset\) key with another row, e.g. \('p', 'A'\)",
+            r"2 rows for repeated \('date', 'asset'\) keys, e\.g\. \('p', 'A'\)",
         ),
         (
             lambda: multi_frame().set_axis(pd.MultiIndex.from_tuples([("p", "A"), (None, "B")])),

@@ -459,7 +459,9 @@ def test_bad_inputs(inputs):
     with pytest.raises(InsufficientDataError, match="zero variance"):
         pfplot.risk_decomposition(inputs.model.portfolio_risk({"A00": 0.0}))
     by_group = pl.DataFrame({"date": [1, 1], "sector": ["a", "b"], "ic": [0.1, 0.2]})
-    with pytest.raises(DuplicateKeyError, match="filter one group"):
+    with pytest.raises(
+        DuplicateKeyError, match=r"repeated \('date', 'forward_returns'\).*Filter one group"
+    ):
         pfplot.ic_by_date(by_group)
     assert issubclass(DuplicateKeyError, FactorsError)
 

@@ -20,6 +20,8 @@ from polars_factors.exceptions import (
     SingularMatrixError,
     UnknownAssetError,
 )
+from polars_factors.risk import _analysis
+from polars_factors.risk._analysis import ModelArrays
 from polars_factors.risk.model import Hedge, PortfolioRisk, RiskModel
 
 TOL = 1e-12
@@ -210,6 +212,23 @@ def test_zero_portfolio_has_null_ratios(tiny):
     assert res.summary.row(0) == (0.0, 0.0, 0.0, 0.0, None)
     assert res.factors["marginal"].null_count() == 2
     assert res.assets["percent"].null_count() == 3
+
+
+def test_analyses_read_only_the_model_arrays(parts, rng):
+    """The analyses take a ModelArrays value, built by hand here without a RiskModel."""
+    assets, factors, x, cov, spec = parts
+    model = build(assets, factors, x, cov, spec)
+    arrays = ModelArrays(
+        x=x, cov=cov, spec=spec, assets=pl.Series("asset", assets), factors=tuple(factors)
+    )
+    assert arrays.asset == "asset"
+    weights = {a: float(v) for a, v in zip(assets, rng.standard_normal(len(assets)), strict=True)}
+    assert_frame_equal(_analysis.asset_risk(arrays), model.asset_risk())
+    by_hand, by_model = _analysis.portfolio_risk(arrays, weights), model.portfolio_risk(weights)
+    for name in ("summary", "factors", "assets"):
+        assert_frame_equal(getattr(by_hand, name), getattr(by_model, name))
+    hedged = _analysis.hedge(arrays, weights, factors=factors[:2])
+    assert_frame_equal(hedged.weights, model.hedge(weights, factors=factors[:2]).weights)
 
 
 # ---------------------------------------------------------------------------------

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import user_stacklevel
+from polars_factors._frame import temp_name, user_stacklevel
 from polars_factors.exceptions import (
     DataLossWarning,
-    DuplicateKeyError,
     InsufficientDataError,
     InvalidDataError,
     RankDeficientWarning,
@@ -178,24 +177,22 @@ def _check_dates(df: pl.DataFrame, *, date: str, what: str) -> None:
             f"a date. Drop them first, e.g. frame.drop_nulls({date!r})."
         )
         raise InvalidDataError(msg)
-    dupes = df.group_by(date).agg(pl.len().alias("rows")).filter(pl.col("rows") > 1).sort(date)
-    if dupes.height:
-        shown = ", ".join(f"{d!r} x{r}" for d, r in dupes.head(_MAX_SHOWN).iter_rows())
-        msg = (
-            f"the {what} frame has {dupes.height} duplicate {date!r} values, e.g. {shown}. "
-            f"A wide frame needs one row per date; deduplicate it first, e.g. "
-            f"frame.unique({date!r}, keep='last')."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        df,
+        date,
+        what=f"the {what} frame",
+        fix=f"Deduplicate it first, e.g. frame.unique({date!r}, keep='last').",
+    )
 
 
 def _drop_incomplete(joined: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     bad = {c: ~pl.col(c).is_finite().fill_null(value=False) for c in columns}
+    any_bad = temp_name(set(columns), "any")
     counts = joined.select(
-        pl.any_horizontal(bad.values()).sum().alias("__any"),
+        pl.any_horizontal(bad.values()).sum().alias(any_bad),
         *(e.sum().alias(c) for c, e in bad.items()),
     ).row(0, named=True)
-    n_bad = counts.pop("__any")
+    n_bad = counts.pop(any_bad)
     if not n_bad:
         return joined
     worst = sorted(((n, c) for c, n in counts.items() if n), reverse=True)[:_MAX_SHOWN]

@@ -31,6 +31,7 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.datasets._synthetic import SyntheticPanel, simulate
 
 __all__ = ["SyntheticPanel", "data_path", "load_fama_french", "load_sp500", "synthetic_panel"]
@@ -150,13 +151,13 @@ def load_sp500(*, reporting_lag_days: int = 90) -> pl.LazyFrame:
         )
         raise ValueError(msg)
     prices = pl.scan_parquet(data_path("sp500_prices.parquet"))
-    fundamentals = (
-        pl.scan_parquet(data_path("sp500_fundamentals.parquet"))
-        .with_columns(
-            (pl.col("period_end") + pl.duration(days=reporting_lag_days)).alias("_public")
-        )
-        .sort("asset", "_public")
+    raw = pl.scan_parquet(data_path("sp500_fundamentals.parquet"))
+    public = temp_name(
+        set(prices.collect_schema().names()) | set(raw.collect_schema().names()), "public"
     )
+    fundamentals = raw.with_columns(
+        (pl.col("period_end") + pl.duration(days=reporting_lag_days)).alias(public)
+    ).sort("asset", public)
     securities = pl.scan_parquet(data_path("sp500_securities.parquet")).select(
         "asset", "sector", "industry"
     )
@@ -167,7 +168,7 @@ def load_sp500(*, reporting_lag_days: int = 90) -> pl.LazyFrame:
         prices.join_asof(
             fundamentals,
             left_on="date",
-            right_on="_public",
+            right_on=public,
             by="asset",
             strategy="backward",
             check_sortedness=False,

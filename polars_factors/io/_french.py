@@ -16,6 +16,7 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.exceptions import FileFormatError
 from polars_factors.io import _french_text as _text
 from polars_factors.io._french_text import MISSING_CODES, Source, Table
@@ -226,8 +227,9 @@ def read_french_csv(
         ]
     )
     if not out[date].is_sorted() or out[date].n_unique() != out.height:
-        bad = out.with_row_index().filter(pl.col(date).diff() <= pl.duration(days=0))
-        line = int(bad["index"][0]) + found.first + 1
+        row = temp_name(set(out.columns), "row")
+        bad = out.with_row_index(row).filter(pl.col(date).diff() <= pl.duration(days=0))
+        line = int(bad[row][0]) + found.first + 1
         msg = (
             f"{name}, line {line}: date {bad[date][0]} does not come after the previous "
             f"row's date; a table's dates must increase."

@@ -17,7 +17,8 @@ from typing import Any, Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import DuplicateKeyError, FileFormatError, SchemaError
+from polars_factors._frame import temp_name
+from polars_factors.exceptions import FileFormatError, SchemaError
 from polars_factors.io._optional import PandasFrame, import_optional
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
 #: Orientation of a wide returns frame: rows x columns.
 WideLayout = Literal["assets_by_dates", "dates_by_assets"]
 _LAYOUTS = ("assets_by_dates", "dates_by_assets")
-_SHOWN = 3
 
 
 def pandas(purpose: str) -> Any:
@@ -120,14 +120,16 @@ def from_pandas_returns(
     if layout == "dates_by_assets":
         df = df.T
     body = df.set_axis([str(i) for i in range(df.shape[1])], axis=1)
-    wide = pl.from_pandas(body).with_row_index("_row")
+    taken = set(body.columns) | {returns}
+    row, col = temp_name(taken, "row"), temp_name(taken, "col")
+    wide = pl.from_pandas(body).with_row_index(row)
     long = (
-        wide.unpivot(index="_row", variable_name="_col", value_name=returns)
-        .with_columns(pl.col("_col").cast(pl.UInt32))
-        .sort("_col", "_row")
+        wide.unpivot(index=row, variable_name=col, value_name=returns)
+        .with_columns(pl.col(col).cast(pl.UInt32))
+        .sort(col, row)
     )
-    dates = pl.Series(date, df.columns).gather(long["_col"])
-    assets = pl.Series(asset, df.index).gather(long["_row"])
+    dates = pl.Series(date, df.columns).gather(long[col])
+    assets = pl.Series(asset, df.index).gather(long[row])
     out = pl.DataFrame(
         [dates, assets, long[returns].cast(pl.Float64).fill_nan(None).alias(returns)]
     )
@@ -286,12 +288,14 @@ def _check_flat(pd: Any, axis: Any, *, what: str, side: str, key: str, layout: s
         msg = f"{what}: one of the {side} has a missing {key} label (NaN or None)."
         raise FileFormatError(msg)
     if not axis.is_unique:
-        dup = list(axis[axis.duplicated()].unique()[:_SHOWN])
-        msg = (
-            f"{what}: {key} labels of the {side} repeat: {dup}. A wide frame needs one "
-            f"row and one column per label; aggregate or drop the duplicates first."
+        _validate.check_unique(
+            pl.DataFrame([pl.Series(key, axis)]),
+            key,
+            what=f"the {what} frame",
+            unit=side.removesuffix("s"),
+            fix="A wide frame needs one row and one column per label; aggregate or drop "
+            "the duplicates first.",
         )
-        raise DuplicateKeyError(msg)
 
 
 def _level(names: Sequence[object], level: int | str, what: str) -> int:
@@ -365,13 +369,9 @@ def _check_keys(keys: pl.DataFrame, *, what: str, date: str, asset: str) -> None
         col = keys.columns[0] if nulls[0] else keys.columns[1]
         msg = f"{what}: {keys[col].null_count()} rows have a missing {col} (NaN or None)."
         raise FileFormatError(msg)
-    dup = keys.filter(keys.is_duplicated())
-    if dup.height:
-        shown = "; ".join(
-            f"({d!r}, {a!r})" for d, a in dup.unique(maintain_order=True).head(3).rows()
-        )
-        msg = (
-            f"{what}: {dup.height} rows share a ({date}, {asset}) key with another row, "
-            f"e.g. {shown}. Deduplicate first, e.g. df[~df.index.duplicated(keep='last')]."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        keys,
+        [date, asset],
+        what=f"the {what} frame",
+        fix="Deduplicate it first, e.g. df[~df.index.duplicated(keep='last')].",
+    )

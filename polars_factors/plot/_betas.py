@@ -87,10 +87,8 @@ def exposures(
     where = f" for asset {label!r}" if label is not None else ""
     if "factor" in frame.columns and "exposure" in frame.columns:
         _validate.check_numeric(frame.schema, ["exposure"], role="exposure column")
+        _validate.check_unique(rows, "factor", what=f"the long frame{where}")
         names = rows.get_column("factor").cast(pl.String).to_list()
-        if len(set(names)) != len(names):
-            msg = f"the long frame has a factor more than once{where}; keep one row per factor."
-            raise DuplicateKeyError(msg)
         chosen = select_factors(names, factors)
         table = dict(zip(names, _common.values(rows.get_column("exposure")), strict=True))
         errors = dict.fromkeys(names, math.nan)

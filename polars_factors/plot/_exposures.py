@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import ColumnNotFoundError, DuplicateKeyError
+from polars_factors.exceptions import ColumnNotFoundError
 from polars_factors.plot import _betas, _common
 
 if TYPE_CHECKING:
@@ -258,9 +258,9 @@ def rolling_betas(
     _validate.check_numeric(frame.schema, [cols[f] for f in chosen], role="beta column")
     rows, label = _common.pick_asset(frame, select, asset)
     rows = rows.sort(date, maintain_order=True)
-    if rows.get_column(date).is_duplicated().any():
-        msg = f"`betas` has a date more than once{' for ' + repr(label) if label else ''}."
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        rows, date, what=f"`betas`{' for ' + repr(label) if label is not None else ''}"
+    )
     dates = rows.get_column(date).to_list()
     fig, (ax,) = _common.new_figure(figsize, (8.0, 4.0))
     for i, factor in enumerate(chosen):

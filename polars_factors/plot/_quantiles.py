@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import DuplicateKeyError
 from polars_factors.plot import _common
 from polars_factors.portfolio import QuantileReturns
 
@@ -101,12 +100,12 @@ def quantile_returns(
         frame, "forward_returns", forward_returns, option="forward_returns",
         what="forward-return column",
     )  # fmt: skip
-    if rows.select(date, "quantile").is_duplicated().any():
-        msg = (
-            "the quantile returns have several rows per date and quantile (computed by "
-            "date and group, e.g. by=['date', 'sector']?); filter one group first."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        rows,
+        [date, "quantile"],
+        what="the quantile returns frame",
+        fix="Computed by date and group (e.g. by=['date', 'sector'])? Filter one group first.",
+    )
     quantiles = rows.get_column("quantile").drop_nulls().unique().sort().to_list()
     means = rows.group_by("quantile").agg(pl.col("mean_return").mean()).sort("quantile")
     labels = [f"Q{q}" for q in quantiles]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import DuplicateKeyError, SchemaError
+from polars_factors.exceptions import SchemaError
 from polars_factors.plot import _betas, _common
 from polars_factors.portfolio import ICResult
 
@@ -26,9 +26,7 @@ def _wide_returns(frame: pl.DataFrame, date: str) -> pl.DataFrame:
         long = frame.select(date, pl.col("factor").cast(pl.String), "factor_return").sort(
             date, maintain_order=True
         )
-        if long.select(date, "factor").is_duplicated().any():
-            msg = "the long factor returns have a (date, factor) pair more than once."
-            raise DuplicateKeyError(msg)
+        _validate.check_unique(long, [date, "factor"], what="the long factor returns frame")
         return long.pivot("factor", index=date, values="factor_return", maintain_order=True)
     others = [c for c in frame.columns if c != date]
     bad = [c for c in others if not frame.schema[c].is_numeric()]
@@ -41,9 +39,7 @@ def _wide_returns(frame: pl.DataFrame, date: str) -> pl.DataFrame:
             else "no factor column."
         )
         raise SchemaError(msg)
-    if frame.get_column(date).is_duplicated().any():
-        msg = "the wide factor returns have a date more than once."
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(frame, date, what="the wide factor returns frame")
     return frame
 
 
@@ -136,13 +132,13 @@ def _ic_frame(ic: object, date: str) -> tuple[pl.DataFrame, str]:
     _validate.check_numeric(frame.schema, ["ic"], role="IC column")
     if "forward_returns" not in frame.columns:
         frame = frame.with_columns(forward_returns=pl.lit("ic"))
-    if frame.select(date, "forward_returns").is_duplicated().any():
-        msg = (
-            "the IC frame has several rows per date and forward-return column (an IC per "
-            "date and group, e.g. by=['date', 'sector']?); filter one group first, e.g. "
-            "res.ic.filter(pl.col('sector') == 'Energy')."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        frame,
+        [date, "forward_returns"],
+        what="the IC frame",
+        fix="An IC per date and group (e.g. by=['date', 'sector'])? Filter one group first, "
+        "e.g. res.ic.filter(pl.col('sector') == 'Energy').",
+    )
     return frame, date
 
 

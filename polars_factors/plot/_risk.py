@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.exceptions import InsufficientDataError
 from polars_factors.plot import _common
 from polars_factors.risk import PortfolioRisk
@@ -67,9 +68,10 @@ def _draw_assets(ax: Axes, frame: pl.DataFrame, asset: str, top: int) -> None:
     needed = [asset, "factor_var", "specific_var"]
     _validate.check_columns_exist(frame.schema, needed, role="asset-risk column")
     _validate.check_numeric(frame.schema, needed[1:], role="asset-risk column")
+    total = temp_name(set(frame.columns), "total")
     rows = (
-        frame.with_columns(_total=pl.col("factor_var") + pl.col("specific_var"))
-        .sort("_total", descending=True, nulls_last=True, maintain_order=True)
+        frame.with_columns((pl.col("factor_var") + pl.col("specific_var")).alias(total))
+        .sort(total, descending=True, nulls_last=True, maintain_order=True)
         .head(top)
     )
     labels = [str(a) for a in rows.get_column(asset).to_list()]

@@ -12,14 +12,12 @@ from __future__ import annotations
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.portfolio._buckets import assign_buckets, rebalance
 from polars_factors.portfolio._returns import portfolio_returns
 from polars_factors.typing import FrameT
 
 __all__ = ["fama_french"]
-
-_P = "_pf_ff_"
-_SIZE_B, _SORT_B, _W = f"{_P}size_b", f"{_P}sort_b", f"{_P}w"
 
 
 def fama_french(
@@ -149,19 +147,25 @@ def fama_french(
             panel, size, rule="sizes weight the portfolios and must be >= 0."
         )
 
+    # Temporary columns: the lagged sizes, the buckets, the six portfolio returns.
+    tmp = temp_name(set(schema.names()), "ff_", prefix=True)
     # Lagged sizes weight the portfolios; the size buckets serve every factor.
     lf = assign_buckets(
-        panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(_W)),
+        panel.lazy().with_columns(pl.col(size).shift(1).over(asset).alias(f"{tmp}w")),
         size,
         breakpoints=[0.5],
         breakpoint_universe=breakpoint_universe,
-        name=_SIZE_B,
+        name=f"{tmp}size_b",
         by=date,
         date=date,
         asset=asset,
         check_keys=False,
     )
-    high_minus_low = (_p(1, 3) + _p(2, 3)) / 2.0 - (_p(1, 1) + _p(2, 1)) / 2.0
+
+    def port(size_bucket: int, sort_bucket: int) -> pl.Expr:
+        return pl.col(f"{tmp}p{size_bucket}{sort_bucket}")
+
+    high_minus_low = (port(1, 3) + port(2, 3)) / 2.0 - (port(1, 1) + port(2, 1)) / 2.0
     parts = []
     if value is not None:
         parts.append(
@@ -174,10 +178,12 @@ def fama_french(
                 month=formation_month,
                 date=date,
                 asset=asset,
+                tmp=tmp,
             ).select(
                 date,
                 (
-                    (_p(1, 1) + _p(1, 2) + _p(1, 3)) / 3.0 - (_p(2, 1) + _p(2, 2) + _p(2, 3)) / 3.0
+                    (port(1, 1) + port(1, 2) + port(1, 3)) / 3.0
+                    - (port(2, 1) + port(2, 2) + port(2, 3)) / 3.0
                 ).alias("SMB"),
                 high_minus_low.alias("HML"),
             )
@@ -193,6 +199,7 @@ def fama_french(
                 month=None,
                 date=date,
                 asset=asset,
+                tmp=tmp,
             ).select(date, high_minus_low.alias("UMD"))
         )
     # One row per panel date: a date without the six portfolios gets nulls.
@@ -201,10 +208,6 @@ def fama_french(
         out = out.join(part, on=date, how="left")
     out = out.sort(date)
     return out.collect() if isinstance(panel, pl.DataFrame) else out
-
-
-def _p(size_bucket: int, sort_bucket: int) -> pl.Expr:
-    return pl.col(f"{_P}p{size_bucket}{sort_bucket}")
 
 
 def _factor_returns(
@@ -217,17 +220,21 @@ def _factor_returns(
     month: int | None,
     date: str,
     asset: str,
+    tmp: str,
 ) -> pl.LazyFrame:
     """Six value-weighted 2x3 portfolio returns per date, one column each.
 
-    ``lf`` has the size buckets already; ``signal`` is sorted here.
+    ``lf`` has the size buckets already; ``signal`` is sorted here. ``tmp`` is the
+    prefix of the temporary columns (lagged sizes ``w``, buckets ``size_b``,
+    ``sort_b``); the outputs are ``p{size bucket}{sort bucket}``.
     """
+    size_b, sort_b, w = f"{tmp}size_b", f"{tmp}sort_b", f"{tmp}w"
     sorted_ = assign_buckets(
         lf,
         signal,
         breakpoints=[0.3, 0.7],
         breakpoint_universe=universe,
-        name=_SORT_B,
+        name=sort_b,
         by=date,
         date=date,
         asset=asset,
@@ -235,7 +242,7 @@ def _factor_returns(
     )
     held = rebalance(
         sorted_,
-        [_SIZE_B, _SORT_B],
+        [size_b, sort_b],
         every=every,
         month=month,
         lag=1,
@@ -244,11 +251,11 @@ def _factor_returns(
         check_keys=False,
     )
     ports = portfolio_returns(
-        held, [_SIZE_B, _SORT_B], returns, weights=_W, date=date, check_weights=False
+        held, [size_b, sort_b], returns, weights=w, date=date, check_weights=False
     )
-    b_size, b_sort = pl.col(_SIZE_B), pl.col(_SORT_B)
+    b_size, b_sort = pl.col(size_b), pl.col(sort_b)
     return ports.group_by(date).agg(
-        pl.col("return").filter((b_size == s) & (b_sort == v)).first().alias(f"{_P}p{s}{v}")
+        pl.col("return").filter((b_size == s) & (b_sort == v)).first().alias(f"{tmp}p{s}{v}")
         for s in (1, 2)
         for v in (1, 2, 3)
     )

@@ -2,7 +2,7 @@
 
 Shared by the one-pass plan (``ols``/``wls``) in :mod:`.cross_section` and the Huber
 IRLS driver in :mod:`._huber`. Temporary columns carry a prefix that no column of the
-panel starts with.
+panel starts with (:func:`polars_factors._frame.temp_name`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 from polars_factors.typing import ColumnNames
@@ -223,7 +224,7 @@ def build_model(
         date=date,
         asset=asset,
         date_dtype=schema[date],
-        tmp=_temp_prefix(schema),
+        tmp=temp_name(set(schema.names()), "cs_", prefix=True),
     )
 
 
@@ -251,10 +252,3 @@ def _check_options(method: str, *, huber_t: float, max_iter: int, tol: float, wa
     if not (isinstance(warn, (int, float)) and 0 <= warn <= 1):
         msg = f"warn_excluded must be a share between 0 and 1; got {warn!r}."
         raise ValueError(msg)
-
-
-def _temp_prefix(schema: pl.Schema) -> str:
-    prefix = "_pf_cs_"
-    while any(name.startswith(prefix) for name in schema.names()):
-        prefix = f"_{prefix}"
-    return prefix

@@ -280,6 +280,9 @@ def _check_unique(df: pl.DataFrame, keys: list[str], label: str) -> None:
 
 def _statistics(long: pl.DataFrame, *, nw_lags: int | None, debiased: bool) -> pl.DataFrame:
     """One row per factor with at least one non-missing estimate."""
+    # The Newey-West variance is regression._solve.newey_west(f, L, demean=True) / (T - d)
+    # of each factor's series (tested equal), evaluated here as Polars expressions over
+    # each factor's own periods (O(T) window sums) instead of on a numpy array.
     v = pl.col(_V)
     lags = (
         pl.lit(nw_lags, dtype=pl.Int64)

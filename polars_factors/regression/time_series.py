@@ -20,17 +20,13 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import (
-    DuplicateKeyError,
-    InsufficientDataError,
-    SchemaError,
-)
+from polars_factors._frame import temp_name
+from polars_factors.exceptions import InsufficientDataError, SchemaError
 from polars_factors.regression._ts_algebra import SumNames, solve_stages
 from polars_factors.typing import ColumnNames, EngineType, FrameT
 
 __all__ = ["betas", "join_factors"]
 
-_P = "_pf_ts_"
 _DURATION = re.compile(r"(\d+(ns|us|ms|s|m|h|d|w|mo|q|y|i))+")
 
 #: ``window`` values: None (full sample), a number of rows, ``"expanding"`` or a
@@ -50,6 +46,7 @@ class _Spec:
     weights: str | None
     asset: str
     date: str
+    tmp: str  # prefix of the temporary columns: no column of the frame starts with it
 
     @property
     def n_params(self) -> int:
@@ -126,13 +123,12 @@ def join_factors(
             f"of the frames first."
         )
         raise ValueError(msg)
-    counts = factors.lazy().select(pl.len(), pl.col(date).n_unique()).collect().row(0)
-    if counts[0] != counts[1]:
-        msg = (
-            f"`factors` has {counts[0] - counts[1]} repeated dates; a factor frame needs one "
-            f"row per date (deduplicate it, e.g. factors.unique({date!r}, keep='last'))."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        factors,
+        date,
+        what="`factors`",
+        fix=f"Deduplicate it, e.g. factors.unique({date!r}, keep='last').",
+    )
     if isinstance(panel, pl.DataFrame):
         table = factors.collect() if isinstance(factors, pl.LazyFrame) else factors
         return panel.join(table, on=date, how="left", maintain_order="left")
@@ -365,6 +361,7 @@ def _spec(
         weights=weights,
         asset=asset,
         date=date,
+        tmp=temp_name(set(schema.names()), "ts_", prefix=True),
     )
 
 
@@ -498,9 +495,9 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         shift_x=[c(n) for n in model.shift_x],
         shift_y=c(model.shift_y),
         valid=has_window & (c(sums.n_obs) >= spec.min_periods),
-        prefix=f"{_P}s_",
+        prefix=f"{spec.tmp}s_",
     )
-    stages[0].append(pl.when(has_window).then(c(sums.n_obs)).alias(f"{_P}nobs"))
+    stages[0].append(pl.when(has_window).then(c(sums.n_obs)).alias(f"{spec.tmp}nobs"))
     for stage in stages:
         lf = lf.with_columns(stage)
     names = _coef_names(spec.factors, intercept=spec.intercept)
@@ -516,7 +513,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     ]
     out = lf.select(
         *keys,
-        c(f"{_P}nobs").cast(pl.UInt32).alias("n_obs"),
+        c(f"{spec.tmp}nobs").cast(pl.UInt32).alias("n_obs"),
         *names,
         *(f"{n}_std_error" for n in names),
         *t_stats,
@@ -530,6 +527,7 @@ class _ModelExprs:
 
     def __init__(self, spec: _Spec) -> None:
         self.spec = spec
+        self.p = spec.tmp
         self.k = len(spec.factors)
         c = pl.col
         self.xs = [c(f).cast(pl.Float64) for f in spec.factors]
@@ -546,8 +544,8 @@ class _ModelExprs:
         # A null value makes the test null, not false; a missing row is not used.
         self.valid = valid.fill_null(value=False)
         self.w = w
-        self.shift_x = [f"{_P}cx{i}" for i in range(self.k)]
-        self.shift_y = f"{_P}cy"
+        self.shift_x = [f"{self.p}cx{i}" for i in range(self.k)]
+        self.shift_y = f"{self.p}cy"
 
     def with_shifts(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         """Add per-asset constants, subtracted so that the sums stay accurate.
@@ -588,11 +586,11 @@ class _ModelExprs:
         else:
             xt, yt = self.xs, self.y
         zero = pl.lit(0.0)
-        out = [self.valid.cast(pl.Float64).alias(f"{_P}v")]
+        out = [self.valid.cast(pl.Float64).alias(f"{self.p}v")]
         if not self.unit_weights:
-            out.append(pl.when(self.valid).then(self.w).otherwise(zero).alias(f"{_P}wt"))
+            out.append(pl.when(self.valid).then(self.w).otherwise(zero).alias(f"{self.p}wt"))
         out.extend(
-            pl.when(self.valid).then(e).otherwise(zero).alias(f"{_P}t{i}")
+            pl.when(self.valid).then(e).otherwise(zero).alias(f"{self.p}t{i}")
             for i, e in enumerate([*xt, yt])
         )
         return out
@@ -611,32 +609,34 @@ class _ModelExprs:
     def products(self) -> dict[str, pl.Expr]:
         """Weighted cross-products of the cleaned columns (zero on unused rows)."""
         k, c = self.k, pl.col
-        t = [c(f"{_P}t{i}") for i in range(k + 1)]  # the k regressors, then the response
+        t = [c(f"{self.p}t{i}") for i in range(k + 1)]  # the k regressors, then the response
 
         def weighted(e: pl.Expr) -> pl.Expr:
-            return e if self.unit_weights else c(f"{_P}wt") * e
+            return e if self.unit_weights else c(f"{self.p}wt") * e
 
-        out: dict[str, pl.Expr] = {f"{_P}n": c(f"{_P}v")}
+        out: dict[str, pl.Expr] = {f"{self.p}n": c(f"{self.p}v")}
         if self.spec.intercept:
             if not self.count_is_weight:
-                out[f"{_P}w"] = c(f"{_P}v") if self.unit_weights else c(f"{_P}wt")
-            out.update({f"{_P}x{i}": weighted(t[i]) for i in range(k)})
-            out[f"{_P}y"] = weighted(t[k])
-        out.update({f"{_P}xx{i}_{j}": weighted(t[i] * t[j]) for i in range(k) for j in range(i, k)})
-        out.update({f"{_P}xy{i}": weighted(t[i] * t[k]) for i in range(k)})
-        out[f"{_P}yy"] = weighted(t[k] * t[k])
+                out[f"{self.p}w"] = c(f"{self.p}v") if self.unit_weights else c(f"{self.p}wt")
+            out.update({f"{self.p}x{i}": weighted(t[i]) for i in range(k)})
+            out[f"{self.p}y"] = weighted(t[k])
+        out.update(
+            {f"{self.p}xx{i}_{j}": weighted(t[i] * t[j]) for i in range(k) for j in range(i, k)}
+        )
+        out.update({f"{self.p}xy{i}": weighted(t[i] * t[k]) for i in range(k)})
+        out[f"{self.p}yy"] = weighted(t[k] * t[k])
         return out
 
     def sum_names(self) -> SumNames:
         k, intercept = self.k, self.spec.intercept
         return SumNames(
-            n_obs=f"{_P}n",
-            w=(f"{_P}n" if self.count_is_weight else f"{_P}w") if intercept else None,
-            x=tuple(f"{_P}x{i}" for i in range(k)) if intercept else (),
-            y=f"{_P}y" if intercept else None,
-            xx={(i, j): f"{_P}xx{i}_{j}" for i in range(k) for j in range(i, k)},
-            xy=tuple(f"{_P}xy{i}" for i in range(k)),
-            yy=f"{_P}yy",
+            n_obs=f"{self.p}n",
+            w=(f"{self.p}n" if self.count_is_weight else f"{self.p}w") if intercept else None,
+            x=tuple(f"{self.p}x{i}" for i in range(k)) if intercept else (),
+            y=f"{self.p}y" if intercept else None,
+            xx={(i, j): f"{self.p}xx{i}_{j}" for i in range(k) for j in range(i, k)},
+            xy=tuple(f"{self.p}xy{i}" for i in range(k)),
+            yy=f"{self.p}yy",
         )
 
 
@@ -696,7 +696,7 @@ def _window_sums(
         )
     # Duration window of `size` rows: E_t - lam^size E_{t-size}.
     assert isinstance(spec.window, str)
-    size, start = f"{_P}size", f"{_P}start"
+    size, start = f"{spec.tmp}size", f"{spec.tmp}start"
     # Rows in each window (missing ones included): a rolling sum of ones.
     lf = lf.with_columns(
         pl.col(spec.date)

@@ -2,8 +2,10 @@ r"""The analyses of a :class:`~polars_factors.risk.model.RiskModel` and their re
 
 The methods :meth:`RiskModel.asset_risk <polars_factors.risk.model.RiskModel.asset_risk>`,
 ``portfolio_risk``, ``hedge`` and ``realized_vs_implied`` delegate to the functions of
-this module, which take the model as their first argument; the weights and instruments
-are parsed and aligned with the model's assets here too. The arithmetic runs in
+this module, which take a :class:`ModelArrays` as their first argument: the arrays and
+names of the model, which :class:`~polars_factors.risk.model.RiskModel` builds once and
+which is all this module reads of it. The weights and instruments are parsed and aligned
+with the model's assets here too. The arithmetic runs in
 :mod:`polars_factors.risk._linalg._decompose`.
 """
 
@@ -33,11 +35,12 @@ from polars_factors.risk import _parts
 from polars_factors.risk._linalg import _decompose
 
 if TYPE_CHECKING:
-    from polars_factors.risk._linalg import FloatArray
-    from polars_factors.risk.model import RiskModel, Weights
+    from polars_factors.regression._solve._types import FloatArray
+    from polars_factors.risk.model import Weights
 
 __all__ = [
     "Hedge",
+    "ModelArrays",
     "PortfolioRisk",
     "asset_risk",
     "hedge",
@@ -48,6 +51,50 @@ __all__ = [
 
 def _safe_div(num: pl.Expr, denom: float) -> pl.Expr:
     return num / denom if denom > 0 else pl.lit(None, dtype=pl.Float64)
+
+
+# ---------------------------------------------------------------------------------
+# The model's arrays
+
+
+@dataclass(frozen=True, eq=False)
+class ModelArrays:
+    """What the analyses read of a :class:`~polars_factors.risk.model.RiskModel`.
+
+    The model builds it once (on first use) from its frames; the functions of this
+    module take it instead of the model, so they depend on no attribute of
+    :class:`~polars_factors.risk.model.RiskModel`.
+
+    Attributes
+    ----------
+    x
+        The exposures ``X``, ``N x K``, assets in model order, factors in factor order.
+    cov
+        The factor covariance ``F``, ``K x K`` (symmetrized).
+    spec
+        The specific variances ``S``, ``N``.
+    assets
+        The model's assets in model order: its asset column, named after it.
+    factors
+        The factor names, in factor order.
+    date
+        The model date, when known.
+    dropped_assets
+        The assets left out of the model for incomplete data (named in errors).
+    """
+
+    x: FloatArray
+    cov: FloatArray
+    spec: FloatArray
+    assets: pl.Series
+    factors: tuple[str, ...]
+    date: object | None = None
+    dropped_assets: tuple[object, ...] = ()
+
+    @property
+    def asset(self) -> str:
+        """The name of the asset column."""
+        return self.assets.name
 
 
 # ---------------------------------------------------------------------------------
@@ -119,17 +166,16 @@ class Hedge:
 # Analyses
 
 
-def asset_risk(model: RiskModel) -> pl.DataFrame:
+def asset_risk(arrays: ModelArrays) -> pl.DataFrame:
     """Total, factor and specific variance of every asset (:meth:`RiskModel.asset_risk`)."""
-    arr = model._arrays
-    factor_var = _decompose.asset_variances(arr.x, arr.cov)
+    factor_var = _decompose.asset_variances(arrays.x, arrays.cov)
     total = pl.col("factor_var") + pl.col("specific_var")
     return (
         pl.DataFrame(
             {
-                model.asset: model._assets,
+                arrays.asset: arrays.assets,
                 "factor_var": pl.Series(factor_var, dtype=pl.Float64),
-                "specific_var": pl.Series(arr.spec, dtype=pl.Float64),
+                "specific_var": pl.Series(arrays.spec, dtype=pl.Float64),
             }
         )
         .with_columns(total.alias("total_var"))
@@ -138,15 +184,14 @@ def asset_risk(model: RiskModel) -> pl.DataFrame:
             .then(pl.col("factor_var") / pl.col("total_var"))
             .alias("r2")
         )
-        .select(model.asset, "total_var", "factor_var", "specific_var", "r2")
+        .select(arrays.asset, "total_var", "factor_var", "specific_var", "r2")
     )
 
 
-def portfolio_risk(model: RiskModel, weights: Weights) -> PortfolioRisk:
+def portfolio_risk(arrays: ModelArrays, weights: Weights) -> PortfolioRisk:
     """Decompose a portfolio's variance (:meth:`RiskModel.portfolio_risk`)."""
-    w = _weight_vector(model, weights, role="weights")
-    arr = model._arrays
-    dec = _decompose.portfolio_decomposition(arr.x, arr.cov, arr.spec, w)
+    w = _weight_vector(arrays, weights, role="weights")
+    dec = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, w)
     total = dec.factor_var + dec.specific_var
     vol = math.sqrt(max(total, 0.0))
     summary = pl.DataFrame(
@@ -163,7 +208,7 @@ def portfolio_risk(model: RiskModel, weights: Weights) -> PortfolioRisk:
     )
     factors = pl.DataFrame(
         {
-            "factor": pl.Series(model.factors, dtype=pl.String),
+            "factor": pl.Series(arrays.factors, dtype=pl.String),
             "exposure": pl.Series(dec.exposures, dtype=pl.Float64),
             "_fx": pl.Series(dec.factor_times, dtype=pl.Float64),
         }
@@ -176,12 +221,12 @@ def portfolio_risk(model: RiskModel, weights: Weights) -> PortfolioRisk:
     )
     assets = pl.DataFrame(
         {
-            model.asset: model._assets,
+            arrays.asset: arrays.assets,
             "weight": pl.Series(w, dtype=pl.Float64),
             "_sw": pl.Series(dec.sigma_w, dtype=pl.Float64),
         }
     ).select(
-        model.asset,
+        arrays.asset,
         "weight",
         _safe_div(pl.col("_sw"), vol).alias("marginal"),
         (pl.col("weight") * pl.col("_sw")).alias("contribution"),
@@ -191,25 +236,24 @@ def portfolio_risk(model: RiskModel, weights: Weights) -> PortfolioRisk:
 
 
 def hedge(
-    model: RiskModel,
+    arrays: ModelArrays,
     weights: Weights,
     *,
     factors: str | Sequence[str] | None = None,
     instruments: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> Hedge:
     """Neutralize a portfolio's exposure to some factors (:meth:`RiskModel.hedge`)."""
-    w = _weight_vector(model, weights, role="weights")
-    hedged = _hedged_factors(model, factors)
-    arr = model._arrays
-    cols = [model.factors.index(f) for f in hedged]
-    x_h = arr.x[:, cols]
+    w = _weight_vector(arrays, weights, role="weights")
+    hedged = _hedged_factors(arrays, factors)
+    cols = [arrays.factors.index(f) for f in hedged]
+    x_h = arrays.x[:, cols]
     if instruments is None:
-        inst = _decompose.mimicking_portfolios(x_h, arr.spec)
+        inst = _decompose.mimicking_portfolios(x_h, arrays.spec)
         if inst is None:
-            raise SingularMatrixError(_collinear_message(model, x_h, hedged))
+            raise SingularMatrixError(_collinear_message(arrays, x_h, hedged))
         names = list(hedged)
     else:
-        inst, names = _instrument_matrix(model, instruments)
+        inst, names = _instrument_matrix(arrays, instruments)
     sol = _decompose.hedge_positions(x_h, inst, w)
     if sol is None:
         msg = (
@@ -220,11 +264,11 @@ def hedge(
             "fewer factors."
         )
         raise SingularMatrixError(msg)
-    return _hedge_result(model, w, hedged, inst=inst, names=names, sol=sol)
+    return _hedge_result(arrays, w, hedged, inst=inst, names=names, sol=sol)
 
 
 def _hedge_result(
-    model: RiskModel,
+    arrays: ModelArrays,
     w: FloatArray,
     hedged: list[str],
     *,
@@ -233,13 +277,12 @@ def _hedge_result(
     sol: _decompose.HedgeSolution,
 ) -> Hedge:
     """Build the frames of a :class:`Hedge` from the solved positions."""
-    arr = model._arrays
-    dec_before = _decompose.portfolio_decomposition(arr.x, arr.cov, arr.spec, w)
-    dec_after = _decompose.portfolio_decomposition(arr.x, arr.cov, arr.spec, sol.hedged)
+    dec_before = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, w)
+    dec_after = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, sol.hedged)
     exposures = pl.DataFrame(
         {
-            "factor": pl.Series(model.factors, dtype=pl.String),
-            "hedged": pl.Series([f in hedged for f in model.factors], dtype=pl.Boolean),
+            "factor": pl.Series(arrays.factors, dtype=pl.String),
+            "hedged": pl.Series([f in hedged for f in arrays.factors], dtype=pl.Boolean),
             "before": pl.Series(dec_before.exposures, dtype=pl.Float64),
             "after": pl.Series(dec_after.exposures, dtype=pl.Float64),
         }
@@ -252,13 +295,13 @@ def _hedge_result(
     )
     hedged_weights = pl.DataFrame(
         {
-            model.asset: model._assets,
+            arrays.asset: arrays.assets,
             "weight": pl.Series(w, dtype=pl.Float64),
             "hedged_weight": pl.Series(sol.hedged, dtype=pl.Float64),
         }
     )
     inst_frame = pl.DataFrame(
-        [model._assets]
+        [arrays.assets]
         + [pl.Series(name, inst[:, j], dtype=pl.Float64) for j, name in enumerate(names)]
     )
     risk = pl.DataFrame(
@@ -280,7 +323,7 @@ def _hedge_result(
 
 
 def realized_vs_implied(
-    model: RiskModel,
+    arrays: ModelArrays,
     weights: Weights,
     returns: pl.DataFrame | pl.LazyFrame,
     *,
@@ -295,17 +338,16 @@ def realized_vs_implied(
     lf = _parts.check_lazy(returns, "returns")
     schema = lf.collect_schema()
     _validate.check_columns_exist(schema, [date], role="date column")
-    _validate.check_columns_exist(schema, [model.asset], role="asset column")
+    _validate.check_columns_exist(schema, [arrays.asset], role="asset column")
     _validate.check_columns_exist(schema, [column], role="return column")
     _validate.check_numeric(schema, [column], role="return column")
-    w = _weight_vector(model, weights, role="weights")
-    arr = model._arrays
-    dec = _decompose.portfolio_decomposition(arr.x, arr.cov, arr.spec, w)
+    w = _weight_vector(arrays, weights, role="weights")
+    dec = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, w)
     implied = math.sqrt(max(dec.factor_var + dec.specific_var, 0.0))
-    held = pl.DataFrame({model.asset: model._assets, "_w": pl.Series(w, dtype=pl.Float64)}).filter(
+    held = pl.DataFrame({arrays.asset: arrays.assets, "_w": pl.Series(w, dtype=pl.Float64)}).filter(
         pl.col("_w") != 0
     )
-    table = _per_date_returns(model, lf, held, window=window, column=column, date=date)
+    table = _per_date_returns(arrays, lf, held, window=window, column=column, date=date)
     usable = pl.col("_ok") == held.height
     left_out = table.filter(~usable).get_column(date)
     if left_out.len():
@@ -321,13 +363,13 @@ def realized_vs_implied(
         msg = (
             f"the realized volatility needs at least 2 dates with returns for every held "
             f"asset; found {port.len()} among the {table.height} dates after the model "
-            f"date {model.date!r} (window={window})."
+            f"date {arrays.date!r} (window={window})."
         )
         raise InsufficientDataError(msg)
     realized = port.std(ddof=1)
     return pl.DataFrame(
         [
-            pl.Series(date, [model.date], dtype=schema[date]),
+            pl.Series(date, [arrays.date], dtype=schema[date]),
             pl.Series("window", [window], dtype=pl.Int64),
             pl.Series("n_obs", [port.len()], dtype=pl.UInt32),
             pl.Series("implied_vol", [implied], dtype=pl.Float64),
@@ -337,7 +379,7 @@ def realized_vs_implied(
 
 
 def _per_date_returns(
-    model: RiskModel,
+    arrays: ModelArrays,
     lf: pl.LazyFrame,
     held: pl.DataFrame,
     *,
@@ -348,22 +390,22 @@ def _per_date_returns(
     """Per date of the window: ``_ret`` (portfolio return) and ``_ok`` (held assets with one)."""
     base = lf.select(
         pl.col(date),
-        pl.col(model.asset).cast(model._assets.dtype),
+        pl.col(arrays.asset).cast(arrays.assets.dtype),
         pl.col(column).cast(pl.Float64).alias("_r"),
     ).filter(pl.col(date).is_not_null())
-    if model.date is not None:
-        base = base.filter(pl.col(date) > pl.lit(model.date))
+    if arrays.date is not None:
+        base = base.filter(pl.col(date) > pl.lit(arrays.date))
     dates_lf = base.select(date).unique().sort(date).head(window)
     rows_lf = base.join(dates_lf, on=date, how="semi").join(
-        held.lazy(), on=model.asset, how="inner"
+        held.lazy(), on=arrays.asset, how="inner"
     )
     dates, rows = pl.collect_all([dates_lf, rows_lf])
-    dup = rows.filter(pl.struct(date, model.asset).is_duplicated())
+    dup = rows.filter(pl.struct(date, arrays.asset).is_duplicated())
     if dup.height:
         first = dup.row(0, named=True)
         msg = (
             f"the returns have {dup.height} rows for repeated ({date!r}, "
-            f"{model.asset!r}) keys, e.g. ({first[date]!r}, {first[model.asset]!r});"
+            f"{arrays.asset!r}) keys, e.g. ({first[date]!r}, {first[arrays.asset]!r});"
             " keep one row per date and asset."
         )
         raise DuplicateKeyError(msg)
@@ -382,9 +424,9 @@ def _per_date_returns(
 # Weights and instruments
 
 
-def _unknown_message(model: RiskModel, unknown: pl.Series, role: str) -> str:
+def _unknown_message(arrays: ModelArrays, unknown: pl.Series, role: str) -> str:
     names = unknown.to_list()
-    dropped = [a for a in names if a in set(model.dropped_assets)]
+    dropped = [a for a in names if a in set(arrays.dropped_assets)]
     why = (
         f" {len(dropped)} of them ({_parts.examples(dropped)}) were left out of the model for "
         "incomplete data (null, NaN or infinite exposures or specific variance)."
@@ -393,23 +435,23 @@ def _unknown_message(model: RiskModel, unknown: pl.Series, role: str) -> str:
     )
     return (
         f"{role} name {len(names)} assets the risk model does not cover: "
-        f"{_parts.examples(names)}.{why} The model covers {model._assets.len()} assets; remove "
-        f"the others, e.g. frame.filter(pl.col({model.asset!r}).is_in(model.exposures"
-        f"[{model.asset!r}]))."
+        f"{_parts.examples(names)}.{why} The model covers {arrays.assets.len()} assets; remove "
+        f"the others, e.g. frame.filter(pl.col({arrays.asset!r}).is_in(model.exposures"
+        f"[{arrays.asset!r}]))."
     )
 
 
-def _keyed_frame(model: RiskModel, frame: pl.DataFrame, role: str) -> pl.DataFrame:
+def _keyed_frame(arrays: ModelArrays, frame: pl.DataFrame, role: str) -> pl.DataFrame:
     """Cast the asset column to the model's dtype; refuse null and repeated assets."""
     try:
-        frame = frame.with_columns(pl.col(model.asset).cast(model._assets.dtype))
+        frame = frame.with_columns(pl.col(arrays.asset).cast(arrays.assets.dtype))
     except pl.exceptions.PolarsError as err:
         msg = (
-            f"the {role}' asset column {model.asset!r} ({frame.schema[model.asset]}) cannot "
-            f"be matched with the model's assets ({model._assets.dtype}): {err}"
+            f"the {role}' asset column {arrays.asset!r} ({frame.schema[arrays.asset]}) cannot "
+            f"be matched with the model's assets ({arrays.assets.dtype}): {err}"
         )
         raise SchemaError(msg) from err
-    keys = frame.get_column(model.asset)
+    keys = frame.get_column(arrays.asset)
     if keys.null_count():
         msg = f"the {role} have {keys.null_count()} rows with a null asset; drop them."
         raise InvalidDataError(msg)
@@ -420,13 +462,13 @@ def _keyed_frame(model: RiskModel, frame: pl.DataFrame, role: str) -> pl.DataFra
             f"{_parts.examples(dup.to_list())}; give each asset once."
         )
         raise DuplicateKeyError(msg)
-    unknown = frame.join(model.exposures.select(model.asset), on=model.asset, how="anti")
+    unknown = frame.join(arrays.assets.to_frame(), on=arrays.asset, how="anti")
     if unknown.height:
-        raise UnknownAssetError(_unknown_message(model, unknown.get_column(model.asset), role))
+        raise UnknownAssetError(_unknown_message(arrays, unknown.get_column(arrays.asset), role))
     return frame
 
 
-def _aligned(model: RiskModel, frame: pl.DataFrame, columns: list[str], role: str) -> FloatArray:
+def _aligned(arrays: ModelArrays, frame: pl.DataFrame, columns: list[str], role: str) -> FloatArray:
     """Values of ``columns`` over the model's assets (0 where the asset is absent)."""
     bad = [c for c in columns if frame.select(_parts.missing(c).any()).item()]
     if bad:
@@ -437,24 +479,24 @@ def _aligned(model: RiskModel, frame: pl.DataFrame, columns: list[str], role: st
         )
         raise InvalidDataError(msg)
     aligned = (
-        model.exposures.select(model.asset)
-        .join(frame, on=model.asset, how="left", maintain_order="left")
+        arrays.assets.to_frame()
+        .join(frame, on=arrays.asset, how="left", maintain_order="left")
         .select(pl.col(columns).cast(pl.Float64).fill_null(0.0))
     )
     return aligned.to_numpy().reshape(-1, len(columns))
 
 
-def _weight_vector(model: RiskModel, weights: Weights, *, role: str) -> FloatArray:
+def _weight_vector(arrays: ModelArrays, weights: Weights, *, role: str) -> FloatArray:
     if isinstance(weights, (pl.DataFrame, pl.LazyFrame)):
         schema = weights.collect_schema()
-        _validate.check_columns_exist(schema, [model.asset], role="weights asset column")
+        _validate.check_columns_exist(schema, [arrays.asset], role="weights asset column")
         _validate.check_columns_exist(schema, ["weight"], role="weights column")
         _validate.check_numeric(schema, ["weight"], role="weights column")
-        frame = _parts.collect(weights.lazy().select(model.asset, "weight"), role)
+        frame = _parts.collect(weights.lazy().select(arrays.asset, "weight"), role)
     elif isinstance(weights, Mapping):
         frame = pl.DataFrame(
             {
-                model.asset: pl.Series(list(weights.keys())),
+                arrays.asset: pl.Series(list(weights.keys())),
                 "weight": pl.Series(list(weights.values()), dtype=pl.Float64),
             }
         )
@@ -464,12 +506,12 @@ def _weight_vector(model: RiskModel, weights: Weights, *, role: str) -> FloatArr
             f"{{asset: weight}}; got {type(weights).__name__}."
         )
         raise TypeError(msg)
-    frame = _keyed_frame(model, frame, role)
-    return _aligned(model, frame, ["weight"], role)[:, 0]
+    frame = _keyed_frame(arrays, frame, role)
+    return _aligned(arrays, frame, ["weight"], role)[:, 0]
 
 
 def _instrument_matrix(
-    model: RiskModel, instruments: pl.DataFrame | pl.LazyFrame
+    arrays: ModelArrays, instruments: pl.DataFrame | pl.LazyFrame
 ) -> tuple[FloatArray, list[str]]:
     if not isinstance(instruments, (pl.DataFrame, pl.LazyFrame)):
         msg = (
@@ -478,33 +520,33 @@ def _instrument_matrix(
         )
         raise TypeError(msg)
     schema = instruments.collect_schema()
-    _validate.check_columns_exist(schema, [model.asset], role="instruments asset column")
-    names = [c for c in schema.names() if c != model.asset]
+    _validate.check_columns_exist(schema, [arrays.asset], role="instruments asset column")
+    names = [c for c in schema.names() if c != arrays.asset]
     if not names:
         msg = (
-            f"`instruments` has only the asset column {model.asset!r}; add one column of "
+            f"`instruments` has only the asset column {arrays.asset!r}; add one column of "
             "portfolio weights per instrument."
         )
         raise ValueError(msg)
     _validate.check_numeric(schema, names, role="instrument column")
-    frame = _keyed_frame(model, _parts.collect(instruments, "instruments"), "instruments")
-    return _aligned(model, frame, names, "instruments"), names
+    frame = _keyed_frame(arrays, _parts.collect(instruments, "instruments"), "instruments")
+    return _aligned(arrays, frame, names, "instruments"), names
 
 
-def _hedged_factors(model: RiskModel, factors: str | Sequence[str] | None) -> list[str]:
+def _hedged_factors(arrays: ModelArrays, factors: str | Sequence[str] | None) -> list[str]:
     if factors is None:
-        return list(model.factors)
+        return list(arrays.factors)
     names = [factors] if isinstance(factors, str) else list(factors)
     if not names:
         msg = "`factors` must name at least one factor to hedge (default: all of them)."
         raise ValueError(msg)
     for name in names:
-        if name not in model.factors:
-            close = difflib.get_close_matches(str(name), model.factors, n=1, cutoff=0.6)
+        if name not in arrays.factors:
+            close = difflib.get_close_matches(str(name), arrays.factors, n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             msg = (
                 f"unknown factor {name!r} in `factors`.{hint} The model's factors are "
-                f"{list(model.factors)}."
+                f"{list(arrays.factors)}."
             )
             raise ValueError(msg)
     if len(set(names)) != len(names):
@@ -513,9 +555,9 @@ def _hedged_factors(model: RiskModel, factors: str | Sequence[str] | None) -> li
     return names
 
 
-def _collinear_message(model: RiskModel, x_h: FloatArray, hedged: list[str]) -> str:
-    spec = model._arrays.spec
-    n_pos = int((model.specific_var.get_column("specific_var") > 0).sum())
+def _collinear_message(arrays: ModelArrays, x_h: FloatArray, hedged: list[str]) -> str:
+    spec = arrays.spec
+    n_pos = int((spec > 0).sum())
     if n_pos < len(hedged):
         return (
             f"cannot build factor-mimicking portfolios for {len(hedged)} hedged factors "

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.exceptions import (
-    DuplicateKeyError,
     InsufficientDataError,
     InvalidDataError,
     SchemaError,
@@ -99,7 +99,7 @@ def factor_panel(
             raise SchemaError(msg)
         _validate.check_numeric(schema, names)
         wide = factor_returns.lazy().collect(engine=engine)
-        _check_dates(wide.get_column(date), date=date)
+        _check_dates(wide, date=date)
         wide = wide.sort(date, maintain_order=True)  # one row per date: cheap to sort
     names = [c for c in wide.columns if c != date]
     _check_complete(wide, names, date=date)
@@ -114,22 +114,15 @@ def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl
     if df.get_column(date).null_count() or df.get_column(factor).null_count():
         msg = f"the factor returns have null {date!r} or {factor!r} values; drop those rows"
         raise InvalidDataError(msg)
-    dup = df.filter(pl.struct(date, factor).is_duplicated())
-    if dup.height:
-        first = dup.row(0, named=True)
-        msg = (
-            f"the factor returns have {dup.height} rows for repeated ({date!r}, {factor!r}) "
-            f"keys, e.g. {first[date]!r}, {first[factor]!r}; keep one return per date and "
-            "factor"
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(df, [date, factor], what="the factor returns frame")
     if not df.get_column(date).is_sorted():
         # A T x K table costs nothing to sort (e.g. the factor-major frame that `unpivot`
         # of a wide table gives); stable, so each date keeps its factors' order.
         df = df.sort(date, maintain_order=True)
     factors = df.get_column(factor).cast(pl.String).unique(maintain_order=True).to_list()
-    counts = df.group_by(date, maintain_order=True).len()
-    short = counts.filter(pl.col("len") < len(factors))
+    n = temp_name(set(df.columns), "n")
+    counts = df.group_by(date, maintain_order=True).agg(pl.len().alias(n))
+    short = counts.filter(pl.col(n) < len(factors))
     if short.height:
         first_date = short.item(0, date)
         present = set(
@@ -149,14 +142,11 @@ def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl
     )
 
 
-def _check_dates(dates: pl.Series, *, date: str) -> None:
-    if dates.null_count():
+def _check_dates(wide: pl.DataFrame, *, date: str) -> None:
+    if wide.get_column(date).null_count():
         msg = f"the factor returns have null {date!r} values; drop those rows"
         raise InvalidDataError(msg)
-    if dates.is_duplicated().any():
-        first = dates.filter(dates.is_duplicated()).item(0)
-        msg = f"the factor returns repeat {date!r} {first!r}; keep one row per date"
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(wide, date, what="the factor returns frame")
 
 
 def _check_complete(wide: pl.DataFrame, names: list[str], *, date: str) -> None:
@@ -199,26 +189,26 @@ def covariance_stack(
         .to_list()
     )
     k = len(factors)
-    index = pl.DataFrame({"name": factors}).with_row_index("i")
+    taken = set(df.columns)
+    i1, i2, pos_n = (temp_name(taken, h) for h in ("i1", "i2", "pos"))
     dates = df.get_column(date).unique(maintain_order=True) if has_date else None
     n_dates = 1 if dates is None else dates.len()
     df = df.with_columns(pl.col("factor_1", "factor_2").cast(pl.String))
-    for col, idx in (("factor_1", "i1"), ("factor_2", "i2")):
-        df = df.join(
-            index.rename({"name": col, "i": idx}), on=col, how="left", maintain_order="left"
-        )
+    for col, idx in (("factor_1", i1), ("factor_2", i2)):
+        index = pl.DataFrame({col: factors}).with_row_index(idx)
+        df = df.join(index, on=col, how="left", maintain_order="left")
     d_idx = pl.col(date).rank("dense").cast(pl.Int64) - 1 if has_date else pl.lit(0, pl.Int64)
-    pos = d_idx * (k * k) + pl.col("i1").cast(pl.Int64) * k + pl.col("i2").cast(pl.Int64)
-    df = df.with_columns(pos.alias("pos"))
-    if df.height != n_dates * k * k or df.get_column("pos").n_unique() != df.height:
+    pos = d_idx * (k * k) + pl.col(i1).cast(pl.Int64) * k + pl.col(i2).cast(pl.Int64)
+    df = df.with_columns(pos.alias(pos_n))
+    if df.height != n_dates * k * k or df.get_column(pos_n).n_unique() != df.height:
         msg = (
             f"a covariance frame needs each ({'date, ' if has_date else ''}factor_1, factor_2) "
             f"pair exactly once: {n_dates} dates x {k} x {k} factors = {n_dates * k * k} rows, "
-            f"found {df.height} rows with {df.get_column('pos').n_unique()} distinct pairs"
+            f"found {df.height} rows with {df.get_column(pos_n).n_unique()} distinct pairs"
         )
         raise InvalidDataError(msg)
     values = (
-        df.sort("pos").get_column("covariance").cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        df.sort(pos_n).get_column("covariance").cast(pl.Float64).fill_null(float("nan")).to_numpy()
     ).reshape(n_dates, k, k)
     _check_stack(values, dates, factors)
     return CovarianceStack(dates, factors, values)

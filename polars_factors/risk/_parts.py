@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import user_stacklevel
+from polars_factors._frame import temp_name, user_stacklevel
 from polars_factors.exceptions import (
     DataLossWarning,
-    DuplicateKeyError,
     InsufficientDataError,
     InvalidDataError,
 )
@@ -223,14 +222,9 @@ def _check_keys(df: pl.DataFrame, keys: list[str], name: str) -> None:
     if any(nulls):
         msg = f"the {name} frame has rows with a null {keys[0]!r}; drop them."
         raise InvalidDataError(msg)
-    dup = df.filter(pl.struct(keys).is_duplicated()).select(keys).unique(maintain_order=True)
-    if dup.height:
-        shown = examples([r if len(r) > 1 else r[0] for r in dup.rows()])
-        msg = (
-            f"the {name} frame repeats {dup.height} keys {tuple(keys)} (e.g. {shown}); give "
-            "each once (deduplicate, or filter one date)."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        df, keys, what=f"the {name} frame", fix="Deduplicate it, or filter one date."
+    )
 
 
 def _read_exposures(df: pl.DataFrame, factors: list[str], *, asset: str) -> pl.DataFrame:
@@ -255,13 +249,14 @@ def _long_exposures(long: pl.DataFrame, factors: list[str], *, asset: str) -> pl
     """Long exposures to wide: absent ``(asset, factor)`` rows are 0, explicit nulls stay."""
     assets = long.select(asset).unique(maintain_order=True)
     grid = assets.join(pl.DataFrame({"factor": factors}), how="cross")
+    present = temp_name(set(long.columns), "present")
     marked = grid.join(
-        long.with_columns(pl.lit(value=True).alias("_present")),
+        long.with_columns(pl.lit(value=True).alias(present)),
         on=[asset, "factor"],
         how="left",
         maintain_order="left",
     ).with_columns(
-        pl.when(pl.col("_present")).then(pl.col("exposure")).otherwise(0.0).alias("exposure")
+        pl.when(pl.col(present)).then(pl.col("exposure")).otherwise(0.0).alias("exposure")
     )
     return marked.pivot(on="factor", index=asset, values="exposure", on_columns=factors).select(
         asset, *factors

@@ -37,12 +37,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from polars_factors.risk import _analysis, _fit, _parts
-from polars_factors.risk._analysis import Hedge, PortfolioRisk
+from polars_factors.risk._analysis import Hedge, ModelArrays, PortfolioRisk
 from polars_factors.risk._linalg import _matrix
 
 if TYPE_CHECKING:
     from polars_factors.regression.cross_sectional import CrossSectionResult
-    from polars_factors.risk._linalg import FloatArray
     from polars_factors.typing import ColumnNames, EngineType
 
 __all__ = ["Hedge", "PortfolioRisk", "RiskModel", "Weights"]
@@ -52,13 +51,6 @@ Weights = pl.DataFrame | pl.LazyFrame | Mapping[str, float]
 
 #: Eigenvalues of ``F`` below ``-PSD_TOL * max eigenvalue`` make it not PSD.
 PSD_TOL = _parts.PSD_TOL
-
-
-@dataclass(frozen=True)
-class _Arrays:
-    x: FloatArray
-    cov: FloatArray
-    spec: FloatArray
 
 
 # ---------------------------------------------------------------------------------
@@ -413,16 +405,21 @@ class RiskModel:
     # -- arrays ----------------------------------------------------------------------
 
     @cached_property
-    def _arrays(self) -> _Arrays:
+    def _arrays(self) -> ModelArrays:
+        """The arrays and names the analyses read, built once (see :class:`ModelArrays`)."""
         k = len(self.factors)
         x = self.exposures.select(pl.col(self.factors).cast(pl.Float64)).to_numpy()
         cov = self.covariance.get_column("covariance").cast(pl.Float64).to_numpy()
         spec = self.specific_var.get_column("specific_var").cast(pl.Float64).to_numpy()
-        return _Arrays(x.reshape(-1, k), _matrix.symmetrize(cov.reshape(k, k)), spec)
-
-    @property
-    def _assets(self) -> pl.Series:
-        return self.exposures.get_column(self.asset)
+        return ModelArrays(
+            x=x.reshape(-1, k),
+            cov=_matrix.symmetrize(cov.reshape(k, k)),
+            spec=spec,
+            assets=self.exposures.get_column(self.asset),
+            factors=self.factors,
+            date=self.date,
+            dropped_assets=self.dropped_assets,
+        )
 
     # -- analyses --------------------------------------------------------------------
 
@@ -466,7 +463,7 @@ class RiskModel:
         │ c     ┆ 0.07      ┆ 0.04       ┆ 0.03         ┆ 0.571429 │
         └───────┴───────────┴────────────┴──────────────┴──────────┘
         """
-        return _analysis.asset_risk(self)
+        return _analysis.asset_risk(self._arrays)
 
     def portfolio_risk(self, weights: Weights) -> PortfolioRisk:
         r"""Decompose a portfolio's variance into factor and specific parts.
@@ -535,7 +532,7 @@ class RiskModel:
         >>> risk.assets["contribution"].sum() == risk.summary["total_var"].item()
         True
         """
-        return _analysis.portfolio_risk(self, weights)
+        return _analysis.portfolio_risk(self._arrays, weights)
 
     def hedge(
         self,
@@ -656,7 +653,7 @@ class RiskModel:
         │ c     ┆ 0.0    ┆ 0.0           │
         └───────┴────────┴───────────────┘
         """
-        return _analysis.hedge(self, weights, factors=factors, instruments=instruments)
+        return _analysis.hedge(self._arrays, weights, factors=factors, instruments=instruments)
 
     def realized_vs_implied(
         self,
@@ -746,5 +743,5 @@ class RiskModel:
         └──────┴────────┴───────┴─────────────┴──────────────┴──────────┘
         """
         return _analysis.realized_vs_implied(
-            self, weights, returns, window=window, column=column, date=date
+            self._arrays, weights, returns, window=window, column=column, date=date
         )

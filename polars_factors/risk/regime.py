@@ -25,7 +25,6 @@ from polars_factors import _validate
 from polars_factors._frame import temp_name
 from polars_factors.exceptions import (
     ColumnNotFoundError,
-    DuplicateKeyError,
     InvalidDataError,
     SchemaError,
 )
@@ -54,21 +53,17 @@ def _check_frame(frame: object, name: str) -> None:
 
 def _check_dates(frame: Frame, date: str, *, what: str, engine: EngineType) -> None:
     """Check that a single series has one row per date and no null date."""
-    nulls, extra = (
-        frame.lazy()
-        .select(pl.col(date).null_count(), pl.len() - pl.col(date).n_unique())
-        .collect(engine=engine)
-        .row(0)
-    )
+    dates = frame.lazy().select(date).collect(engine=engine)
+    nulls = dates.get_column(date).null_count()
     if nulls:
         msg = f"{what} has {nulls} rows with a null {date!r}; drop them first."
         raise InvalidDataError(msg)
-    if extra:
-        msg = (
-            f"{what} must have one row per {date!r}, but {extra} rows repeat a date; "
-            f"deduplicate it first, e.g. frame.unique({date!r}, keep='last')."
-        )
-        raise DuplicateKeyError(msg)
+    _validate.check_unique(
+        dates,
+        date,
+        what=what,
+        fix=f"Deduplicate it first, e.g. frame.unique({date!r}, keep='last').",
+    )
 
 
 def _check_keys(frame: Frame, date: str, key: str | None, *, what: str, engine: EngineType) -> None:
@@ -156,17 +151,15 @@ def _proxy_regime(
     _validate.check_numeric(schema, [value], role="return column")
     _check_dates(returns, date, what="the proxy return series", engine=engine)
     taken = set(schema.names())
-    r = temp_name(taken, "r")
+    r, s, lng = (temp_name(taken, h) for h in ("r", "short", "long"))
     base = returns.lazy().select(pl.col(date), clean(value).alias(r)).sort(date)
     short, long = _ew_var(pl.col(r), half_life), _ew_var(pl.col(r), long_half_life)
     observed = (
         base.filter(pl.col(r).is_not_null())
-        .with_columns(short.alias("_short"), long.alias("_long"))
+        .with_columns(short.alias(s), long.alias(lng))
         .select(
             pl.col(date),
-            pl.when(pl.col("_long") > 0)
-            .then((pl.col("_short") / pl.col("_long")).sqrt())
-            .alias("multiplier"),
+            pl.when(pl.col(lng) > 0).then((pl.col(s) / pl.col(lng)).sqrt()).alias("multiplier"),
         )
     )
     return (
@@ -303,8 +296,9 @@ def _bias_regime(
 ) -> pl.DataFrame:
     _check_frame(predicted, "predicted")
     taken = set(returns.collect_schema().names()) | set(predicted.collect_schema().names())
-    names = {n: temp_name(taken, n) for n in ("k", "r", "w", "s")}
+    names = {n: temp_name(taken, n) for n in ("k", "r", "w", "s", "num", "den", "any")}
     r, w, s = (pl.col(names[n]) for n in ("r", "w", "s"))
+    num, den, any_ = (names[n] for n in ("num", "den", "any"))
     rets = _long_returns(
         returns,
         key=key,
@@ -335,14 +329,14 @@ def _bias_regime(
     per_date = (
         joined.group_by(date)
         .agg(
-            (w * z * z).filter(valid).sum().alias("_num"),
-            w.filter(valid).sum().alias("_den"),
-            valid.any().alias("_any"),
+            (w * z * z).filter(valid).sum().alias(num),
+            w.filter(valid).sum().alias(den),
+            valid.any().alias(any_),
         )
         .sort(date)
         .select(
             pl.col(date),
-            pl.when(pl.col("_any")).then((pl.col("_num") / pl.col("_den")).sqrt()).alias("bias"),
+            pl.when(pl.col(any_)).then((pl.col(num) / pl.col(den)).sqrt()).alias("bias"),
         )
     )
     multiplier = _ew_mean(pl.col("bias") ** 2, half_life).sqrt().forward_fill()

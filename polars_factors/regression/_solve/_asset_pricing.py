@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
+
+from polars_factors.regression._solve._hac import KernelName, newey_west
+from polars_factors.regression._solve._types import FloatArray
 
 __all__ = [
     "Estimates",
+    "FloatArray",
     "GRSFit",
     "KernelName",
     "LinearFit",
@@ -42,9 +45,6 @@ __all__ = [
     "spanned_columns",
     "traded_factor_model",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-KernelName = Literal["bartlett", "parzen"]
 
 #: A column whose distance from the span of the columns before it, relative to its own
 #: norm, is below this is a linear combination of them up to round-off.
@@ -249,7 +249,7 @@ def traded_factor_model(
     scores = (resid[:, :, None] * fc[:, None, :]).reshape(t, n * (k + 1))
     moments = np.concatenate([scores, demeaned], axis=1)
     bw = _choose_bandwidth(moments, cov_type=cov_type, kernel=kernel, bandwidth=bandwidth)
-    s = _long_run_cov(moments, kernel=kernel, bandwidth=bw)
+    s = newey_west(moments, bw or 0, demean=False, kernel=kernel)
     a_inv = t * fit.xtx_inv  # (x'x / T)^-1
     m = n * (k + 1)
     s_bb = s[:m, :m].reshape(n, k + 1, n, k + 1)
@@ -338,7 +338,7 @@ def linear_factor_model(
     scores = (resid[:, :, None] * fc[:, None, :]).reshape(t, n * (k + 1))
     moments = np.concatenate([scores, pricing @ z, pricing - alphas], axis=1)
     bw = _choose_bandwidth(moments, cov_type=cov_type, kernel=kernel, bandwidth=bandwidth)
-    s = _long_run_cov(moments, kernel=kernel, bandwidth=bw)
+    s = newey_west(moments, bw or 0, demean=False, kernel=kernel)
     jac = _two_pass_jacobian(fc, z, lam[nrf:], alphas, nrf=nrf)
     g_inv_s = np.linalg.solve(jac, s)
     vcv = _symmetric(np.linalg.solve(jac, g_inv_s.T)) / (t - int(debiased) * (k + 1))
@@ -412,6 +412,7 @@ def _two_pass_jacobian(
 
 
 # ---------------------------------------------------------------------------- HAC
+# The bandwidth rule; the long-run covariance itself is _hac.newey_west.
 
 
 def _choose_bandwidth(
@@ -459,30 +460,6 @@ def _auto_bandwidth(moments: FloatArray, kernel: KernelName) -> int:
         )
         raise ValueError(msg)
     return min(math.ceil(m), int(t) - 1)
-
-
-def _kernel_weights(bandwidth: int, kernel: KernelName) -> FloatArray:
-    """Weights of lags ``0 .. bandwidth`` (both kernels vanish beyond it)."""
-    x = np.arange(bandwidth + 1, dtype=np.float64) / (bandwidth + 1)
-    if kernel == "bartlett":
-        return 1.0 - x
-    return np.where(x <= 0.5, 1 - 6 * x**2 + 6 * x**3, 2 * (1 - x) ** 3)
-
-
-def _long_run_cov(moments: FloatArray, *, kernel: KernelName, bandwidth: int | None) -> FloatArray:
-    r""":math:`S = \hat\Gamma_0 + \sum_{l \ge 1} w_l (\hat\Gamma_l + \hat\Gamma_l')`, uncentred.
-
-    :math:`\hat\Gamma_l = \tfrac1T\sum_{t>l} g_t g_{t-l}'`; ``bandwidth=None`` is the
-    robust (White) :math:`\hat\Gamma_0`.
-    """
-    t = moments.shape[0]
-    s = moments.T @ moments
-    if bandwidth:
-        w = _kernel_weights(bandwidth, kernel)
-        for lag in range(1, min(bandwidth, t - 1) + 1):
-            gamma = moments[lag:].T @ moments[: t - lag]
-            s += w[lag] * (gamma + gamma.T)
-    return _symmetric(s / t)
 
 
 # ---------------------------------------------------------------------------- helpers

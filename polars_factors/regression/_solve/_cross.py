@@ -27,13 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from polars_factors.regression._solve._normal import (
-    BoolArray,
-    FloatArray,
-    IntArray,
-    group_sum,
-    unpack_symmetric,
-)
+from polars_factors.regression._solve._normal import group_sum, unpack_symmetric
+from polars_factors.regression._solve._types import BoolArray, FloatArray, IntArray
 
 __all__ = [
     "COND_OK",

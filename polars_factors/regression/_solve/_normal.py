@@ -20,12 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+
+from polars_factors.regression._solve._types import BoolArray, FloatArray, IntArray
 
 __all__ = [
-    "BoolArray",
-    "FloatArray",
-    "IntArray",
     "NormalSolution",
     "group_sum",
     "solve_absorbed",
@@ -33,10 +31,6 @@ __all__ = [
     "symmetric_pairs",
     "unpack_symmetric",
 ]
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 #: Systems whose Jacobi-scaled condition number exceeds this are solved by pseudo-inverse.
 MAX_COND = 1e12

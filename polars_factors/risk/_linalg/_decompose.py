@@ -9,13 +9,16 @@ space, so the cost is ``O(N K^2)`` whatever the number of assets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from polars_factors.risk._linalg import FloatArray
 from polars_factors.risk._linalg._matrix import symmetrize
+
+if TYPE_CHECKING:
+    # For annotations only: a runtime import would load the regression package.
+    from polars_factors.regression._solve._types import FloatArray
 
 __all__ = [
     "RANK_TOL",

@@ -9,12 +9,16 @@ measure that bias by simulating returns from the matrix itself and re-estimating
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from polars_factors.exceptions import SingularMatrixError
-from polars_factors.risk._linalg import FloatArray
 from polars_factors.risk._linalg._matrix import symmetrize
+
+if TYPE_CHECKING:
+    # For annotations only: a runtime import would load the regression package.
+    from polars_factors.regression._solve._types import FloatArray
 
 __all__ = ["CHUNK_BYTES", "NONPD_TOL", "eigen_adjust", "simulated_bias"]
 

@@ -28,15 +28,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
-from polars_factors.risk._linalg import FloatArray, _matrix
+from polars_factors.risk._linalg import _matrix
+
+if TYPE_CHECKING:
+    # For annotations only: a runtime import would load the regression package.
+    from polars_factors.regression._solve._types import FloatArray, IntArray
 
 __all__ = ["decay", "ew_covariance", "ew_variance", "factor_covariance"]
-
-IntArray = npt.NDArray[np.int64]
 
 #: Elements of one chunk's ``C x K x K`` product arrays (about 16 MB each).
 CHUNK_ELEMENTS = 2_000_000

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from polars_factors.risk._linalg import BoolArray, FloatArray
+if TYPE_CHECKING:
+    # For annotations only: a runtime import would load the regression package.
+    from polars_factors.regression._solve._types import BoolArray, FloatArray
 
 __all__ = ["check_stack", "project_psd", "symmetrize"]
 
