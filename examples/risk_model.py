@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     n_sectors = len(model.factors) - len(STYLES) - 1
     r2 = model.asset_risk()["r2"]
-    summary = risk.summary.row(0, named=True)
+    summary = risk.summary().row(0, named=True)
     config = pl.Config(
         tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, float_precision=3,
         tbl_hide_column_data_types=True,

@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     model = model_at(last, frames, factors)
     past = model_at(year_ago, frames, factors)
     weights = held.filter(pl.col("date") == year_ago).select("asset", "weight")
-    check = past.portfolio_risk(weights).summary.item(0, "total_var")
+    check = past.portfolio_risk(weights).summary().item(0, "total_var")
     joined = forecasts.filter(pl.col("date") == year_ago).item(0, "total_var")
     assert abs(check - joined) <= 1e-10 * joined, (check, joined)
     rvi = past.realized_vs_implied(weights, returns, window=WINDOW, column="ret")

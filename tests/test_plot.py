@@ -45,7 +45,7 @@ class Inputs:
     rolling: pl.DataFrame
     cs: pf.CrossSectionResult[pl.DataFrame]
     ic: pf.portfolio.ICResult[pl.DataFrame]
-    quantiles: pf.portfolio.QuantileReturns[pl.DataFrame]
+    quantiles: pf.portfolio.QuantileReturnsResult[pl.DataFrame]
     model: pf.risk.RiskModel
 
 
@@ -372,7 +372,7 @@ def test_quantile_returns_several_horizons(inputs):
 def test_risk_decomposition_shares(inputs):
     weights = {"A00": 0.4, "A03": 0.3, "A07": 0.3}
     risk = inputs.model.portfolio_risk(weights)
-    total = risk.summary["total_var"][0]
+    total = risk.summary()["total_var"][0]
     fig = pfplot.risk_decomposition(risk)
     ax = fig.axes[0]
     widths = [bar.get_width() for bar in ax.patches]
@@ -380,7 +380,7 @@ def test_risk_decomposition_shares(inputs):
     assert labels[-1] == "specific"
     assert sorted(labels[:-1]) == sorted(inputs.model.factors)
     np.testing.assert_allclose(sum(widths), 1.0, rtol=1e-10)
-    np.testing.assert_allclose(widths[-1], risk.summary["specific_var"][0] / total)
+    np.testing.assert_allclose(widths[-1], risk.summary()["specific_var"][0] / total)
     percent = dict(risk.factors.select("factor", "percent").iter_rows())
     np.testing.assert_allclose(widths[:-1], [percent[f] for f in labels[:-1]], rtol=1e-12)
     assert [abs(w) for w in widths[:-1]] == sorted((abs(w) for w in widths[:-1]), reverse=True)

@@ -22,7 +22,7 @@ from polars_factors.exceptions import (
 )
 from polars_factors.risk import _analysis
 from polars_factors.risk._analysis import ModelArrays
-from polars_factors.risk.model import Hedge, PortfolioRisk, RiskModel
+from polars_factors.risk.model import HedgeResult, PortfolioRiskResult, RiskModel
 
 TOL = 1e-12
 STYLES = ("beta", "size", "value")
@@ -139,12 +139,12 @@ def test_portfolio_risk_oracle(parts, rng):
     w[rng.random(len(assets)) < 0.3] = 0.0
     weights = pl.DataFrame({"asset": assets, "weight": w}).filter(pl.col("weight") != 0)
     res = model.portfolio_risk(weights)
-    assert isinstance(res, PortfolioRisk)
+    assert isinstance(res, PortfolioRiskResult)
     full = sigma(x, cov, spec)
     total = w @ full @ w
     vol = math.sqrt(total)
     fx = cov @ (x.T @ w)
-    s = res.summary.row(0, named=True)
+    s = res.summary().row(0, named=True)
     assert_close(s["total_var"], total)
     assert_close(s["factor_var"], w @ x @ cov @ x.T @ w)
     assert_close(s["specific_var"], np.sum(w**2 * spec))
@@ -191,7 +191,7 @@ def test_hand_two_assets_one_factor():
     assert ar["r2"].to_list() == pytest.approx([0.8, 0.16 / 0.18])
     res = model.portfolio_risk({"a": 0.5, "b": 0.5})
     # x = 1.5; factor var = 2.25 * 0.04 = 0.09; specific = 0.25 * (0.01 + 0.02) = 0.0075
-    s = res.summary.row(0, named=True)
+    s = res.summary().row(0, named=True)
     assert s["factor_var"] == pytest.approx(0.09)
     assert s["specific_var"] == pytest.approx(0.0075)
     assert s["total_var"] == pytest.approx(0.0975)
@@ -209,7 +209,7 @@ def test_hand_two_assets_one_factor():
 
 def test_zero_portfolio_has_null_ratios(tiny):
     res = tiny.portfolio_risk({})
-    assert res.summary.row(0) == (0.0, 0.0, 0.0, 0.0, None)
+    assert res.summary().row(0) == (0.0, 0.0, 0.0, 0.0, None)
     assert res.factors["marginal"].null_count() == 2
     assert res.assets["percent"].null_count() == 3
 
@@ -225,7 +225,8 @@ def test_analyses_read_only_the_model_arrays(parts, rng):
     weights = {a: float(v) for a, v in zip(assets, rng.standard_normal(len(assets)), strict=True)}
     assert_frame_equal(_analysis.asset_risk(arrays), model.asset_risk())
     by_hand, by_model = _analysis.portfolio_risk(arrays, weights), model.portfolio_risk(weights)
-    for name in ("summary", "factors", "assets"):
+    assert_frame_equal(by_hand.summary(), by_model.summary())
+    for name in ("totals", "factors", "assets"):
         assert_frame_equal(getattr(by_hand, name), getattr(by_model, name))
     hedged = _analysis.hedge(arrays, weights, factors=factors[:2])
     assert_frame_equal(hedged.weights, model.hedge(weights, factors=factors[:2]).weights)
@@ -257,7 +258,7 @@ def models_and_weights(draw: st.DrawFn) -> tuple[RiskModel, dict[str, float]]:
 def test_identities(case):
     model, weights = case
     res = model.portfolio_risk(weights)
-    total, factor, specific, vol, r2 = res.summary.row(0)
+    total, factor, specific, vol, r2 = res.summary().row(0)
     scale = max(total, 1e-300)
     assert abs(factor + specific - total) <= 1e-12 * scale
     assert abs(res.factors["contribution"].sum() - factor) <= 1e-10 * scale
@@ -293,7 +294,7 @@ def test_hedge_default_fmp(parts, rng):
     hedged = ["s0", "s2", "ind1"]
     cols = [factors.index(f) for f in hedged]
     out = model.hedge(pl.DataFrame({"asset": assets, "weight": w}), factors=hedged)
-    assert isinstance(out, Hedge)
+    assert isinstance(out, HedgeResult)
     p = fmp(x[:, cols], spec)
     assert out.instruments.columns == ["asset", *hedged]
     assert_close(out.instruments.select(hedged).to_numpy(), p)
@@ -742,7 +743,7 @@ def test_weights_frame_lazy_and_mapping_agree(tiny):
     lazy = tiny.portfolio_risk(frame.lazy())
     mapping = tiny.portfolio_risk({"a": 0.6, "c": 0.4})
     for res in (lazy, mapping):
-        assert res.summary.equals(eager.summary)
+        assert res.summary().equals(eager.summary())
         assert res.factors.equals(eager.factors)
         assert res.assets.equals(eager.assets)
     assert eager.assets["weight"].to_list() == [0.6, 0.0, 0.4]

@@ -298,7 +298,10 @@ def grs(
     -------
     GRSResult
         The statistic, its p-value and degrees of freedom, and per-asset alphas and
-        betas with classical OLS inference.
+        betas with classical OLS inference. An eager result (Python numbers and eager
+        frames), also for LazyFrame inputs, by design: the test runs in numpy on the
+        small ``T x (N + K)`` table, which is collected whole with ``engine`` at call
+        time.
 
     Raises
     ------
@@ -448,6 +451,8 @@ def traded_factor_model(
     -------
     TradedFactorResult
         Alphas, betas, risk premia (factor means), the J statistic and the bandwidth.
+        Eager also for LazyFrame inputs, as :func:`grs` (numpy on the small
+        ``T x (N + K)`` table, collected whole at call time).
 
     Raises
     ------
@@ -606,7 +611,8 @@ def linear_factor_model(
     -------
     LinearFactorResult
         Risk premia with three kinds of standard errors, pricing errors, betas and the
-        J statistic.
+        J statistic. Eager also for LazyFrame inputs, as :func:`grs` (numpy on the
+        small ``T x (N + K)`` table, collected whole at call time).
 
     Raises
     ------

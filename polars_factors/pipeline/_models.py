@@ -210,7 +210,7 @@ def risk_model(
     weights = _cap_weights(exposures, rm)
     portfolio = rm.portfolio_risk(weights)
     res.objects["portfolio"] = portfolio
-    res.tables["portfolio_risk"] = portfolio.summary.select(
+    res.tables["portfolio_risk"] = portfolio.summary().select(
         pl.lit(rm.date).alias("date"), pl.all(), (pl.col("total_vol") * ANNUAL).alias("annual_vol")
     )
     res.tables["portfolio_factor_risk"] = portfolio.factors
@@ -219,8 +219,8 @@ def risk_model(
     )
     res.summary["risk_date"] = rm.date
     res.summary["median_asset_r2"] = res.tables["asset_risk"].get_column("r2").median()
-    res.summary["portfolio_vol"] = portfolio.summary.item(0, "total_vol") * ANNUAL
-    res.summary["portfolio_r2"] = portfolio.summary.item(0, "r2")
+    res.summary["portfolio_vol"] = portfolio.summary().item(0, "total_vol") * ANNUAL
+    res.summary["portfolio_r2"] = portfolio.summary().item(0, "r2")
     _implied_vs_realized(exposures, desc, model, res, keywords)
 
 

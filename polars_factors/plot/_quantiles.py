@@ -8,7 +8,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors.plot import _common
-from polars_factors.portfolio import QuantileReturns
+from polars_factors.portfolio import QuantileReturnsResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -19,7 +19,7 @@ _SPREAD = "spread"
 
 
 def _by_date(result: object, date: str) -> tuple[pl.DataFrame, str]:
-    if isinstance(result, QuantileReturns):
+    if isinstance(result, QuantileReturnsResult):
         return result.collect().by_date, result.by[0]
     return _common.as_frame(result, "result"), date
 
@@ -32,8 +32,8 @@ def _quantile_colors(n: int) -> list[tuple[float, float, float, float]]:
 
 
 def quantile_returns(
-    result: QuantileReturns[pl.DataFrame]
-    | QuantileReturns[pl.LazyFrame]
+    result: QuantileReturnsResult[pl.DataFrame]
+    | QuantileReturnsResult[pl.LazyFrame]
     | pl.DataFrame
     | pl.LazyFrame,
     *,
@@ -60,7 +60,7 @@ def quantile_returns(
         cumulative line is then only indicative; use one-period forward returns
         for it.
     date
-        Name of the date column of a frame (a ``QuantileReturns`` knows its own).
+        Name of the date column of a frame (a ``QuantileReturnsResult`` knows its own).
     title, figsize
         Figure title (``None``: a default; ``""``: none) and size in inches.
 
@@ -68,7 +68,7 @@ def quantile_returns(
     -------
     matplotlib.figure.Figure
         Two axes: left, a bar per quantile with the mean over dates of its per-date
-        mean return (as ``QuantileReturns.summary()``); right, one line per quantile
+        mean return (as ``QuantileReturnsResult.summary()``); right, one line per quantile
         with its cumulative return, and a dashed line for the top-minus-bottom spread.
 
     Raises

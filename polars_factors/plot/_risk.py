@@ -10,7 +10,7 @@ from polars_factors import _validate
 from polars_factors._frame import temp_name
 from polars_factors.exceptions import InsufficientDataError
 from polars_factors.plot import _common
-from polars_factors.risk import PortfolioRisk
+from polars_factors.risk import PortfolioRiskResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,9 +21,9 @@ __all__ = ["risk_decomposition"]
 _SPECIFIC = "specific"
 
 
-def _portfolio_parts(risk: PortfolioRisk, top: int) -> tuple[list[str], list[float], float]:
+def _portfolio_parts(risk: PortfolioRiskResult, top: int) -> tuple[list[str], list[float], float]:
     """Labels and shares of total variance: the ``top`` factors, the rest, specific."""
-    summary = risk.summary.row(0, named=True)
+    summary = risk.summary().row(0, named=True)
     total = summary["total_var"]
     if total is None or not total > 0:
         msg = "the portfolio has zero variance (no weights?): there is nothing to decompose."
@@ -88,7 +88,7 @@ def _draw_assets(ax: Axes, frame: pl.DataFrame, asset: str, top: int) -> None:
 
 
 def risk_decomposition(
-    risk: PortfolioRisk | pl.DataFrame | pl.LazyFrame,
+    risk: PortfolioRiskResult | pl.DataFrame | pl.LazyFrame,
     *,
     top: int = 15,
     asset: str = "asset",
@@ -100,7 +100,7 @@ def risk_decomposition(
     Parameters
     ----------
     risk
-        A :class:`~polars_factors.risk.PortfolioRisk` (from
+        A :class:`~polars_factors.risk.PortfolioRiskResult` (from
         :meth:`RiskModel.portfolio_risk <polars_factors.risk.RiskModel.portfolio_risk>`):
         one horizontal bar per factor with its contribution as a share of the total
         variance, and one for the specific variance (the bars add up to 100%). Or the
@@ -148,7 +148,7 @@ def risk_decomposition(
     [0.8421, 0.0, 0.1579]
     """
     _common.check_int("top", top, 1)
-    if isinstance(risk, PortfolioRisk):
+    if isinstance(risk, PortfolioRiskResult):
         labels, shares, vol = _portfolio_parts(risk, top)
         fig, (ax,) = _common.new_figure(figsize, (7.0, 1.2 + 0.35 * len(labels)))
         _draw_portfolio(ax, labels, shares)

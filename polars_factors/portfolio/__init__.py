@@ -16,14 +16,14 @@ from polars_factors.portfolio._diagnostics import (
     turnover,
 )
 from polars_factors.portfolio._fama_french import fama_french
-from polars_factors.portfolio._quantiles import QuantileReturns, quantile_returns
+from polars_factors.portfolio._quantiles import QuantileReturnsResult, quantile_returns
 from polars_factors.portfolio._returns import LongShortMethod, long_short, portfolio_returns
 
 __all__ = [
     "ICMethod",
     "ICResult",
     "LongShortMethod",
-    "QuantileReturns",
+    "QuantileReturnsResult",
     "assign_buckets",
     "bucket_breakpoints",
     "fama_french",

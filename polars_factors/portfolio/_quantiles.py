@@ -31,11 +31,11 @@ from polars_factors.portfolio._returns import (
 )
 from polars_factors.typing import ColumnNames, EngineType, FrameT
 
-__all__ = ["QuantileReturns", "quantile_returns"]
+__all__ = ["QuantileReturnsResult", "quantile_returns"]
 
 
 @dataclass(frozen=True)
-class QuantileReturns(Generic[FrameT]):
+class QuantileReturnsResult(Generic[FrameT]):
     """Mean forward returns per signal quantile of :func:`quantile_returns`.
 
     The two frames are LazyFrames when the panel was lazy (collect them together with
@@ -70,7 +70,7 @@ class QuantileReturns(Generic[FrameT]):
     forward_returns: list[str]
     engine: EngineType = "auto"
 
-    def collect(self, *, engine: EngineType | None = None) -> QuantileReturns[pl.DataFrame]:
+    def collect(self, *, engine: EngineType | None = None) -> QuantileReturnsResult[pl.DataFrame]:
         """Collect both frames in one ``pl.collect_all`` (an eager result is returned as is).
 
         Examples
@@ -87,7 +87,7 @@ class QuantileReturns(Generic[FrameT]):
         by_date, spread = pl.collect_all(
             [self.by_date.lazy(), self.spread.lazy()], engine=engine or self.engine
         )
-        return QuantileReturns(
+        return QuantileReturnsResult(
             by_date, spread, self.n, list(self.by), list(self.forward_returns), self.engine
         )
 
@@ -154,7 +154,7 @@ def _over_periods(
     frame: pl.DataFrame | pl.LazyFrame,
     value: str,
     group: list[str],
-    res: QuantileReturns[pl.DataFrame] | QuantileReturns[pl.LazyFrame],
+    res: QuantileReturnsResult[pl.DataFrame] | QuantileReturnsResult[pl.LazyFrame],
 ) -> pl.DataFrame:
     x = pl.col(value).filter(pl.col(value).is_not_null() & pl.col(res.by[0]).is_not_null())
     count = x.count()
@@ -193,7 +193,7 @@ def quantile_returns(
     date: str = "date",
     check_weights: bool = True,
     engine: EngineType = "auto",
-) -> QuantileReturns[FrameT]:
+) -> QuantileReturnsResult[FrameT]:
     r"""Compute mean forward returns per signal quantile and date, and the top-bottom spread.
 
     Parameters
@@ -231,10 +231,10 @@ def quantile_returns(
 
     Returns
     -------
-    QuantileReturns
+    QuantileReturnsResult
         Per-date quantile returns (``by_date``), the per-date top-minus-bottom
-        ``spread``, and averages over dates from :meth:`QuantileReturns.summary` and
-        :meth:`QuantileReturns.spread_summary`.
+        ``spread``, and averages over dates from :meth:`QuantileReturnsResult.summary` and
+        :meth:`QuantileReturnsResult.spread_summary`.
 
     Raises
     ------
@@ -249,7 +249,7 @@ def quantile_returns(
     Notes
     -----
     With equal weights and no missing values, ``by_date`` and
-    :meth:`~QuantileReturns.summary` (``mean_return`` and ``std_error``) reproduce
+    :meth:`~QuantileReturnsResult.summary` (``mean_return`` and ``std_error``) reproduce
     alphalens-reloaded's ``mean_return_by_quantile(factor_data, by_date=True / False,
     demeaned=False)`` with ``factor_data = get_clean_factor_and_forward_returns(factor,
     prices, quantiles=n)``: both set per-date quantiles with linear breakpoints and
@@ -341,5 +341,5 @@ def quantile_returns(
         .with_columns((pl.col("top") - pl.col("bottom")).alias("spread"))
         .sort(*keys, order, nulls_last=True)
     )
-    res = QuantileReturns(by_date, spread, n, keys, cols, engine)
+    res = QuantileReturnsResult(by_date, spread, n, keys, cols, engine)
     return res.collect() if isinstance(frame, pl.DataFrame) else res

@@ -78,8 +78,10 @@ def fama_macbeth(
     Returns
     -------
     DataFrame
-        Always eager, one row per factor in order of first appearance (long) or
-        column order (wide), with columns
+        Always eager, also for a LazyFrame input (by design: the ``T x K`` table of
+        estimates is small and is read whole at call time, to check its keys and
+        compute the statistics, and the result has one row per factor). One row per
+        factor in order of first appearance (long) or column order (wide), with columns
 
         - ``factor`` (String);
         - ``mean``: the average :math:`\bar f`;

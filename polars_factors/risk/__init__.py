@@ -17,7 +17,7 @@ The pieces follow the USE4 methodology (Menchero, Orr & Wang 2011):
 
 from __future__ import annotations
 
-from polars_factors.risk._analysis import Hedge, PortfolioRisk
+from polars_factors.risk._analysis import HedgeResult, PortfolioRiskResult
 from polars_factors.risk.covariance import PRESETS, CovariancePreset, factor_covariance
 from polars_factors.risk.eigen import eigenfactor_adjustment
 from polars_factors.risk.model import RiskModel
@@ -27,8 +27,8 @@ from polars_factors.risk.specific import shrink_specific_risk, specific_risk
 __all__ = [
     "PRESETS",
     "CovariancePreset",
-    "Hedge",
-    "PortfolioRisk",
+    "HedgeResult",
+    "PortfolioRiskResult",
     "RiskModel",
     "bias_statistic",
     "eigenfactor_adjustment",

@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from polars_factors.risk.model import Weights
 
 __all__ = [
-    "Hedge",
+    "HedgeResult",
     "ModelArrays",
-    "PortfolioRisk",
+    "PortfolioRiskResult",
     "asset_risk",
     "hedge",
     "portfolio_risk",
@@ -102,12 +102,12 @@ class ModelArrays:
 
 
 @dataclass(frozen=True, eq=False)
-class PortfolioRisk:
+class PortfolioRiskResult:
     r"""Risk decomposition of one portfolio (:meth:`RiskModel.portfolio_risk`).
 
     Attributes
     ----------
-    summary
+    totals
         One row: ``total_var`` (:math:`w^\top \Sigma w`), ``factor_var``
         (:math:`x^\top F x` with :math:`x = X^\top w`), ``specific_var``
         (:math:`\sum_n w_n^2 S_n`), ``total_vol`` (:math:`\sqrt{\text{total\_var}}`) and
@@ -124,15 +124,20 @@ class PortfolioRisk:
         they add up to ``total_var``) and ``percent`` (``contribution / total_var``).
 
     ``marginal`` and ``percent`` are null for a portfolio with zero variance.
+    :meth:`summary` returns :attr:`totals`.
     """
 
-    summary: pl.DataFrame
+    totals: pl.DataFrame
     factors: pl.DataFrame
     assets: pl.DataFrame
 
+    def summary(self) -> pl.DataFrame:
+        """Return the one-row totals ``total_var, factor_var, specific_var, total_vol, r2``."""
+        return self.totals
+
 
 @dataclass(frozen=True, eq=False)
-class Hedge:
+class HedgeResult:
     r"""A portfolio hedged against some factors (:meth:`RiskModel.hedge`).
 
     Attributes
@@ -188,7 +193,7 @@ def asset_risk(arrays: ModelArrays) -> pl.DataFrame:
     )
 
 
-def portfolio_risk(arrays: ModelArrays, weights: Weights) -> PortfolioRisk:
+def portfolio_risk(arrays: ModelArrays, weights: Weights) -> PortfolioRiskResult:
     """Decompose a portfolio's variance (:meth:`RiskModel.portfolio_risk`)."""
     w = _weight_vector(arrays, weights, role="weights")
     dec = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, w)
@@ -232,7 +237,7 @@ def portfolio_risk(arrays: ModelArrays, weights: Weights) -> PortfolioRisk:
         (pl.col("weight") * pl.col("_sw")).alias("contribution"),
         _safe_div(pl.col("weight") * pl.col("_sw"), total).alias("percent"),
     )
-    return PortfolioRisk(summary=summary, factors=factors, assets=assets)
+    return PortfolioRiskResult(totals=summary, factors=factors, assets=assets)
 
 
 def hedge(
@@ -241,7 +246,7 @@ def hedge(
     *,
     factors: str | Sequence[str] | None = None,
     instruments: pl.DataFrame | pl.LazyFrame | None = None,
-) -> Hedge:
+) -> HedgeResult:
     """Neutralize a portfolio's exposure to some factors (:meth:`RiskModel.hedge`)."""
     w = _weight_vector(arrays, weights, role="weights")
     hedged = _hedged_factors(arrays, factors)
@@ -275,8 +280,8 @@ def _hedge_result(
     inst: FloatArray,
     names: list[str],
     sol: _decompose.HedgeSolution,
-) -> Hedge:
-    """Build the frames of a :class:`Hedge` from the solved positions."""
+) -> HedgeResult:
+    """Build the frames of a :class:`HedgeResult` from the solved positions."""
     dec_before = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, w)
     dec_after = _decompose.portfolio_decomposition(arrays.x, arrays.cov, arrays.spec, sol.hedged)
     exposures = pl.DataFrame(
@@ -313,7 +318,7 @@ def _hedge_result(
         },
         schema={"total_vol_before": pl.Float64, "total_vol_after": pl.Float64},
     )
-    return Hedge(
+    return HedgeResult(
         exposures=exposures,
         positions=positions,
         weights=hedged_weights,

@@ -103,6 +103,10 @@ def factor_covariance(
         returns squared, per period (daily returns give daily covariances: multiply by
         252 to annualize).
 
+        Eager even for a LazyFrame input, by design: the estimation runs in numpy on
+        the whole ``T x K`` table of factor returns, which is read (collected with
+        ``engine``) at call time, and the ``T x K^2`` result is small.
+
     Raises
     ------
     ColumnNotFoundError, SchemaError

@@ -14,9 +14,9 @@ Polars frames; the arithmetic runs in :mod:`polars_factors.risk._linalg._decompo
 
 - :meth:`RiskModel.asset_risk`: total, factor and specific variance of every asset;
 - :meth:`RiskModel.portfolio_risk`: a portfolio's variance split by factor and by
-  asset (:class:`PortfolioRisk`);
+  asset (:class:`PortfolioRiskResult`);
 - :meth:`RiskModel.hedge`: neutralize a portfolio's exposure to chosen factors with
-  factor-mimicking portfolios or given instruments (:class:`Hedge`);
+  factor-mimicking portfolios or given instruments (:class:`HedgeResult`);
 - :meth:`RiskModel.realized_vs_implied`: the model's predicted volatility of a
   portfolio against its realized volatility over the following dates.
 
@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from polars_factors.risk import _analysis, _fit, _parts
-from polars_factors.risk._analysis import Hedge, ModelArrays, PortfolioRisk
+from polars_factors.risk._analysis import HedgeResult, ModelArrays, PortfolioRiskResult
 from polars_factors.risk._linalg import _matrix
 
 if TYPE_CHECKING:
     from polars_factors.regression.cross_sectional import CrossSectionResult
     from polars_factors.typing import ColumnNames, EngineType
 
-__all__ = ["Hedge", "PortfolioRisk", "RiskModel", "Weights"]
+__all__ = ["HedgeResult", "PortfolioRiskResult", "RiskModel", "Weights"]
 
 #: Portfolio weights: a frame ``asset, weight`` (eager or lazy) or ``{asset: weight}``.
 Weights = pl.DataFrame | pl.LazyFrame | Mapping[str, float]
@@ -110,7 +110,7 @@ class RiskModel:
     >>> model = RiskModel.from_parts(exposures, covariance, specific)
     >>> model.factors
     ('market', 'size')
-    >>> model.portfolio_risk({"a": 0.5, "b": 0.5}).summary
+    >>> model.portfolio_risk({"a": 0.5, "b": 0.5}).summary()
     shape: (1, 5)
     ┌───────────┬────────────┬──────────────┬───────────┬──────────┐
     │ total_var ┆ factor_var ┆ specific_var ┆ total_vol ┆ r2       │
@@ -465,7 +465,7 @@ class RiskModel:
         """
         return _analysis.asset_risk(self._arrays)
 
-    def portfolio_risk(self, weights: Weights) -> PortfolioRisk:
+    def portfolio_risk(self, weights: Weights) -> PortfolioRiskResult:
         r"""Decompose a portfolio's variance into factor and specific parts.
 
         Parameters
@@ -476,8 +476,9 @@ class RiskModel:
 
         Returns
         -------
-        PortfolioRisk
-            ``summary`` (one row), ``factors`` (per factor) and ``assets`` (per asset).
+        PortfolioRiskResult
+            ``totals`` (one row, also :meth:`~PortfolioRiskResult.summary`), ``factors``
+            (per factor) and ``assets`` (per asset).
 
         Raises
         ------
@@ -529,7 +530,7 @@ class RiskModel:
         │ market ┆ 1.0      ┆ 0.180668 ┆ 0.0406       ┆ 0.80396  │
         │ size   ┆ 0.3      ┆ 0.02225  ┆ 0.0015       ┆ 0.029703 │
         └────────┴──────────┴──────────┴──────────────┴──────────┘
-        >>> risk.assets["contribution"].sum() == risk.summary["total_var"].item()
+        >>> risk.assets["contribution"].sum() == risk.summary()["total_var"].item()
         True
         """
         return _analysis.portfolio_risk(self._arrays, weights)
@@ -540,7 +541,7 @@ class RiskModel:
         *,
         factors: str | Sequence[str] | None = None,
         instruments: pl.DataFrame | pl.LazyFrame | None = None,
-    ) -> Hedge:
+    ) -> HedgeResult:
         r"""Neutralize a portfolio's exposure to some factors.
 
         Parameters
@@ -556,7 +557,7 @@ class RiskModel:
 
         Returns
         -------
-        Hedge
+        HedgeResult
             The exposures before and after, the positions in the instruments, the
             original and hedged weights, the instruments and the volatility before and
             after.

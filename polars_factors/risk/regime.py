@@ -399,6 +399,10 @@ def volatility_regime(
         is :math:`\lambda_t`. Scale a volatility forecast by ``multiplier`` and a
         variance (a covariance matrix, specific variances) by ``multiplier ** 2``.
 
+        Eager even for LazyFrame inputs, by design: the key and date checks read the
+        inputs at call time anyway, and the result is a small table of one row per
+        date that scales the (eager) covariance and specific risk forecasts.
+
     Raises
     ------
     ColumnNotFoundError
@@ -577,6 +581,10 @@ def bias_statistic(
         standardized return, ``n_obs`` the number of observations in the statistic and
         ``lower``, ``upper`` the approximate 95% band :math:`1 \mp \sqrt{2 / n}` of an
         unbiased forecast (null with ``bias``).
+
+        Eager even for LazyFrame inputs, by design: the key checks read the inputs at
+        call time anyway, and the result is small (at most one row per date and
+        portfolio of a backtest).
 
     Raises
     ------
