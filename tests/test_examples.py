@@ -12,6 +12,9 @@ from tests.conftest import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Each test runs an example script in a subprocess (about 1 to 5 s each).
+pytestmark = pytest.mark.slow
+
 
 def run_example(name: str) -> str:
     """Run ``examples/<name>`` with warnings as errors; return its stdout."""

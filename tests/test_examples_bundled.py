@@ -20,6 +20,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
+# Each test runs an example script in a subprocess (about 0.5 to 3 s each).
+pytestmark = pytest.mark.slow
+
 
 def run_example(name: str, out: Path, *args: str) -> str:
     """Run ``examples/<name>`` with ``-W error`` (and ``--output out``); return stdout."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import polars_factors as pf
 from tests.conftest import DATA_DIR
-from tests.test_ts_features import make_ts_panel
+from tests.features.test_ts_features import make_ts_panel
 
 PRICES = DATA_DIR / "sp500_5yr" / "prices.parquet"
 TOL = {"rtol": 1e-9, "atol": 1e-12}

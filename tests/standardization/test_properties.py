@@ -1,4 +1,4 @@
-"""Hypothesis properties: per-date invariants and row preservation."""
+"""Standardization transforms: Hypothesis properties (per-date invariants, row preservation)."""
 
 from __future__ import annotations
 

@@ -237,6 +237,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, small_panel: pl.DataFram
     return run(cfg, progress=None).output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("panel", ["prices.csv", "prices_*.parquet"])
 def test_run_matches_demo_restricted(
     capsys: pytest.CaptureFixture[str], files: Path, reference: Path, panel: str

@@ -14,7 +14,13 @@ from statsmodels.regression.rolling import RollingOLS
 
 import polars_factors as pf
 from tests.conftest import DATA_DIR
-from tests.test_betas import FACTORS, NAMES, SE_NAMES, assert_columns_close, make_ts_panel
+from tests.regression.test_betas import (
+    FACTORS,
+    NAMES,
+    SE_NAMES,
+    assert_columns_close,
+    make_ts_panel,
+)
 
 T_NAMES = [f"{n}_t_stat" for n in NAMES]
 # Windows of at least 8 observations: with as few observations as parameters a fit is

@@ -28,7 +28,7 @@ from polars_factors.exceptions import (
 from polars_factors.io import from_yfinance, read_yfinance
 from tests.conftest import DATA_DIR
 
-HERE = Path(__file__).parent / "data"
+HERE = Path(__file__).resolve().parents[1] / "data"
 TICKERS = ["AAPL", "AMZN", "JPM"]
 COLUMNS = ["date", "asset", "open", "high", "low", "close", "adj_close", "volume"]
 

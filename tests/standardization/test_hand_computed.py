@@ -1,4 +1,4 @@
-"""Tiny cases computed by hand (the arithmetic is in the comments)."""
+"""Standardization transforms: tiny cases computed by hand (the arithmetic is in the comments)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Bad input gives a precise exception; lost values give a DataLossWarning on eager frames."""
+"""Bad input to the standardization transforms gives a precise exception; lost values give a
+DataLossWarning on eager frames.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import polars_factors as pf
-from polars_factors import exceptions as exc
-from polars_factors._validate import check_unique
 
 FUNCS = ["winsorize", "zscore", "rank", "fill_missing", "standardize"]
 
@@ -26,19 +26,6 @@ def frame(request):
         }
     )
     return df if request.param == "eager" else df.lazy()
-
-
-def test_hierarchy():
-    for cls, builtin in [
-        (exc.ColumnNotFoundError, KeyError),
-        (exc.SchemaError, TypeError),
-        (exc.DuplicateKeyError, ValueError),
-        (exc.InsufficientDataError, ValueError),
-    ]:
-        assert issubclass(cls, exc.FactorsError)
-        assert issubclass(cls, builtin)
-    assert issubclass(exc.DataLossWarning, exc.FactorsWarning)
-    assert issubclass(exc.RankDeficientWarning, UserWarning)
 
 
 @pytest.mark.parametrize("func", FUNCS)
@@ -161,16 +148,3 @@ def test_key_columns_named_like_old_temporaries():
             pf.DuplicateKeyError, match=r"1 extra rows on 1 dates, e\.g\. \(1, 'a'\) x2"
         ):
             frame.factors.zscore("x", date="_extra", asset="rows")
-
-
-def test_check_unique_message():
-    df = pl.DataFrame({"date": [1, 2, 2, None, None], "f": ["a", "b", "b", "c", "c"]})
-    check_unique(df.head(2), "date", what="the frame")  # unique: no error
-    with pytest.raises(
-        pf.DuplicateKeyError,
-        match=r"^the frame has 4 rows for repeated \('date', 'f'\) keys, e\.g\. \(2, 'b'\); "
-        r"keep one row per key\. Drop one\.$",
-    ):
-        check_unique(df.lazy(), ["date", "f"], what="the frame", fix="Drop one.")
-    with pytest.raises(pf.DuplicateKeyError, match=r"2 columns for .*keep one column per key\.$"):
-        check_unique(df.slice(3), "date", what="the frame", unit="column")

@@ -17,18 +17,21 @@ from polars_factors.pipeline import RunResult, demo_config, load_config, run
 pytest.importorskip("matplotlib")
 
 
+# One run of the demo pipeline (about 8 s) for the module: the tests on it are marked slow.
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     out = tmp_path_factory.mktemp("demo")
     return run(demo_config(out), progress=None)
 
 
+@pytest.mark.slow
 def test_demo_runs_fast(demo: RunResult) -> None:
     # Generous bound for slow CI machines; measured ~10 s on 2 cores.
     assert demo.seconds < 60
     assert (demo.output / "report.md").is_file()
 
 
+@pytest.mark.slow
 def test_every_parquet_non_empty_without_all_null_columns(demo: RunResult) -> None:
     files = sorted(demo.output.glob("*.parquet"))
     names = {f.stem for f in files}
@@ -56,6 +59,7 @@ def test_every_parquet_non_empty_without_all_null_columns(demo: RunResult) -> No
         assert not all_null, (file.name, all_null)
 
 
+@pytest.mark.slow
 def test_panel_and_exposures(demo: RunResult) -> None:
     desc = pl.read_parquet(demo.output / "descriptors.parquet")
     assert desc["asset"].n_unique() == 505
@@ -67,6 +71,7 @@ def test_panel_and_exposures(demo: RunResult) -> None:
         assert std.drop_nulls().is_between(0.99, 1.01).all(), style
 
 
+@pytest.mark.slow
 def test_regression_r2_in_unit_interval(demo: RunResult) -> None:
     stats = pl.read_parquet(demo.output / "regression_stats.parquet")
     r2 = stats["r2"].drop_nulls()
@@ -77,6 +82,7 @@ def test_regression_r2_in_unit_interval(demo: RunResult) -> None:
     assert fm["t_stat"].is_finite().all()
 
 
+@pytest.mark.slow
 def test_covariance_psd_every_date(demo: RunResult) -> None:
     cov = pl.read_parquet(demo.output / "factor_covariance.parquet").sort(
         "date", maintain_order=True
@@ -92,6 +98,7 @@ def test_covariance_psd_every_date(demo: RunResult) -> None:
     assert (low >= -1e-12 * scale).all()
 
 
+@pytest.mark.slow
 def test_betas_finite(demo: RunResult) -> None:
     full = pl.read_parquet(demo.output / "betas.parquet")
     assert full.height > 450
@@ -103,6 +110,7 @@ def test_betas_finite(demo: RunResult) -> None:
     assert rolling["beta_mkt"].is_finite().all()
 
 
+@pytest.mark.slow
 def test_fama_french_tracks_french(demo: RunResult) -> None:
     table = pl.read_parquet(demo.output / "fama_french_comparison.parquet")
     corr = dict(zip(table["factor"], table["correlation"], strict=True))
@@ -110,6 +118,7 @@ def test_fama_french_tracks_french(demo: RunResult) -> None:
     assert corr["SMB"] > 0.1
 
 
+@pytest.mark.slow
 def test_risk_outputs(demo: RunResult) -> None:
     assets = pl.read_parquet(demo.output / "asset_risk.parquet")
     assert assets["r2"].is_between(0.0, 1.0).all()
@@ -120,6 +129,7 @@ def test_risk_outputs(demo: RunResult) -> None:
     assert 0.3 < rvi.item(0, "ratio") < 3
 
 
+@pytest.mark.slow
 def test_report_references_existing_figures(demo: RunResult) -> None:
     text = (demo.output / "report.md").read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
@@ -132,6 +142,7 @@ def test_report_references_existing_figures(demo: RunResult) -> None:
         assert section in text
 
 
+@pytest.mark.slow
 def test_summary_lines(demo: RunResult) -> None:
     text = "\n".join(demo.summary)
     assert 8 <= len(demo.summary) <= 16
@@ -140,13 +151,14 @@ def test_summary_lines(demo: RunResult) -> None:
 
 
 def test_example_config_parses() -> None:
-    path = Path(__file__).resolve().parents[1] / "examples" / "config.toml"
+    path = Path(__file__).resolve().parents[2] / "examples" / "config.toml"
     cfg = load_config(path)
     assert cfg.data.panel == (str(path.parent / "data" / "prices_*.parquet"),)
     assert cfg.data.columns["asset"] == "ticker"
     assert cfg.model.risk_preset == "USE4S"
 
 
+@pytest.mark.slow
 def test_small_chunks_give_the_same_outputs(demo: RunResult, tmp_path: Path) -> None:
     # Every per-date and per-asset step split into many chunks (about 20 dates or 25
     # assets each): the same tables as one chunk, up to the order of streaming sums.

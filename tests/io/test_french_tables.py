@@ -25,10 +25,10 @@ from polars_factors.io import (
     read_french_csv,
 )
 from tests.conftest import DATA_DIR
-from tests.test_io import DAILY, MONTHLY, MONTHLY_EXPECTED
+from tests.io.test_read_fama_french import DAILY, MONTHLY, MONTHLY_EXPECTED
 
 FF_DIR = DATA_DIR / "fama_french"
-SAMPLE = Path(__file__).parent / "data" / "french_portfolios_sample.CSV"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "french_portfolios_sample.CSV"
 PORTFOLIO_COLUMNS = ["Lo 20", "Qnt 2", "Qnt 4", "Hi 20"]
 
 
