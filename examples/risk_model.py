@@ -140,7 +140,7 @@ def factor_vols(model: pf.risk.RiskModel) -> pl.DataFrame:
 
 def cap_weights(panel: pl.DataFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
     """Cap weights of the stocks the model covers on its date."""
-    held = panel.filter(pl.col("date") == model.date).join(
+    held = panel.filter(pl.col("date") == model.at).join(
         model.exposures.select("asset"), on="asset", how="semi"
     )
     return held.select("asset", (pl.col("mcap") / pl.col("mcap").sum()).alias("weight"))
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f"cross-sections {dates[0]} .. {dates[-1]}; {PRESET} covariance."
         )
         print(f"Median R² of the daily regressions: {res.stats['r2'].median():.3f}")
-        print(f"\nModel of {model.date}: annualized factor volatilities")
+        print(f"\nModel of {model.at}: annualized factor volatilities")
         print(factor_vols(model))
         print(f"\nShare of each stock's variance explained by the factors (R²), {r2.len()} stocks:")
         print(
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         top = risk.factors.sort(pl.col("contribution").abs(), descending=True).head(5)
         print(top.select("factor", "exposure", "percent"))
         print(
-            f"\nModel of {past.date}, cap-weighted portfolio: implied against realized "
+            f"\nModel of {past.at}, cap-weighted portfolio: implied against realized "
             f"volatility over the next {WINDOW} days (annualized):"
         )
         print(rvi.select("n_obs", pl.col("implied_vol", "realized_vol") * ANNUAL, "ratio"))
@@ -232,10 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
         figures = {
             "risk_decomposition.png": plot.risk_decomposition(
-                risk, top=8, title=f"Cap-weighted S&P 500 portfolio, {model.date}"
+                risk, top=8, title=f"Cap-weighted S&P 500 portfolio, {model.at}"
             ),
             "asset_risk.png": plot.risk_decomposition(
-                model.asset_risk(), top=15, title=f"The 15 riskiest stocks, {model.date}"
+                model.asset_risk(), top=15, title=f"The 15 riskiest stocks, {model.at}"
             ),
             "style_factor_returns.png": plot.cumulative_returns(
                 res.factor_returns, factors=STYLES, title="Cumulative style factor returns"

@@ -147,7 +147,7 @@ def betas(
 
 def _cap_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
     held = (
-        exposures.filter(pl.col("date") == model.date)
+        exposures.filter(pl.col("date") == model.at)
         .join(model.exposures.select("asset").lazy(), on="asset", how="semi", maintain_order="left")
         .collect()
     )
@@ -206,18 +206,18 @@ def risk_model(
         },
     }
     rm = pf.risk.RiskModel.fit(exposures, fit, **keywords)
-    res.tables["asset_risk"] = rm.asset_risk().select(pl.lit(rm.date).alias("date"), pl.all())
+    res.tables["asset_risk"] = rm.asset_risk().select(pl.lit(rm.at).alias("date"), pl.all())
     weights = _cap_weights(exposures, rm)
     portfolio = rm.portfolio_risk(weights)
     res.objects["portfolio"] = portfolio
     res.tables["portfolio_risk"] = portfolio.summary().select(
-        pl.lit(rm.date).alias("date"), pl.all(), (pl.col("total_vol") * ANNUAL).alias("annual_vol")
+        pl.lit(rm.at).alias("date"), pl.all(), (pl.col("total_vol") * ANNUAL).alias("annual_vol")
     )
     res.tables["portfolio_factor_risk"] = portfolio.factors
     res.tables["portfolio_asset_risk"] = portfolio.assets.join(
         weights.select("asset"), on="asset", how="semi", maintain_order="left"
     )
-    res.summary["risk_date"] = rm.date
+    res.summary["risk_date"] = rm.at
     res.summary["median_asset_r2"] = res.tables["asset_risk"].get_column("r2").median()
     res.summary["portfolio_vol"] = portfolio.summary().item(0, "total_vol") * ANNUAL
     res.summary["portfolio_r2"] = portfolio.summary().item(0, "r2")

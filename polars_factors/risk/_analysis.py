@@ -77,8 +77,8 @@ class ModelArrays:
         The model's assets in model order: its asset column, named after it.
     factors
         The factor names, in factor order.
-    date
-        The model date, when known.
+    at
+        The model date (a day), when known.
     dropped_assets
         The assets left out of the model for incomplete data (named in errors).
     """
@@ -88,7 +88,7 @@ class ModelArrays:
     spec: FloatArray
     assets: pl.Series
     factors: tuple[str, ...]
-    date: object | None = None
+    at: object | None = None
     dropped_assets: tuple[object, ...] = ()
 
     @property
@@ -368,13 +368,13 @@ def realized_vs_implied(
         msg = (
             f"the realized volatility needs at least 2 dates with returns for every held "
             f"asset; found {port.len()} among the {table.height} dates after the model "
-            f"date {arrays.date!r} (window={window})."
+            f"date {arrays.at!r} (window={window})."
         )
         raise InsufficientDataError(msg)
     realized = port.std(ddof=1)
     return pl.DataFrame(
         [
-            pl.Series(date, [arrays.date], dtype=schema[date]),
+            pl.Series(date, [arrays.at], dtype=schema[date]),
             pl.Series("window", [window], dtype=pl.Int64),
             pl.Series("n_obs", [port.len()], dtype=pl.UInt32),
             pl.Series("implied_vol", [implied], dtype=pl.Float64),
@@ -398,8 +398,8 @@ def _per_date_returns(
         pl.col(arrays.asset).cast(arrays.assets.dtype),
         pl.col(column).cast(pl.Float64).alias("_r"),
     ).filter(pl.col(date).is_not_null())
-    if arrays.date is not None:
-        base = base.filter(pl.col(date) > pl.lit(arrays.date))
+    if arrays.at is not None:
+        base = base.filter(pl.col(date) > pl.lit(arrays.at))
     dates_lf = base.select(date).unique().sort(date).head(window)
     rows_lf = base.join(dates_lf, on=date, how="semi").join(
         held.lazy(), on=arrays.asset, how="inner"

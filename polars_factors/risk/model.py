@@ -77,8 +77,8 @@ class RiskModel:
     specific_var
         The asset column and ``specific_var``: the same assets in the same order as
         ``exposures``.
-    date
-        The model date, when known.
+    at
+        The model date (a day), when known.
     asset
         The name of the asset column.
     dropped_assets
@@ -125,7 +125,7 @@ class RiskModel:
     exposures: pl.DataFrame
     covariance: pl.DataFrame
     specific_var: pl.DataFrame
-    date: object | None = None
+    at: object | None = None
     asset: str = "asset"
     dropped_assets: tuple[object, ...] = field(default=(), repr=False)
 
@@ -243,7 +243,7 @@ class RiskModel:
         >>> specific = pl.DataFrame({"asset": ["a", "b", "c"],
         ...                          "specific_var": [0.01, 0.02, 0.03]})
         >>> model = RiskModel.from_parts(exposures, covariance, specific)
-        >>> model.date
+        >>> model.at
         2
         >>> model.exposures
         shape: (3, 3)
@@ -265,7 +265,7 @@ class RiskModel:
             exposures=parts.exposures,
             covariance=parts.covariance,
             specific_var=parts.specific_var,
-            date=parts.at,
+            at=parts.at,
             asset=asset,
             dropped_assets=parts.dropped_assets,
         )
@@ -373,7 +373,7 @@ class RiskModel:
         ...     panel, res, exposures="size", industry="sector", country=True,
         ...     covariance={"half_life_vol": 4, "half_life_corr": 8, "min_periods": 4},
         ...     specific={"half_life": 4})
-        >>> model.date, model.factors
+        >>> model.at, model.factors
         (8, ('size', 'country', 'x', 'y'))
         >>> model.exposures.row(0)
         ('a', 1.0, 1.0, 1.0, 0.0)
@@ -417,7 +417,7 @@ class RiskModel:
             spec=spec,
             assets=self.exposures.get_column(self.asset),
             factors=self.factors,
-            date=self.date,
+            at=self.at,
             dropped_assets=self.dropped_assets,
         )
 

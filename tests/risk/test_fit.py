@@ -57,7 +57,7 @@ def test_fit_assembles_the_parts(panel, lag):
             lag=lag, size="mcap", covariance=COV, specific=SPEC,
         )  # fmt: skip
     est = 29 - lag
-    assert model.date == 29
+    assert model.at == 29
     # covariance: factor_covariance on the factor returns up to the estimation date
     cov = pf.risk.factor_covariance(res.factor_returns, dates=[est], **COV).drop("date")
     assert model.covariance.equals(cov)
@@ -88,7 +88,7 @@ def test_fit_on_a_lazy_panel_and_an_earlier_date(panel):
         panel.lazy(), res, exposures=["size", "value"], industry="sector", country=True,
         at=20, lag=1, covariance=COV, specific=SPEC,
     )  # fmt: skip
-    assert model.date == 20
+    assert model.at == 20
     # a lazy result is collected anew here: the streaming engine's sums may differ in
     # the last bits from those fit() collected
     cov = pf.risk.factor_covariance(res.collect().factor_returns, dates=[19], **COV)
@@ -108,7 +108,7 @@ def test_fit_with_other_key_names(panel):
         date="day", asset="ticker",
     )  # fmt: skip
     model = pf.risk.RiskModel.fit(renamed, res, date="day", asset="ticker", **kw)
-    assert (model.date, model.asset) == (20, "ticker")
+    assert (model.at, model.asset) == (20, "ticker")
     assert_frame_equal(model.exposures, want.exposures.rename({"asset": "ticker"}))
     assert_frame_equal(model.covariance, want.covariance)
     assert_frame_equal(model.specific_var, want.specific_var.rename({"asset": "ticker"}))

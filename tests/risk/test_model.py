@@ -567,7 +567,7 @@ def test_from_parts_dates(kind):
     if kind == "lazy":
         frames = tuple(f.lazy() for f in frames)  # type: ignore[assignment]
     model = RiskModel.from_parts(*frames)
-    assert model.date == 2
+    assert model.at == 2
     assert model.factors == ("mkt", "size")
     assert model.exposures.columns == ["asset", "mkt", "size"]
     assert model.exposures["asset"].to_list() == ["a", "b", "c"]
@@ -586,7 +586,7 @@ def test_from_parts_and_realized_vs_implied_with_other_key_names():
     frames = tuple(f.rename(keys, strict=False) for f in dated_parts())
     want = RiskModel.from_parts(*dated_parts(), at=1)
     model = RiskModel.from_parts(*frames, at=1, date="day", asset="ticker")
-    assert (model.date, model.asset) == (1, "ticker")
+    assert (model.at, model.asset) == (1, "ticker")
     assert_frame_equal(model.exposures, want.exposures.rename(keys, strict=False))
     assert_frame_equal(model.covariance, want.covariance)
     returns = pl.DataFrame(
@@ -605,12 +605,12 @@ def test_from_parts_default_date_is_latest_covariance_date():
         pl.lit(3, dtype=pl.Int64).alias("date")
     )
     model = RiskModel.from_parts(pl.concat([exposures, later]), cov.lazy(), spec)
-    assert model.date == 2
+    assert model.at == 2
     # Without a date column in the covariance, the exposures' latest date.
     one = cov.filter(pl.col("date") == 1).drop("date")
     spec3 = spec.filter(pl.col("date") == 2).with_columns(pl.lit(3, dtype=pl.Int64).alias("date"))
     model = RiskModel.from_parts(pl.concat([exposures, later]), one, pl.concat([spec, spec3]))
-    assert model.date == 3
+    assert model.at == 3
     assert model.covariance["covariance"].to_list() == [0.04, 0.0, 0.0, 0.01]
 
 
@@ -713,7 +713,7 @@ def test_from_parts_dated_null_covariance():
     )
     with pytest.raises(InsufficientDataError, match=r"on 2 .*too short"):
         RiskModel.from_parts(exposures, cov, spec)
-    assert RiskModel.from_parts(exposures, cov, spec, at=1).date == 1
+    assert RiskModel.from_parts(exposures, cov, spec, at=1).at == 1
 
 
 # ---------------------------------------------------------------------------------
