@@ -32,14 +32,17 @@ class _Method:
 
     def __init__(self, module: str, name: str) -> None:
         self.module, self.__name__ = module, name
-        self._fn: Callable[..., Any] | None = None
 
-    @property
+    @functools.cached_property
     def fn(self) -> Callable[..., Any]:
         """The function, imported on first use."""
-        if self._fn is None:
-            self._fn = load(self.module, self.__name__)
-        return self._fn
+        return load(self.module, self.__name__)
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """The function's signature less its first parameter (the frame)."""
+        sig = inspect.signature(self.fn)
+        return sig.replace(parameters=list(sig.parameters.values())[1:])
 
     def __get__(self, owner: FactorsNamespace[Any] | None, cls: type | None = None) -> Any:
         if owner is None:
@@ -50,9 +53,7 @@ class _Method:
         def method(*args: Any, **kwargs: Any) -> Any:
             return fn(frame, *args, **kwargs)
 
-        sig = inspect.signature(fn)
-        params = list(sig.parameters.values())[1:]
-        method.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        method.__signature__ = self.signature  # type: ignore[attr-defined]
         method.__qualname__ = f"FactorsNamespace.{fn.__name__}"
         return method
 

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._frame import temp_name
 from polars_factors.exceptions import PartitionError
 from polars_factors.partition._chunks import (
     DEFAULT_ROWS,
@@ -310,14 +311,16 @@ def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path)
     import pyarrow.parquet as pq  # noqa: PLC0415  (pyarrow is only needed here)
 
     src, chunks, dtype = task.source, task.chunks, task.dtype
-    via_type = src.collect_schema()[via]
+    schema = src.collect_schema()
+    via_type = schema[via]
+    slot = temp_name(set(schema.names()), "chunk")  # the chunk index of each row
     by_via = plan_by_rows(src, column=via, rows=rows, size=None, engine=task.engine)
     passes = [src.filter(c.predicate(via_type)) for c in by_via]
     passes.append(src.filter(pl.col(via).is_null()))
     los = pl.Series([c.lo for c in chunks]).cast(dtype)
     his = pl.Series([c.hi for c in chunks]).cast(dtype)
-    index = (pl.lit(los).search_sorted(pl.col(key), side="right") - 1).alias("__pf_chunk")
-    k = pl.col("__pf_chunk")
+    index = (pl.lit(los).search_sorted(pl.col(key), side="right") - 1).alias(slot)
+    k = pl.col(slot)
     inside = (k >= 0) & (pl.col(key) <= pl.lit(his).gather(k.clip(lower_bound=0)))
     scratch.mkdir(parents=True, exist_ok=True)
     paths = {c.index: scratch / f"chunk-{c.index:05d}.parquet" for c in chunks}
@@ -327,7 +330,7 @@ def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path)
             frame = rows_of.collect(engine=task.engine).filter(pl.col(key).is_not_null())
             frame = frame.with_columns(index).filter(inside)
             for (i,), part in frame.partition_by(
-                "__pf_chunk", as_dict=True, include_key=False, maintain_order=True
+                slot, as_dict=True, include_key=False, maintain_order=True
             ).items():
                 table = part.to_arrow()
                 if i not in writers:
@@ -340,6 +343,18 @@ def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path)
     return dataclasses.replace(task, parts=paths)
 
 
+def _via_probe(source: pl.LazyFrame, via: str) -> pl.LazyFrame | None:
+    """``source`` filtered on an empty range of ``via`` (None if it has no such column).
+
+    Its optimized plan shows whether a filter on ``via`` reaches the data.
+    """
+    schema = source.collect_schema()
+    if via not in schema:
+        return None
+    nothing = pl.lit(None, dtype=schema[via])
+    return source.filter(pl.col(via).is_between(nothing, nothing))
+
+
 def worth_shuffling(source: pl.LazyFrame, *, via: str) -> bool:
     """Whether a split of ``source`` would gain from ``shuffle=True``.
 
@@ -347,11 +362,9 @@ def worth_shuffling(source: pl.LazyFrame, *, via: str) -> bool:
     its row groups) and a filter on ``via`` reaches them, so that the shuffle is
     accepted. An in-memory source gains nothing from scratch files.
     """
-    schema = source.collect_schema()
-    if via not in schema:
+    probe = _via_probe(source, via)
+    if probe is None:
         return False
-    nothing = pl.lit(None, dtype=schema[via])
-    probe = source.filter(pl.col(via).is_between(nothing, nothing))
     leaves = [s for s in probe.explain(optimized=True).splitlines() if _SCAN.match(s)]
     return bool(leaves) and not blocked_filters(probe, via)
 
@@ -360,12 +373,10 @@ def _may_shuffle(task: _Task, *, via: str, shuffle: bool) -> bool:
     """Whether a split first lays its chunks out in files of their own."""
     if not shuffle or len(task.chunks) < 2:
         return False
-    schema = task.source.collect_schema()
-    if via not in schema:
+    probe = _via_probe(task.source, via)
+    if probe is None:
         msg = f"shuffle=True reads the source by chunks of {via!r}, but it has no such column."
         raise ValueError(msg)
-    nothing = pl.lit(None, dtype=schema[via])
-    probe = task.source.filter(pl.col(via).is_between(nothing, nothing))
     if blocked_filters(probe, via):
         msg = (
             f"shuffle=True reads the source by chunks of {via!r}, but a step of the source "

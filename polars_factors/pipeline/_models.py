@@ -12,6 +12,7 @@ import polars_factors as pf
 from polars_factors.exceptions import FactorsError
 from polars_factors.pipeline._config import ModelConfig
 from polars_factors.pipeline._steps import ANNUAL, Results, Sink
+from polars_factors.risk.covariance import covariance_frames
 
 __all__ = ["betas", "cross_section", "risk_model"]
 
@@ -155,24 +156,12 @@ def _cap_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFr
     return held.select("asset", (size / size.sum()).alias("weight"))
 
 
-def _covariances(
-    factor_returns: pl.DataFrame, model: ModelConfig, sink: Sink
-) -> Iterator[pl.DataFrame]:
-    """Yield the factor covariance of every date, a chunk of dates at a time.
-
-    Each chunk's matrices come from the whole history before them (the EW sums run
-    from the first date), so they equal those of one call over all dates.
-    """
-    dates = factor_returns.get_column("date").unique().sort()
-    k = factor_returns.get_column("factor").n_unique()
-    # Covariance rows are small (four columns): four times a chunk of panel rows.
-    step = max(1, 4 * sink.rows // max(1, k * k))
-    for start in range(0, dates.len(), step):
-        cov = pf.risk.factor_covariance(
-            factor_returns,
-            preset=model.risk_preset,  # type: ignore[arg-type]  # checked by the config
-            dates=dates.slice(start, step).to_list(),
-        )
+def _covariances(factor_returns: pl.DataFrame, model: ModelConfig) -> Iterator[pl.DataFrame]:
+    """Yield the factor covariance of every date, a chunk of dates at a time (one pass)."""
+    for cov in covariance_frames(
+        factor_returns,
+        preset=model.risk_preset,  # type: ignore[arg-type]  # checked by the config
+    ):
         yield cov.drop_nulls("covariance")
 
 
@@ -191,7 +180,7 @@ def risk_model(
     fit = res.objects.get("cross_section")
     if fit is None:
         return
-    sink.write_frames("factor_covariance", _covariances(fit.factor_returns, model, sink), res)
+    sink.write_frames("factor_covariance", _covariances(fit.factor_returns, model), res)
     keywords: dict[str, Any] = {
         "exposures": res.styles,
         "industry": res.industry,

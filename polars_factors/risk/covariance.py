@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 import polars as pl
@@ -17,7 +17,7 @@ from polars_factors.risk._linalg import _ewm
 if TYPE_CHECKING:
     from polars_factors.typing import EngineType
 
-__all__ = ["PRESETS", "CovariancePreset", "Preset", "factor_covariance"]
+__all__ = ["PRESETS", "CovariancePreset", "Preset", "covariance_frames", "factor_covariance"]
 
 Preset = Literal["USE4S", "USE4L", "hsr"]
 
@@ -179,6 +179,40 @@ def factor_covariance(
     │ 4    ┆ smb      ┆ smb      ┆ 0.08029    │
     └──────┴──────────┴──────────┴────────────┘
     """
+    frames = list(
+        covariance_frames(
+            factor_returns, half_life_vol=half_life_vol, half_life_corr=half_life_corr,
+            nw_lags_vol=nw_lags_vol, nw_lags_corr=nw_lags_corr, preset=preset,
+            min_periods=min_periods, dates=dates, demean=demean, date=date, factor=factor,
+            value=value, engine=engine,
+        )
+    )  # fmt: skip
+    return pl.concat(frames, how="vertical")
+
+
+def covariance_frames(
+    factor_returns: pl.DataFrame | pl.LazyFrame,
+    *,
+    half_life_vol: float | None = None,
+    half_life_corr: float | None = None,
+    nw_lags_vol: int | None = None,
+    nw_lags_corr: int | None = None,
+    preset: Preset | None = None,
+    min_periods: int | None = None,
+    dates: Literal["all", "last"] | Sequence[object] = "all",
+    demean: bool = True,
+    date: str = "date",
+    factor: str = "factor",
+    value: str = "factor_return",
+    engine: EngineType = "auto",
+) -> Iterator[pl.DataFrame]:
+    """:func:`factor_covariance` as frames of consecutive dates, from one pass.
+
+    For writing the matrices of many dates (``T x K^2`` rows) without holding them
+    all: the recursions run once over the history, a chunk of dates at a time. Same
+    options; the frames, concatenated, are ``factor_covariance``'s result. The warning
+    about projected matrices comes once the last frame is done.
+    """
     settings = _settings(preset, half_life_vol, half_life_corr, nw_lags_vol, nw_lags_corr)
     panel = _input.factor_panel(
         factor_returns, date=date, factor=factor, value=value, engine=engine
@@ -191,7 +225,8 @@ def factor_covariance(
         msg = f"min_periods must be at least 1, got {min_periods}"
         raise ValueError(msg)
     keep = _keep(panel.dates, dates, date=date)
-    values, n_projected = _ewm.factor_covariance(
+    n_projected = 0
+    for start, block, projected in _ewm.factor_covariance_blocks(
         panel.values,
         keep.to_numpy(),
         half_life_vol=settings["half_life_vol"],
@@ -200,7 +235,10 @@ def factor_covariance(
         lags_corr=settings["nw_lags_corr"],
         demean=demean,
         min_periods=min_periods,
-    )
+    ):
+        n_projected += projected
+        on = panel.dates.gather(keep.slice(start, block.shape[0]))
+        yield _input.covariance_frame(_input.CovarianceStack(on, panel.factors, block), date=date)
     if n_projected:
         msg = (
             f"the Newey-West terms made {n_projected} correlation matrices indefinite; they "
@@ -208,8 +246,6 @@ def factor_covariance(
             "eigenvalues set to 0). Fewer nw_lags_corr or a longer half_life_corr avoid it."
         )
         warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
-    stack = _input.CovarianceStack(panel.dates.gather(keep), panel.factors, values)
-    return _input.covariance_frame(stack, date=date)
 
 
 def _settings(

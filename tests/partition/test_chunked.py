@@ -1045,3 +1045,17 @@ def test_worth_shuffling(rng: np.random.Generator, tmp_path: Path) -> None:
     assert not _run.worth_shuffling(scan, via="nope")
     across = scan.with_columns(pl.col("ret").cum_sum().over("asset").alias("cum"))
     assert not _run.worth_shuffling(across, via="date")  # the date filter cannot pass
+
+
+def test_shuffle_keeps_a_column_named_like_its_temporary(
+    rng: np.random.Generator, tmp_path: Path
+) -> None:
+    # the shuffle's chunk index column is a temporary name: a user column of the old
+    # fixed name "__pf_chunk" comes through untouched
+    df = _ts_panel(rng).with_columns(pl.lit(7).alias("__pf_chunk"))
+    files = _write_files(df, tmp_path / "in", [df.height // 2])
+    src = pl.scan_parquet(files)
+    a = pf.partition.collect(src, by="asset", size=2, build=lambda r: r, shuffle=True)
+    b = pf.partition.collect(src, by="asset", size=2, build=lambda r: r, shuffle=False)
+    assert_frame_equal(a, b)
+    assert a["__pf_chunk"].unique().to_list() == [7]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from datetime import date, timedelta
@@ -24,6 +25,8 @@ from polars_factors.exceptions import (
     SchemaError,
 )
 from polars_factors.risk import _input
+from polars_factors.risk._linalg import _ewm
+from polars_factors.risk.covariance import covariance_frames
 
 FACTORS = ["mkt", "size", "value", "tech"]
 
@@ -326,3 +329,15 @@ def test_rows_in_any_order_are_sorted_first(returns):
     assert got.sort("date", "factor_1", "factor_2").equals(
         keyed.sort("date", "factor_1", "factor_2")
     )
+
+
+def test_covariance_frames_are_the_result_in_pieces(returns, monkeypatch):
+    # one pass over the history, a chunk of dates at a time (small chunks here):
+    # the frames, concatenated, are factor_covariance's result, bit for bit
+    monkeypatch.setattr(_ewm, "CHUNK_ELEMENTS", 40)
+    opts = {"half_life_vol": 5, "half_life_corr": 10, "nw_lags_corr": 2}
+    frames = list(covariance_frames(long_frame(returns), **opts))
+    assert len(frames) > 3
+    assert pl.concat(frames).equals(pf.risk.factor_covariance(long_frame(returns), **opts))
+    dates = [f.get_column("date") for f in frames]
+    assert all(a.max() < b.min() for a, b in itertools.pairwise(dates))

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     # For annotations only: a runtime import would load the regression package.
     from polars_factors.regression._solve._types import FloatArray, IntArray
 
-__all__ = ["decay", "ew_covariance", "ew_variance", "factor_covariance"]
+__all__ = ["decay", "ew_covariance", "ew_variance", "factor_covariance_blocks"]
 
 #: Elements of one chunk's ``C x K x K`` product arrays (about 16 MB each).
 CHUNK_ELEMENTS = 2_000_000
@@ -189,7 +189,7 @@ def ew_variance(
     return np.clip(var, 0.0, None)
 
 
-def factor_covariance(
+def factor_covariance_blocks(
     x: FloatArray,
     keep: IntArray,
     *,
@@ -199,35 +199,31 @@ def factor_covariance(
     lags_corr: int,
     demean: bool,
     min_periods: int,
-) -> tuple[FloatArray, int]:
+) -> Iterator[tuple[int, FloatArray, int]]:
     """Covariance from volatilities and correlations with their own half-lives and lags.
 
     ``F_ij = sigma_i sigma_j rho_ij``: ``sigma`` from the (Newey-West) variances with
     ``half_life_vol``, ``rho`` from the (Newey-West) covariance ``C`` with
     ``half_life_corr`` (projected to PSD first when its Newey-West terms made it
-    indefinite), computed as ``C_ij * (sigma_i / sqrt(C_ii)) * (sigma_j / sqrt(C_jj))``
-    chunk by chunk into one output array. Dates with fewer than ``min_periods``
-    observations are NaN. Returns the stack and how many correlation matrices had to
-    be projected.
+    indefinite), computed as ``C_ij * (sigma_i / sqrt(C_ii)) * (sigma_j / sqrt(C_jj))``.
+    Yields ``(position in keep, block of matrices, matrices projected)`` chunk by chunk
+    in date order, in one pass (memory: one chunk). Dates with fewer than
+    ``min_periods`` observations are NaN.
     """
-    k = x.shape[1]
     sd = np.sqrt(ew_variance(x, keep, half_life=half_life_vol, lags=lags_vol, demean=demean))
-    out = np.empty((keep.size, k, k))
-    n_projected = 0
     for start, raw in _chunks(
         x, keep, half_life=half_life_corr, lags=lags_corr, demean=demean, diagonal=False
     ):
         stop = start + raw.shape[0]
-        cov = raw
+        cov, n_projected = raw, 0
         if lags_corr > 0:
             cov, changed = _matrix.project_psd(raw)
-            n_projected += int(changed.sum())
+            n_projected = int(changed.sum())
         c_sd = np.sqrt(np.clip(np.einsum("dii->di", cov), 0.0, None))
         scale = np.divide(sd[start:stop], c_sd, out=np.zeros_like(c_sd), where=c_sd > 0)
         cov *= scale[:, :, None]
         cov *= scale[:, None, :]
-        block = out[start:stop]
-        np.add(cov, cov.transpose(0, 2, 1), out=block)
+        block = cov + cov.transpose(0, 2, 1)
         block *= 0.5
-    out[keep + 1 < min_periods] = np.nan
-    return out, n_projected
+        block[keep[start:stop] + 1 < min_periods] = np.nan
+        yield start, block, n_projected
