@@ -157,6 +157,7 @@ class Harness:
         parent as one line of JSON on stdout.
         """
         if args.child == "generate":
+            args.path.parent.mkdir(parents=True, exist_ok=True)  # data/ is git-ignored
             self.generate(args.path, *args.shape)
             result: dict[str, Any] = {}
         elif args.child == "verify":
