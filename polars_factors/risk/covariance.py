@@ -212,6 +212,17 @@ def covariance_frames(
     all: the recursions run once over the history, a chunk of dates at a time. Same
     options; the frames, concatenated, are ``factor_covariance``'s result. The warning
     about projected matrices comes once the last frame is done.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_factors.risk.covariance import covariance_frames, factor_covariance
+    >>> fr = pl.DataFrame({"date": [1, 2, 3, 4], "mkt": [0.01, -0.02, 0.015, 0.0],
+    ...                    "smb": [0.002, 0.004, -0.003, 0.001]})
+    >>> opts = {"half_life_vol": 2, "half_life_corr": 4}
+    >>> frames = covariance_frames(fr, **opts)  # a generator: nothing computed yet
+    >>> pl.concat(list(frames)).equals(factor_covariance(fr, **opts))
+    True
     """
     settings = _settings(preset, half_life_vol, half_life_corr, nw_lags_vol, nw_lags_corr)
     panel = _input.factor_panel(
