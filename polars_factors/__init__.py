@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         risk,
         standardization,
     )
+    from polars_factors._checks import check_panel
     from polars_factors.features import ts_features
     from polars_factors.io import read_fama_french, read_french_csv
     from polars_factors.portfolio import (
@@ -143,6 +144,7 @@ __all__ = [
     "assign_buckets",
     "betas",
     "bucket_breakpoints",
+    "check_panel",
     "combine",
     "cross_section",
     "datasets",

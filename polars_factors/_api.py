@@ -20,8 +20,9 @@ from typing import Any
 __all__ = ["PANEL_FUNCTIONS", "load"]
 
 #: Public panel functions as ``(module, name)``, in the order of the docs:
-#: standardization, regression, features, portfolio sorts and diagnostics, risk.
+#: the key check, standardization, regression, features, portfolio sorts and diagnostics, risk.
 PANEL_FUNCTIONS: tuple[tuple[str, str], ...] = (
+    ("polars_factors._checks", "check_panel"),
     ("polars_factors.standardization", "winsorize"),
     ("polars_factors.standardization", "zscore"),
     ("polars_factors.standardization", "rank"),

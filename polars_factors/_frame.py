@@ -46,9 +46,9 @@ def prepare(
     asset: str,
     weights: str | None = None,
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> Prepared:
-    """Check names, dtypes and keys at call time; return the validated pieces."""
+    """Check names and dtypes (and keys, per ``check_keys``); return the validated pieces."""
     if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
         msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
         raise TypeError(msg)
@@ -71,9 +71,7 @@ def prepare(
         msg = f"`suffix` must be a string or None; got {suffix!r}."
         raise TypeError(msg)
     outputs = [c if not suffix else f"{c}{suffix}" for c in cols]
-    if check_keys:
-        _validate.check_columns_exist(schema, [date, asset], role="panel key")
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     return Prepared(columns=cols, by=keys, outputs=outputs, schema=schema)
 
 

@@ -41,7 +41,7 @@ def neutralize(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
     engine: EngineType = "auto",
 ) -> FrameT:
     r"""Replace each column by its residual from a per-date regression on exposures and industries.
@@ -165,9 +165,7 @@ def neutralize(
         by=prep.by,
         tmp=_frame.temp_name(set(schema.names()), "nz_", prefix=True),
     )
-    if check_keys:
-        _validate.check_columns_exist(schema, [date, asset], role="panel key")
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     lf = frame.lazy()
     stats = lf.group_by(model.cell).agg(_sums(model)).collect(engine=engine)
     out = _residuals(lf, _cell_table(stats, model), model, prep.outputs)

@@ -1,9 +1,17 @@
-"""Call-time checks of panels and options.
+"""Checks of panels and options, at call time and inside plans.
 
-Schema checks use ``collect_schema()``, which reads no data. The checks that read
-data read only the columns they check: the duplicate-key checks (:func:`check_unique_keys`
+Schema checks use ``collect_schema()``, which reads no data. The checks of the data
+read only the columns they check: the duplicate-key checks (:func:`check_unique_keys`
 for panels, :func:`check_unique` for small frames), the time-order check and the
 negative-weights check.
+
+Where they run is decided by :func:`checks_now` from the ``check_keys`` argument of
+the panel functions: on a DataFrame at call time (the data is in memory); on a
+LazyFrame, the time-order and negative-value checks go into the plan
+(:func:`guard_time_order`, :func:`guard_no_negative`: cheap, and they raise when the
+plan is collected), and the duplicate-key check, which must hash every key, runs at
+call time only when asked (``check_keys=True``, or once for a whole scan with
+:func:`polars_factors.check_panel`).
 """
 
 from __future__ import annotations
@@ -23,7 +31,13 @@ from polars_factors.exceptions import (
     UnsortedError,
     WeightError,
 )
-from polars_factors.typing import ColumnNames, EngineType
+from polars_factors.typing import ColumnNames, EngineType, FrameT
+
+#: ``check_keys`` of the panel functions: ``None`` (the default) checks a DataFrame at
+#: call time and puts the cheap checks of a LazyFrame into its plan; ``True`` checks at
+#: call time whatever the frame (on a LazyFrame that reads the key columns now);
+#: ``False`` checks nothing.
+CheckKeys = bool | None
 
 __all__ = [
     "as_list",
@@ -37,7 +51,14 @@ __all__ = [
     "check_time_order",
     "check_unique",
     "check_unique_keys",
+    "checks_in_plan",
+    "checks_now",
+    "guard_no_negative",
+    "guard_time_order",
+    "no_negative",
     "resolve_by",
+    "time_order",
+    "unique_keys",
 ]
 
 _MAX_LISTED = 12
@@ -291,8 +312,11 @@ def check_no_negative(
     """
     negative = frame.lazy().select((pl.col(column) < 0).sum()).collect(engine=engine).item()
     if negative:
-        msg = f"weights column {column!r} has {negative} negative values; {rule}"
-        raise WeightError(msg)
+        raise WeightError(_negative_message(column, negative, rule))
+
+
+def _negative_message(column: str, negative: int, rule: str) -> str:
+    return f"weights column {column!r} has {negative} negative values; {rule}"
 
 
 def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: str) -> None:
@@ -318,12 +342,7 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
         .row(0)
     )
     if null_date or null_asset:
-        msg = (
-            f"the panel has {null_date} rows with a null {date!r} and {null_asset} with a null "
-            f"{asset!r}; time-series operations need both keys. Drop them first, e.g. "
-            f"frame.drop_nulls([{date!r}, {asset!r}])."
-        )
-        raise InvalidDataError(msg)
+        raise InvalidDataError(_null_keys_message(null_date, null_asset, date=date, asset=asset))
     # Row numbers are taken before the split, so each pass sees the original order.
     taken = {date, asset}
     idx, back, same, first_back = (
@@ -360,13 +379,173 @@ def check_time_order(frame: pl.DataFrame | pl.LazyFrame, *, date: str, asset: st
         return
     check_unique_keys(frame, date=date, asset=asset)
     assert first is not None  # a repeat without a duplicate key is impossible
-    msg = (
+    where = f"first at row {first[idx]}: asset {first[asset]!r}, {date} {first[date]!r}"
+    raise UnsortedError(_unsorted_message(backward, where, date=date, asset=asset))
+
+
+def _null_keys_message(null_date: int, null_asset: int, *, date: str, asset: str) -> str:
+    return (
+        f"the panel has {null_date} rows with a null {date!r} and {null_asset} with a null "
+        f"{asset!r}; time-series operations need both keys. Drop them first, e.g. "
+        f"frame.drop_nulls([{date!r}, {asset!r}])."
+    )
+
+
+def _unsorted_message(backward: int, where: str, *, date: str, asset: str) -> str:
+    return (
         f"the rows of each asset must be in increasing {date!r} order, but {backward} rows "
-        f"go back in time (first at row {first[idx]}: asset {first[asset]!r}, "
-        f"{date} {first[date]!r}). Sort the panel first, e.g. frame.sort({date!r}) "
+        f"go back in time ({where}). Sort the panel first, e.g. frame.sort({date!r}) "
         f"or frame.sort({asset!r}, {date!r})."
     )
-    raise UnsortedError(msg)
+
+
+def checks_now(frame: pl.DataFrame | pl.LazyFrame, check_keys: CheckKeys) -> bool:
+    """Whether the data checks of a panel function run at call time.
+
+    They do on a DataFrame (``check_keys=None``, the default) and whenever
+    ``check_keys=True``; on a LazyFrame with the default they do not (see
+    :func:`checks_in_plan`).
+    """
+    if check_keys is None:
+        return isinstance(frame, pl.DataFrame)
+    if not isinstance(check_keys, bool):
+        msg = f"`check_keys` must be True, False or None; got {check_keys!r}."
+        raise TypeError(msg)
+    return check_keys
+
+
+def unique_keys(
+    frame: pl.DataFrame | pl.LazyFrame, check_keys: CheckKeys, *, date: str, asset: str
+) -> None:
+    """Run the duplicate-key check of a per-date panel function where ``check_keys`` says.
+
+    With ``check_keys`` not ``False`` the key columns must exist (a schema check); the
+    data is read (:func:`check_unique_keys`) only when :func:`checks_now` says so.
+    """
+    if check_keys is False:
+        return
+    check_columns_exist(frame.collect_schema(), [date, asset], role="panel key")
+    if checks_now(frame, check_keys):
+        check_unique_keys(frame, date=date, asset=asset)
+
+
+def time_order(frame: FrameT, check_keys: CheckKeys, *, date: str, asset: str) -> FrameT:
+    """Run the time-order check of a per-asset function where ``check_keys`` says.
+
+    At call time (:func:`check_time_order`) when :func:`checks_now` says so; inside the
+    returned plan (:func:`guard_time_order`) on a LazyFrame by default.
+    """
+    if check_keys is False:
+        return frame
+    check_columns_exist(frame.collect_schema(), [date, asset], role="panel key")
+    if checks_now(frame, check_keys):
+        check_time_order(frame, date=date, asset=asset)
+        return frame
+    assert isinstance(frame, pl.LazyFrame)
+    return guard_time_order(frame, date=date, asset=asset)
+
+
+def no_negative(frame: FrameT, check: CheckKeys, column: str | None, *, rule: str) -> FrameT:
+    """Check ``column`` for negative values, at call time or in the plan (as above)."""
+    if column is None or check is False:
+        return frame
+    if checks_now(frame, check):
+        check_no_negative(frame, column, rule=rule)
+        return frame
+    assert isinstance(frame, pl.LazyFrame)
+    return guard_no_negative(frame, column, rule=rule)
+
+
+def checks_in_plan(frame: pl.DataFrame | pl.LazyFrame, check_keys: CheckKeys) -> bool:
+    """Whether the cheap data checks go into the plan: a LazyFrame with ``check_keys=None``."""
+    return check_keys is None and isinstance(frame, pl.LazyFrame)
+
+
+def _gate(lf: pl.LazyFrame, check: pl.Expr) -> pl.LazyFrame:
+    """Keep every row of ``lf`` behind ``check``, a Boolean that is true or raises.
+
+    The check is a temporary column that a filter consumes (so that projection
+    pushdown cannot drop it) and that is dropped afterwards. Its function is
+    elementwise: predicates on other columns pass it, and the streaming engine runs it
+    on each batch as it goes.
+    """
+    from polars_factors._frame import temp_name  # noqa: PLC0415 (import cycle)
+
+    ok = temp_name(set(lf.collect_schema().names()), "ok")
+    return lf.with_columns(check.alias(ok)).filter(pl.col(ok)).drop(ok)
+
+
+def guard_time_order(lf: pl.LazyFrame, *, date: str, asset: str) -> pl.LazyFrame:
+    """Return ``lf`` with the checks of :func:`check_time_order` inside its plan.
+
+    Nothing is read now; when the plan is collected, a null key raises
+    :class:`InvalidDataError`, a date that goes backwards within an asset
+    :class:`UnsortedError`, a repeated ``(date, asset)`` key :class:`DuplicateKeyError`.
+    The comparison of each date with the asset's previous one is a window over the
+    asset (filters on the asset column still reach the scan). The streaming engine
+    runs the check batch by batch: the counts in the messages are those of the batch
+    in which the problem was found, and a panel with both a repeated key and a date
+    that goes back may report either (at call time, the repeated key comes first).
+    """
+    from polars_factors._frame import temp_name  # noqa: PLC0415 (import cycle)
+
+    taken = {date, asset}
+    back, same = temp_name(taken, "back"), temp_name(taken, "same")
+    now, prev = pl.col(date), pl.col(date).shift(1).over(asset)
+
+    def check(batch: pl.Series) -> pl.Series:
+        keys = batch.struct.unnest()
+        null_date, null_asset = (
+            keys.get_column(date).null_count(),
+            keys.get_column(asset).null_count(),
+        )
+        if null_date or null_asset:
+            raise InvalidDataError(
+                _null_keys_message(null_date, null_asset, date=date, asset=asset)
+            )
+        backward, repeated = keys.filter(pl.col(back)), keys.filter(pl.col(same))
+        if backward.height or repeated.height:
+            # As at call time, a repeated key is reported as such, before any order.
+            check_unique_keys(keys.select(date, asset), date=date, asset=asset)
+        if backward.height:
+            a, d = backward.row(0, named=True)[asset], backward.row(0, named=True)[date]
+            where = f"first: asset {a!r}, {date} {d!r}"
+            raise UnsortedError(_unsorted_message(backward.height, where, date=date, asset=asset))
+        if repeated.height:  # only where the twin fell into another batch
+            d, a = repeated.row(0, named=True)[date], repeated.row(0, named=True)[asset]
+            msg = (
+                f"the panel has duplicate ({date!r}, {asset!r}) keys: {repeated.height} extra "
+                f"rows, e.g. ({d!r}, {a!r}). A panel needs one row per (date, asset); "
+                f"deduplicate it first, e.g. frame.unique([{date!r}, {asset!r}], keep='last')."
+            )
+            raise DuplicateKeyError(msg)
+        return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
+
+    keys = pl.struct(
+        (now < prev).alias(back), (now == prev).alias(same), pl.col(date), pl.col(asset)
+    )
+    return _gate(lf, keys.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True))
+
+
+def guard_no_negative(lf: pl.LazyFrame, column: str, *, rule: str) -> pl.LazyFrame:
+    """Return ``lf`` with the check of :func:`check_no_negative` inside its plan.
+
+    Nothing is read now; a negative value raises :class:`WeightError` when the plan is
+    collected (the count in the message is that of the batch where it was found).
+    The column is replaced by itself, passed through the check: a filter on it (such as
+    the ``w > 0`` of a weighted sum) cannot be pushed below the check and hide the
+    negative values from it; filters on other columns still reach the scan.
+    """
+
+    def check(values: pl.Series) -> pl.Series:
+        negative = int((values < 0).sum())
+        if negative:
+            raise WeightError(_negative_message(column, negative, rule))
+        return values
+
+    dtype = lf.collect_schema()[column]
+    checked = pl.col(column).map_batches(check, return_dtype=dtype, is_elementwise=True)
+    return lf.with_columns(checked.alias(column))
 
 
 def check_half_life(name: str, value: object) -> float:

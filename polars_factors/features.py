@@ -34,7 +34,7 @@ def ts_features(
     asset: str = "asset",
     date: str = "date",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Add log returns and rolling momentum, volatility, trend and mean-reversion features.
 
@@ -206,9 +206,7 @@ def ts_features(
     _validate.check_columns_exist(schema, [asset], role="panel key")
     outputs = dict(zip(FEATURES, (f"{f}{suffix or ''}" for f in FEATURES), strict=True))
     _check_outputs(schema, list(outputs.values()))
-    if check_keys:
-        _validate.check_columns_exist(schema, [date], role="panel key")
-        _validate.check_time_order(frame, date=date, asset=asset)
+    frame = _validate.time_order(frame, check_keys, date=date, asset=asset)
 
     taken = set(schema.names()) | set(outputs.values())
     p_col = _frame.temp_name(taken, "price")

@@ -71,7 +71,7 @@ def winsorize(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Clip outliers of each column at per-date bounds.
 
@@ -161,7 +161,7 @@ def zscore(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Cross-sectional z-scores: weighted mean 0, (equal- or weighted) std 1 per date.
 
@@ -232,7 +232,7 @@ def rank(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Cross-sectional percentile ranks in (0, 1), optionally mapped to normal scores.
 
@@ -279,7 +279,7 @@ def fill_missing(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     """Fill missing values with the group's median, mean or zero.
 
@@ -331,7 +331,7 @@ def standardize(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Risk-model descriptor standardization in one call (winsorize twice, then z-score).
 
@@ -445,7 +445,7 @@ def combine(
     by: ColumnNames | None = None,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Average descriptors into styles, then re-standardize each style.
 

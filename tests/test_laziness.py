@@ -10,6 +10,7 @@ them to that list: a function that starts reading at call time fails here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import signature
 from typing import Any
 
 import numpy as np
@@ -17,17 +18,31 @@ import polars as pl
 import pytest
 
 import polars_factors as pf
-from polars_factors._api import PANEL_FUNCTIONS
+from polars_factors._api import PANEL_FUNCTIONS, load
 
-# What reads at call time, with default options (docs/concepts.md, "What a call reads").
-# On this small panel each check is two collects: one pass over the key column to cut
-# ranges of about 1M rows, then one pass per range (here one).
-KEY_CHECK = 2  # check_keys=True: each (date, asset) key once
-TIME_ORDER = 3  # check_keys=True: null keys, then ranges as above, each asset's dates increasing
+# What reads at call time on a LazyFrame (docs/concepts.md, "What a call reads").
+# With the defaults, nothing but the documented exceptions: the time-order and
+# negative-value checks are inside the plan, the duplicate-key check is opt-in.
+# With check_keys=True the checks run at call time; on this small panel each is two
+# collects: one pass over the key column to cut ranges of about 1M rows, then one
+# pass per range (here one).
+KEY_CHECK = 2  # each (date, asset) key once
+TIME_ORDER = 3  # null keys, then ranges as above, each asset's dates increasing
 NEGATIVE = 1  # one pass over the weight or size column: no negative value
 
 #: Collects at call time with default options.
 READS_AT_CALL: dict[str, int] = {
+    "check_panel": KEY_CHECK,  # the explicit check: it reads now, by design
+    # the per-date regression sums (the fit is solved at call time)
+    "neutralize": 1,
+    # small tables: join_factors checks that the factor frame has one row per date;
+    # fama_macbeth reads the factor returns (T x K) and returns a DataFrame
+    "join_factors": 1,
+    "fama_macbeth": 2,  # the input once, then a second collect of it in memory
+}
+
+#: Collects at call time with ``check_keys=True``, for the functions that take it.
+READS_WITH_CHECK: dict[str, int] = {
     "winsorize": KEY_CHECK,
     "zscore": KEY_CHECK,
     "rank": KEY_CHECK,
@@ -44,17 +59,7 @@ READS_AT_CALL: dict[str, int] = {
     "specific_risk": TIME_ORDER,
     "fama_french": TIME_ORDER + NEGATIVE,
     "shrink_specific_risk": KEY_CHECK + NEGATIVE,
-    # the key check, then the per-date regression sums (the fit is solved at call time)
     "neutralize": KEY_CHECK + 1,
-    # small tables: join_factors checks that the factor frame has one row per date;
-    # fama_macbeth reads the factor returns (T x K) and returns a DataFrame
-    "join_factors": 1,
-    "fama_macbeth": 2,  # the input once, then a second collect of it in memory
-    # the plan only
-    "portfolio_returns": 0,
-    "long_short": 0,
-    "information_coefficient": 0,
-    "quantile_returns": 0,
 }
 
 
@@ -74,34 +79,35 @@ def _panel() -> pl.DataFrame:
     return df.join(market, on="date").sort("date", "asset")
 
 
-CALLS: dict[str, Callable[[pl.LazyFrame], Any]] = {
-    "winsorize": lambda lf: pf.winsorize(lf, "style_1"),
-    "zscore": lambda lf: pf.zscore(lf, "style_1"),
-    "rank": lambda lf: pf.rank(lf, "style_1"),
-    "fill_missing": lambda lf: pf.fill_missing(lf, "style_1"),
-    "neutralize": lambda lf: pf.neutralize(lf, "style_1", industry="industry"),
-    "combine": lambda lf: pf.combine(lf, {"both": ["style_1", "style_2"]}),
-    "standardize": lambda lf: pf.standardize(lf, ["style_1"]),
-    "cross_section": lambda lf: pf.cross_section(lf, "returns", "style_1"),
+CALLS: dict[str, Callable[..., Any]] = {
+    "check_panel": pf.check_panel,
+    "winsorize": lambda lf, **kw: pf.winsorize(lf, "style_1", **kw),
+    "zscore": lambda lf, **kw: pf.zscore(lf, "style_1", **kw),
+    "rank": lambda lf, **kw: pf.rank(lf, "style_1", **kw),
+    "fill_missing": lambda lf, **kw: pf.fill_missing(lf, "style_1", **kw),
+    "neutralize": lambda lf, **kw: pf.neutralize(lf, "style_1", industry="industry", **kw),
+    "combine": lambda lf, **kw: pf.combine(lf, {"both": ["style_1", "style_2"]}, **kw),
+    "standardize": lambda lf, **kw: pf.standardize(lf, ["style_1"], **kw),
+    "cross_section": lambda lf, **kw: pf.cross_section(lf, "returns", "style_1", **kw),
     "fama_macbeth": lambda lf: pf.fama_macbeth(
         lf.select("date", factor=pl.lit("mkt"), factor_return=pl.col("mkt")).unique("date")
     ),
-    "betas": lambda lf: pf.betas(lf, "returns", ["mkt"]),
+    "betas": lambda lf, **kw: pf.betas(lf, "returns", ["mkt"], **kw),
     "join_factors": lambda lf: pf.join_factors(
         lf.drop("mkt"), lf.select("date", "mkt").unique("date")
     ),
-    "ts_features": lambda lf: pf.ts_features(lf, "close"),
-    "assign_buckets": lambda lf: pf.assign_buckets(lf, "style_1", n=3),
-    "bucket_breakpoints": lambda lf: pf.bucket_breakpoints(lf, "style_1", n=3),
-    "rebalance": lambda lf: pf.rebalance(lf, ["style_1"]),
+    "ts_features": lambda lf, **kw: pf.ts_features(lf, "close", **kw),
+    "assign_buckets": lambda lf, **kw: pf.assign_buckets(lf, "style_1", n=3, **kw),
+    "bucket_breakpoints": lambda lf, **kw: pf.bucket_breakpoints(lf, "style_1", n=3, **kw),
+    "rebalance": lambda lf, **kw: pf.rebalance(lf, ["style_1"], **kw),
     "portfolio_returns": lambda lf: pf.portfolio_returns(lf, "bucket", "returns"),
     "long_short": lambda lf: pf.long_short(lf, "style_1", "returns"),
-    "fama_french": lambda lf: pf.fama_french(lf, returns="returns"),
+    "fama_french": lambda lf, **kw: pf.fama_french(lf, returns="returns", **kw),
     "information_coefficient": lambda lf: pf.information_coefficient(lf, "style_1", "returns"),
-    "turnover": lambda lf: pf.turnover(lf, "bucket"),
+    "turnover": lambda lf, **kw: pf.turnover(lf, "bucket", **kw),
     "quantile_returns": lambda lf: pf.quantile_returns(lf, "style_1", "returns"),
     "specific_risk": pf.specific_risk,
-    "shrink_specific_risk": lambda lf: pf.shrink_specific_risk(lf, size="mcap"),
+    "shrink_specific_risk": lambda lf, **kw: pf.shrink_specific_risk(lf, size="mcap", **kw),
 }
 
 
@@ -127,7 +133,11 @@ def collects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_every_panel_function_is_listed() -> None:
     names = {name for _, name in PANEL_FUNCTIONS}
     assert set(CALLS) == names
-    assert set(READS_AT_CALL) == names
+    assert set(READS_AT_CALL) <= names
+    takes_check = {
+        n for m, n in PANEL_FUNCTIONS if "check_keys" in signature(load(m, n)).parameters
+    }
+    assert set(READS_WITH_CHECK) == takes_check
 
 
 @pytest.mark.parametrize("name", list(CALLS))
@@ -137,8 +147,26 @@ def test_reads_at_call_time(name: str, collects: list[str]) -> None:
     before = len(collects)
     out = CALLS[name](lf)
     reads = len(collects) - before
-    assert reads == READS_AT_CALL[name], f"{name}: {reads} collects at call time"
+    assert reads == READS_AT_CALL.get(name, 0), f"{name}: {reads} collects at call time"
     if not fama_macbeth_input:  # fama_macbeth returns a small DataFrame by design
         fields = ("factor_returns", "residuals", "stats", "ic", "by_date", "spread")
         frames = [getattr(out, f) for f in fields if hasattr(out, f)]
         assert all(isinstance(f, pl.LazyFrame) for f in frames or [out])
+
+
+@pytest.mark.parametrize("name", list(READS_WITH_CHECK))
+def test_reads_at_call_time_with_check_keys(name: str, collects: list[str]) -> None:
+    lf = _panel().lazy()
+    before = len(collects)
+    CALLS[name](lf, check_keys=True)
+    reads = len(collects) - before
+    assert reads == READS_WITH_CHECK[name], f"{name}: {reads} collects with check_keys=True"
+
+
+@pytest.mark.parametrize("name", list(READS_WITH_CHECK))
+def test_no_reads_without_checks(name: str, collects: list[str]) -> None:
+    lf = _panel().lazy()
+    before = len(collects)
+    CALLS[name](lf, check_keys=False)
+    reads = len(collects) - before
+    assert reads == READS_AT_CALL.get(name, 0)

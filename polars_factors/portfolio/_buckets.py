@@ -129,7 +129,7 @@ def _prepare_sort(
     universe: object,
     date: str,
     asset: str,
-    check_keys: bool,
+    check_keys: bool | None,
 ) -> _Sort:
     if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
         msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
@@ -144,9 +144,7 @@ def _prepare_sort(
     _validate.check_numeric(schema, [column], role="signal column")
     _validate.check_columns_exist(schema, keys, role="group key")
     expr = _universe(schema, universe, frame.lazy())
-    if check_keys:
-        _validate.check_columns_exist(schema, [date, asset], role="panel key")
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     return _Sort(column=column, fractions=fractions, by=keys, universe=expr, schema=schema)
 
 
@@ -203,7 +201,7 @@ def bucket_breakpoints(
     breakpoint_universe: str | pl.Expr | None = None,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     """Compute the per-date breakpoints that :func:`assign_buckets` sorts at.
 
@@ -262,7 +260,7 @@ def assign_buckets(
     name: str | None = None,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Sort each date's cross-section into buckets at quantile breakpoints.
 
@@ -499,7 +497,7 @@ def rebalance(
     lag: int = 1,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Hold values formed at the end of each period over the following period(s).
 
@@ -607,8 +605,7 @@ def rebalance(
             f"pl.col({date!r}).str.to_date() or pl.col({date!r}).cast(pl.Date)."
         )
         raise SchemaError(msg)
-    if check_keys:
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     taken = set(schema.names())
     period = _frame.temp_name(taken, "period")
     lf = frame.lazy().with_columns(_period_index(pl.col(date), dtype, periods).alias(period))

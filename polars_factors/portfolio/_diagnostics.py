@@ -461,7 +461,7 @@ def turnover(
     *,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
     engine: EngineType = "auto",
 ) -> FrameT:
     r"""Share of each bucket's assets that were not in it on the previous date.
@@ -560,8 +560,7 @@ def turnover(
             f"({', '.join(_TURNOVER_OUTPUTS)}); rename them first."
         )
         raise ValueError(msg)
-    if check_keys:
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     plan = _turnover_plan(frame.lazy(), cols, date=date, asset=asset)
     return plan.collect(engine=engine) if isinstance(frame, pl.DataFrame) else plan
 

@@ -31,7 +31,7 @@ def fama_french(
     formation_month: int = 6,
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Compute Fama-French SMB and HML (and UMD) factor returns per date.
 
@@ -139,13 +139,12 @@ def fama_french(
     _validate.check_columns_exist(schema, [date, asset], role="key column")
     _validate.check_columns_exist(schema, [size, returns, *signals])
     _validate.check_numeric(schema, [size, returns, *signals])
-    if check_keys:
-        _validate.check_time_order(panel, date=date, asset=asset)
-        # The weights are the lagged sizes: check the size column itself, once, here
-        # (the portfolio step below would otherwise run the whole plan to check them).
-        _validate.check_no_negative(
-            panel, size, rule="sizes weight the portfolios and must be >= 0."
-        )
+    panel = _validate.time_order(panel, check_keys, date=date, asset=asset)
+    # The weights are the lagged sizes: check the size column itself, once, here
+    # (the portfolio step below would otherwise run the whole plan to check them).
+    panel = _validate.no_negative(
+        panel, check_keys, size, rule="sizes weight the portfolios and must be >= 0."
+    )
 
     # Temporary columns: the lagged sizes, the buckets, the six portfolio returns.
     tmp = temp_name(set(schema.names()), "ff_", prefix=True)

@@ -303,11 +303,10 @@ def quantile_returns(
     _check_output_names(keys, _QUANTILE_OUTPUTS)
 
     q_ = temp_name(set(schema.names()), "quantile")
+    frame = _check_no_negative_weights(frame, w_col, check=check_weights)
     lf = assign_buckets(
         frame.lazy(), sig, n=n_arg, by=keys, name=q_, date=keys[0], check_keys=False
     )
-    if check_weights:
-        _check_no_negative_weights(frame, w_col, engine)
     w = pl.col(w_col).cast(pl.Float64) if w_col is not None else None
     w_ok = _usable_weight(w_col) if w_col is not None else pl.lit(value=True)
     means = (

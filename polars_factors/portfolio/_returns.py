@@ -104,21 +104,20 @@ def _check_output_names(inputs: Sequence[str], outputs: Sequence[str]) -> None:
         raise ValueError(msg)
 
 
-def _check_no_negative_weights(
-    frame: pl.DataFrame | pl.LazyFrame, weights: str | None, engine: EngineType
-) -> None:
-    """Raise :class:`WeightError` on negative weights; reads only the weights column."""
-    if weights is None:
-        return
-    _validate.check_no_negative(
+def _check_no_negative_weights(frame: FrameT, weights: str | None, *, check: bool) -> FrameT:
+    """Raise :class:`WeightError` on negative weights (reads only the weights column).
+
+    At call time on a DataFrame; on a LazyFrame the check goes into the returned plan.
+    """
+    return _validate.no_negative(
         frame,
+        None if check else False,
         weights,
         rule=(
             "portfolio weights must be >= 0 (rows with a zero, null, NaN or infinite weight "
             f"are left out). Fix or filter them, e.g. pl.col({weights!r}).clip(lower_bound=0), "
             "or pass check_weights=False to leave negative weights out like zero weights."
         ),
-        engine=engine,
     )
 
 
@@ -289,8 +288,7 @@ def portfolio_returns(
         }
     )
     _check_output_names([*keys, *cols], _PORTFOLIO_OUTPUTS)
-    if check_weights:
-        _check_no_negative_weights(frame, w_col, engine)
+    frame = _check_no_negative_weights(frame, w_col, check=check_weights)
 
     taken = set(schema.names())
     r_tmp, w_tmp = temp_name(taken, "r"), temp_name(taken, "w")
@@ -462,6 +460,7 @@ def long_short(
     _check_disjoint({"group key (by)": keys, "weights column": [w_col] if w_col else []})
     _check_output_names(keys, _LONG_SHORT_OUTPUTS)
     taken = set(schema.names())
+    frame = _check_no_negative_weights(frame, w_col, check=check_weights)
     if method == "spread":
         n_arg, k = _n_buckets(n, breakpoints)
         bucket = temp_name(taken, "bucket")
@@ -469,15 +468,11 @@ def long_short(
             frame.lazy(), sig, n=n_arg, breakpoints=breakpoints, by=keys, name=bucket,
             date=keys[0], check_keys=False,
         )  # fmt: skip
-        if check_weights:
-            _check_no_negative_weights(frame, w_col, engine)
         out = _spread(lf, keys, bucket=bucket, k=k, returns=ret, weights=w_col)
     else:
         if breakpoints is not None:
             msg = "`breakpoints` only applies to method='spread'; signal weights use no buckets."
             raise ValueError(msg)
-        if check_weights:
-            _check_no_negative_weights(frame, w_col, engine)
         out = _signal_weighted(frame.lazy(), keys, taken, signal=sig, returns=ret, weights=w_col)
     return _finish(frame, out.sort(*keys, nulls_last=True), engine)
 

@@ -105,7 +105,7 @@ def cross_section(
     max_iter: int = 50,
     tol: float = 1e-8,
     warn_excluded: float = 0.5,
-    check_keys: bool = True,
+    check_keys: bool | None = None,
     engine: EngineType = "auto",
 ) -> CrossSectionResult[FrameT]:
     r"""Regress each date's returns on exposures, industries and a country factor.
@@ -250,8 +250,7 @@ def cross_section(
         date=date,
         asset=asset,
     )
-    if check_keys:
-        _validate.check_unique_keys(frame, date=date, asset=asset)
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     lf = frame.lazy()
     if model.method == "huber":
         solution = _huber.solve(lf, model, engine=engine).lazy()

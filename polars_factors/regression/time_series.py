@@ -147,7 +147,7 @@ def betas(
     weights: str | None = None,
     asset: str = "asset",
     date: str = "date",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
     engine: EngineType = "auto",
 ) -> FrameT:
     r"""Estimate time-series betas of each asset on factor returns.
@@ -299,9 +299,7 @@ def betas(
         asset=asset,
         date=date,
     )
-    if check_keys:
-        _check_data(frame, spec)
-    plan = _plan(frame.lazy(), spec)
+    plan = _plan(_check_data(frame, spec, check_keys=check_keys).lazy(), spec)
     if isinstance(frame, pl.DataFrame):
         return plan.collect(engine=engine)
     return plan
@@ -450,15 +448,18 @@ def _output_names(factors: Sequence[str], *, intercept: bool) -> list[str]:
     ]
 
 
-def _check_data(frame: pl.DataFrame | pl.LazyFrame, spec: _Spec) -> None:
+def _check_data(frame: FrameT, spec: _Spec, *, check_keys: bool | None) -> FrameT:
+    """Check the data, at call time or in the plan (``_validate.checks_now``)."""
     if spec.kind == "full" and spec.decay is None:
-        _validate.check_unique_keys(frame, date=spec.date, asset=spec.asset)
+        _validate.unique_keys(frame, check_keys, date=spec.date, asset=spec.asset)
     else:
-        _validate.check_time_order(frame, date=spec.date, asset=spec.asset)
-    if spec.weights is not None:
-        _validate.check_no_negative(
-            frame, spec.weights, rule="weights must be >= 0 (a zero weight leaves the row out)."
-        )
+        frame = _validate.time_order(frame, check_keys, date=spec.date, asset=spec.asset)
+    return _validate.no_negative(
+        frame,
+        check_keys,
+        spec.weights,
+        rule="weights must be >= 0 (a zero weight leaves the row out).",
+    )
 
 
 def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:

@@ -146,9 +146,12 @@ def _shrink(
     )
 
 
-def _check_sizes(frame: pl.DataFrame | pl.LazyFrame, size: str) -> None:
-    _validate.check_no_negative(
+def _check_sizes(frame: FrameT, size: str | None, *, check_keys: bool | None) -> FrameT:
+    # Sizes are checked whatever ``check_keys`` (as before it existed): at call time
+    # on a DataFrame or with ``check_keys=True``, else inside the plan.
+    return _validate.no_negative(
         frame,
+        True if check_keys is True else None,
         size,
         rule=(
             "market capitalizations must be >= 0 (rows with a zero, null or NaN size are "
@@ -167,7 +170,7 @@ def shrink_specific_risk(
     variance: str = "specific_var",
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Shrink specific variances toward their size group (the USE4 Bayesian step alone).
 
@@ -256,10 +259,9 @@ def shrink_specific_risk(
     _validate.check_numeric(schema, [variance], role="variance column")
     _validate.check_columns_exist(schema, [size], role="size column")
     _validate.check_numeric(schema, [size], role="size column")
-    if check_keys:
-        _validate.check_unique_keys(frame, date=date, asset=asset)
-    _check_sizes(frame, size)
-    lf = frame.lazy().with_columns(pl.col(variance).cast(pl.Float64))
+    _validate.unique_keys(frame, check_keys, date=date, asset=asset)
+    lf = _check_sizes(frame, size, check_keys=check_keys).lazy()
+    lf = lf.with_columns(pl.col(variance).cast(pl.Float64))
     if q > 0:
         taken = set(schema.names())
         lf = _shrink(
@@ -283,7 +285,7 @@ def specific_risk(
     residual: str = "residual",
     date: str = "date",
     asset: str = "asset",
-    check_keys: bool = True,
+    check_keys: bool | None = None,
 ) -> FrameT:
     r"""Forecast each asset's specific variance from its history of regression residuals.
 
@@ -457,10 +459,8 @@ def specific_risk(
     if size is not None:
         _validate.check_columns_exist(schema, [size], role="size column")
         _validate.check_numeric(schema, [size], role="size column")
-    if check_keys:
-        _validate.check_time_order(residuals, date=date, asset=asset)
-    if size is not None:
-        _check_sizes(residuals, size)
+    residuals = _validate.time_order(residuals, check_keys, date=date, asset=asset)
+    residuals = _check_sizes(residuals, size, check_keys=check_keys)
 
     taken = {date, asset, residual, *([size] if size is not None else [])}
     var_n = temp_name(taken, "var")

@@ -298,15 +298,24 @@ def test_non_numeric_price(small):
 
 def test_duplicate_keys(small):
     dup = pl.concat([small, small.tail(1)])
-    for frame in (dup, dup.lazy()):
+    with pytest.raises(DuplicateKeyError, match=r"duplicate \('date', 'asset'\).*\(3, 'b'\)"):
+        ts_features(dup, window=2)
+    plan = ts_features(dup.lazy(), window=2)  # checked inside the plan
+    for engine in ("in-memory", "streaming"):
         with pytest.raises(DuplicateKeyError, match=r"duplicate \('date', 'asset'\).*\(3, 'b'\)"):
-            ts_features(frame, window=2)
+            plan.collect(engine=engine)
 
 
 def test_dates_not_increasing_within_asset(small):
     bad = small.with_columns(pl.Series("date", [1, 3, 2, 1, 2, 3]))
     with pytest.raises(UnsortedError, match=r"1 rows go back in time.*row 2: asset 'a'"):
-        ts_features(bad.lazy(), window=2)
+        ts_features(bad, window=2)
+    with pytest.raises(UnsortedError, match=r"1 rows go back in time.*row 2: asset 'a'"):
+        ts_features(bad.lazy(), window=2, check_keys=True)
+    plan = ts_features(bad.lazy(), window=2)  # checked inside the plan
+    for engine in ("in-memory", "streaming"):
+        with pytest.raises(UnsortedError, match=r"1 rows go back in time \(first: asset 'a'"):
+            plan.collect(engine=engine)
     # Interleaved assets are fine as long as each asset's dates increase.
     ts_features(small.sort("date"), window=2)
     # check_keys=False trusts the order.

@@ -687,8 +687,8 @@ def test_unique_keys_chunked_through_a_transform(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_validate, "KEY_CHECK_ROWS", 5)
     monkeypatch.setattr(_validate, "TIME_ORDER_ROWS", 5)
     with pytest.raises(DuplicateKeyError, match=r"1 extra rows on 1 dates, e.g. \(6, 'd'\) x2"):
-        pf.zscore(lf, "x")
-    pf.zscore(lf.unique(["date", "asset"]), "x")
+        pf.zscore(lf, "x", check_keys=True)
+    pf.zscore(lf.unique(["date", "asset"]), "x", check_keys=True)
 
 
 def test_time_order_chunked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -725,7 +725,10 @@ def test_time_order_chunked_through_betas(
     _rolling_betas(df.lazy())
     backward = pl.concat([df.slice(40), df.slice(0, 40)])
     with pytest.raises(UnsortedError, match="first at row"):
-        _rolling_betas(backward.lazy())
+        pf.betas(backward.lazy(), "ret", ["mkt", "smb"], window=20, check_keys=True)
+    # By default the check is inside the plan; it holds over chunks of assets too.
+    with pytest.raises(UnsortedError, match="go back in time"):
+        pf.partition.collect(backward.lazy(), by="asset", rows=30, build=_rolling_betas)
 
 
 def test_unique_keys_message_independent_of_ranges(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -381,7 +381,10 @@ def test_bad_columns_and_duplicate_keys():
         assign_buckets(_DF.to_pandas(), "x", n=2)  # type: ignore[type-var]
     dup = pl.concat([_DF, _DF.head(1)])
     with pytest.raises(DuplicateKeyError, match="duplicate"):
-        assign_buckets(dup.lazy(), "x", n=2)
+        assign_buckets(dup, "x", n=2)
+    with pytest.raises(DuplicateKeyError, match="duplicate"):
+        assign_buckets(dup.lazy(), "x", n=2, check_keys=True)  # opt-in on a LazyFrame
+    assign_buckets(dup.lazy(), "x", n=2)  # the default reads nothing at call time
     out = assign_buckets(dup, "x", n=2, check_keys=False)
     assert out["x_bucket"].to_list() == [1, 2, 1, 1]
 

@@ -574,7 +574,9 @@ def test_turnover_bad_input(rng):
         turnover(df, [])
     dup = pl.concat([df, df.head(2)])
     with pytest.raises(DuplicateKeyError, match="duplicate"):
-        turnover(dup.lazy(), "bucket")
+        turnover(dup, "bucket")
+    with pytest.raises(DuplicateKeyError, match="duplicate"):
+        turnover(dup.lazy(), "bucket", check_keys=True)
     turnover(dup, "bucket", check_keys=False)  # unchecked: runs
 
 

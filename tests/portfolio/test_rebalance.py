@@ -267,4 +267,6 @@ def test_bad_columns_and_keys():
         rebalance(_DF.with_columns(pl.col("date").cast(pl.String)), "x")
     dup = pl.concat([_DF, _DF.tail(1)])
     with pytest.raises(DuplicateKeyError):
-        rebalance(dup.lazy(), "x")
+        rebalance(dup, "x")
+    with pytest.raises(DuplicateKeyError):
+        rebalance(dup.lazy(), "x", check_keys=True)

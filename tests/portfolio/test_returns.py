@@ -335,7 +335,11 @@ def test_negative_weights():
         {"date": [1, 1, 1], "b": [1, 1, 1], "ret": [0.01, 0.02, 0.04], "w": [1.0, -2.0, 1.0]}
     )
     with pytest.raises(pf.WeightError, match=r"'w' has 1 negative values"):
-        portfolio_returns(df.lazy(), "b", weights="w")
+        portfolio_returns(df, "b", weights="w")
+    plan = portfolio_returns(df.lazy(), "b", weights="w")  # checked inside the plan
+    for engine in ("in-memory", "streaming"):
+        with pytest.raises(pf.WeightError, match=r"'w' has 1 negative values"):
+            plan.collect(engine=engine)
     with pytest.raises(pf.WeightError):
         long_short(df.with_columns(s=pl.col("ret")), "s", weights="w", n=2)
     with pytest.raises(pf.WeightError):

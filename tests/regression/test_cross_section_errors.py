@@ -110,7 +110,7 @@ def test_duplicate_keys(small: pl.DataFrame) -> None:
     with pytest.raises(DuplicateKeyError):
         pf.cross_section(dup, **BASE)
     with pytest.raises(DuplicateKeyError):
-        pf.cross_section(dup.lazy(), **BASE)  # checked at call time
+        pf.cross_section(dup.lazy(), check_keys=True, **BASE)  # opt-in on a LazyFrame
     with pytest.raises(ValueError, match=r"date|asset"):
         pf.cross_section(dup, **BASE)
     with warnings.catch_warnings():

@@ -460,7 +460,9 @@ def test_errors(small: pl.DataFrame, kwargs: dict[str, Any], error: type, match:
 def test_duplicate_keys(small: pl.DataFrame) -> None:
     dup = pl.concat([small, small.head(1)])
     with pytest.raises(DuplicateKeyError):
-        pf.neutralize(dup.lazy(), "y", against="x")
+        pf.neutralize(dup, "y", against="x")
+    with pytest.raises(DuplicateKeyError):
+        pf.neutralize(dup.lazy(), "y", against="x", check_keys=True)
     out = run(dup, "y", check_keys=False)
     assert out.height == 4
 
