@@ -75,7 +75,8 @@ def ewm_beta(
         The market's returns on the same rows (e.g. a cap-weighted index return joined
         on the date).
     half_life
-        Half-life of the weights in rows, positive.
+        Half-life of the weights in rows, positive. ``math.inf``: equal weights (the
+        expanding-window OLS beta).
     min_periods
         Number of complete observations (rows where both returns are present) needed
         before a beta is given, an int >= 1.
@@ -130,8 +131,11 @@ def ewm_beta(
     if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
         msg = f"`half_life` must be a positive number of rows; got {half_life!r}."
         raise ValueError(msg)
-    if not (math.isfinite(half_life) and half_life > 0):
-        msg = f"`half_life` must be a positive number of rows; got {half_life!r}."
+    if math.isnan(half_life) or half_life <= 0:
+        msg = (
+            f"`half_life` must be a positive number of rows (math.inf for equal weights); "
+            f"got {half_life!r}."
+        )
         raise ValueError(msg)
     check_int("min_periods", min_periods, minimum=1)
     r, m = clean(returns), clean(market)
@@ -145,6 +149,8 @@ def ewm_beta(
     y = y_raw - y_raw.drop_nulls().first()
 
     def ewm(e: pl.Expr) -> pl.Expr:
+        if math.isinf(half_life):  # equal weights: the expanding mean
+            return (e.cum_sum() / e.is_not_null().cum_sum()).forward_fill()
         # ignore_nulls=False: weights decay with the row position, missing rows included;
         # the mean is null on a missing row, where the last estimate still holds.
         return e.ewm_mean(

@@ -12,6 +12,7 @@ and nothing loops over windows or assets in Python: the work is
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -189,7 +190,7 @@ def betas(
         Exponential weighting: an observation ``a`` rows older than the last row of
         its window (or of the asset, for ``window=None``) has weight
         :math:`0.5^{a / h}`. The age counts rows, including rows with missing
-        values. ``None``: equal weights.
+        values. ``None`` (the default) or ``math.inf``: equal weights.
     add_intercept
         Fit an intercept (``alpha``). Without one, ``r2`` is uncentred (as in
         statsmodels).
@@ -382,15 +383,14 @@ def _min_periods(min_periods: int | None, *, n_params: int, window: Window, kind
 
 
 def _decay(half_life: float | None) -> float | None:
+    """Per-row weight factor ``0.5 ** (1 / half_life)``; ``None`` for equal weights."""
     if half_life is None:
         return None
     if isinstance(half_life, bool) or not isinstance(half_life, (int, float)):
         msg = f"`half_life` must be a positive number of rows or None; got {half_life!r}."
         raise TypeError(msg)
-    if not half_life > 0 or half_life == float("inf"):
-        msg = f"`half_life` must be positive and finite; got {half_life!r}."
-        raise ValueError(msg)
-    return float(0.5 ** (1.0 / half_life))
+    h = _validate.check_half_life("`half_life`", half_life)
+    return None if math.isinf(h) else float(0.5 ** (1.0 / h))
 
 
 def _window_kind(

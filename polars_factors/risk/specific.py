@@ -35,10 +35,19 @@ def _check_options(
     n_groups: object,
     min_periods: object,
 ) -> tuple[float | None, int, float, int, int]:
-    """Validate the numeric options; return ``(half_life, lags, q, groups, min_periods)``."""
-    if half_life is not None:
-        half_life = _validate.check_half_life("half_life", half_life)
-    h = None if half_life is None or math.isinf(half_life) else float(half_life)
+    """Validate the numeric options; return ``(half_life, lags, q, groups, min_periods)``.
+
+    The half-life returned is ``None`` for equal weights (``half_life=math.inf``).
+    """
+    if half_life is None:
+        msg = (
+            "half_life=None is not a half-life: pass half_life=math.inf for equal weights "
+            "(an expanding-window variance), or leave it out for the default of 84. Across "
+            "polars_factors, None means 'the default' and math.inf means equal weights."
+        )
+        raise ValueError(msg)
+    checked = _validate.check_half_life("half_life", half_life)
+    h = None if math.isinf(checked) else checked
     lags = check_int("nw_lags", nw_lags, minimum=0, hint=" (0: no Newey-West terms)")
     groups = check_int("n_groups", n_groups, minimum=1)
     if (
@@ -227,6 +236,7 @@ def shrink_specific_risk(
 
     Examples
     --------
+    >>> import math
     >>> import polars as pl
     >>> from polars_factors.risk.specific import shrink_specific_risk, specific_risk
     >>> res = pl.DataFrame(
@@ -237,7 +247,7 @@ def shrink_specific_risk(
     ...         "mcap": [1.0, 2.0, 3.0, 4.0] * 2,
     ...     }
     ... )
-    >>> opts = {"half_life": None, "min_periods": 1}
+    >>> opts = {"half_life": math.inf, "min_periods": 1}
     >>> raw = specific_risk(res, **opts).with_columns(res["mcap"])
     >>> shrunk = shrink_specific_risk(raw, size="mcap", n_groups=2)
     >>> shrunk["specific_var"].tail(4).round(6).to_list()
@@ -275,7 +285,7 @@ def shrink_specific_risk(
 def specific_risk(
     residuals: FrameT,
     *,
-    half_life: float | None = 84,
+    half_life: float = 84,
     nw_lags: int = 0,
     shrinkage: float = 0.1,
     size: str | None = None,
@@ -297,8 +307,8 @@ def specific_risk(
         where the row was not in the fit). Each asset's rows must be in increasing date
         order (rows of different assets may be interleaved in any way).
     half_life
-        Half-life of the weights, in rows of the asset (positive). ``None`` or
-        ``math.inf``: equal weights (an expanding-window variance).
+        Half-life of the weights, in rows of the asset (positive). ``math.inf``: equal
+        weights (an expanding-window variance).
     nw_lags
         Number of Newey-West lags (Bartlett weights); 0 for none.
     shrinkage
@@ -397,6 +407,7 @@ def specific_risk(
 
     Examples
     --------
+    >>> import math
     >>> import polars as pl
     >>> from polars_factors.risk.specific import specific_risk
     >>> res = pl.DataFrame(
@@ -435,7 +446,7 @@ def specific_risk(
     ...         "mcap": [1.0, 2.0, 3.0, 4.0] * 2,
     ...     }
     ... )
-    >>> opts = {"half_life": None, "min_periods": 1}
+    >>> opts = {"half_life": math.inf, "min_periods": 1}
     >>> raw = specific_risk(res, **opts)
     >>> shrunk = specific_risk(res, size="mcap", n_groups=2, **opts)
     >>> raw["specific_var"].tail(4).round(6).to_list()

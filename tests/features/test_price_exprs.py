@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -221,7 +223,8 @@ def test_relative_strength_default_is_12_1_momentum():
     ("call", "match"),
     [
         (lambda: pf.exprs.ewm_beta("r", "m", half_life=0), "half_life"),
-        (lambda: pf.exprs.ewm_beta("r", "m", half_life=float("inf")), "half_life"),
+        (lambda: pf.exprs.ewm_beta("r", "m", half_life=-1.0), "half_life"),
+        (lambda: pf.exprs.ewm_beta("r", "m", half_life=float("nan")), "half_life"),
         (lambda: pf.exprs.ewm_beta("r", "m", half_life=True), "half_life"),
         (lambda: pf.exprs.ewm_beta("r", "m", min_periods=0), "`min_periods` must be an integer"),
         (lambda: pf.exprs.volatility("r", window=1), "`window` must be an integer >= 2"),
@@ -265,3 +268,24 @@ def test_real_sp500_descriptors():
         np.testing.assert_allclose(_float(sub["hl"]), hl, **TOL)
     median_beta = out.group_by("Name").agg(pl.col("beta").last())["beta"].median()
     assert 0.5 < median_beta < 1.5
+
+
+def test_ewm_beta_infinite_half_life_is_the_expanding_ols_beta() -> None:
+    # math.inf means equal weights, as everywhere in polars_factors: the beta of all
+    # complete rows so far (numpy loop oracle), held on rows with a missing return.
+    rng = np.random.default_rng(3)
+    m = rng.normal(0, 0.01, 40)
+    r = 1.3 * m + rng.normal(0, 0.005, 40)
+    r[[5, 17, 18]] = np.nan
+    df = pl.DataFrame({"r": r, "m": m})
+    got = df.select(pf.exprs.ewm_beta("r", "m", half_life=math.inf, min_periods=3))["r"]
+    expected = []
+    for t in range(40):
+        ok = ~np.isnan(r[: t + 1])
+        x, y = r[: t + 1][ok], m[: t + 1][ok]
+        if len(x) < 3:
+            expected.append(None)
+            continue
+        expected.append(float(np.cov(x, y, bias=True)[0, 1] / np.var(y)))
+    assert got[:2].to_list() == [None, None]
+    np.testing.assert_allclose(got[2:].to_numpy(), np.array(expected[2:], dtype=float), rtol=1e-10)

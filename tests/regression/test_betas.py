@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -373,7 +375,7 @@ def test_errors(panel: pl.DataFrame) -> None:
         pf.betas(panel, "ret", FACTORS, window="30d", date="day")
     with pytest.raises(ValueError, match="not 'expanding' nor a Polars duration"):
         pf.betas(panel, "ret", FACTORS, window="30 days")
-    with pytest.raises(ValueError, match="positive and finite"):
+    with pytest.raises(ValueError, match="must be positive"):
         pf.betas(panel, "ret", FACTORS, half_life=0)
     with pytest.raises(ValueError, match="also listed in `factors`"):
         pf.betas(panel, "ret", ["ret", "mkt"])
@@ -409,3 +411,11 @@ def test_columns_named_like_temporaries(panel: pl.DataFrame, window: int | str |
         if old in FACTORS:
             back |= {f"beta_{new}{s}": f"beta_{old}{s}" for s in ("", "_std_error", "_t_stat")}
     assert_frame_equal(got.rename(back), expected)
+
+
+@pytest.mark.parametrize("window", [None, 10, "expanding"])
+def test_infinite_half_life_means_equal_weights(panel: pl.DataFrame, window: Any) -> None:
+    # One meaning across the package: math.inf is no decay, the same as the default.
+    equal = pf.betas(panel, "ret", FACTORS, window=window)
+    inf = pf.betas(panel, "ret", FACTORS, window=window, half_life=math.inf)
+    assert_frame_equal(inf, equal)

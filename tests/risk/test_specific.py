@@ -82,7 +82,7 @@ def _values(out: pl.DataFrame) -> np.ndarray:
 # Time series against the oracle
 
 
-@pytest.mark.parametrize("half_life", [84.0, 3.0, 1.0, None, math.inf])
+@pytest.mark.parametrize("half_life", [84.0, 3.0, 1.0, math.inf])
 @pytest.mark.parametrize("nw_lags", [0, 1, 2, 5])
 @pytest.mark.parametrize("demean", [True, False])
 def test_time_series_matches_oracle(
@@ -113,7 +113,7 @@ def test_time_series_matches_oracle(
 
 
 @pytest.mark.parametrize(
-    ("half_life", "nw_lags", "offset"), [(84.0, 0, 0.0), (84.0, 2, 5.0), (None, 2, 5.0)]
+    ("half_life", "nw_lags", "offset"), [(84.0, 0, 0.0), (84.0, 2, 5.0), (math.inf, 2, 5.0)]
 )
 def test_long_history_is_accurate(
     rng: np.random.Generator, half_life: float | None, nw_lags: int, offset: float
@@ -138,7 +138,7 @@ def test_equal_weights_newey_west_matches_statsmodels(
     n = 250
     u = np.cumsum(rng.standard_normal(n)) * 0.001 + rng.standard_normal(n) * 0.02
     df = pl.DataFrame({"date": np.arange(n), "asset": ["x"] * n, "residual": u})
-    out = specific_risk(df, half_life=None, nw_lags=nw_lags, shrinkage=0.0)
+    out = specific_risk(df, half_life=math.inf, nw_lags=nw_lags, shrinkage=0.0)
     # S_hac_simple returns the sum; cov_hac_simple divides it by the number of periods.
     want = float(np.asarray(S_hac_simple(u - u.mean(), nlags=nw_lags)).squeeze()) / n
     assert out["specific_var"][-1] == pytest.approx(want, rel=1e-12)
@@ -147,7 +147,7 @@ def test_equal_weights_newey_west_matches_statsmodels(
 def test_hand_computed_newey_west() -> None:
     """u = 1, 3, -1 (equal weights, demeaned, one lag), worked out by hand."""
     df = pl.DataFrame({"date": [1, 2, 3], "asset": ["a"] * 3, "residual": [1.0, 3.0, -1.0]})
-    out = specific_risk(df, half_life=None, nw_lags=1, shrinkage=0.0, min_periods=1)
+    out = specific_risk(df, half_life=math.inf, nw_lags=1, shrinkage=0.0, min_periods=1)
     # m = 1, deviations 0, 2, -2: G0 = 8/3, G1 = (2*0 + (-2)*2) / 3 = -4/3,
     # V = 8/3 + 2 * (1/2) * (-4/3) = 4/3. Row 2: m = 2, dev -1, 1: G0 = 1, G1 = -1/2, V = 1/2.
     assert out["specific_var"].to_list() == pytest.approx([0.0, 0.5, 4 / 3], rel=1e-14)
@@ -168,7 +168,7 @@ def test_missing_residual_rows_keep_the_previous_estimate() -> None:
     df = pl.DataFrame(
         {"date": [1, 2, 3, 4], "asset": ["a"] * 4, "residual": [1.0, -1.0, None, math.nan]}
     )
-    out = specific_risk(df, half_life=None, shrinkage=0.0)
+    out = specific_risk(df, half_life=math.inf, shrinkage=0.0)
     assert out["specific_var"].to_list() == [None, 1.0, 1.0, 1.0]
 
 
@@ -195,7 +195,7 @@ def test_shrinkage_hand_computed() -> None:
     q = 0.5
     df = _cross_section(sigma, size)
     out = specific_risk(
-        df, half_life=None, demean=False, min_periods=1, size="mcap", shrinkage=q, n_groups=2
+        df, half_life=math.inf, demean=False, min_periods=1, size="mcap", shrinkage=q, n_groups=2
     )
     # Size ranks: a0..a3 -> 1..4, a5 -> 5, a4 -> 6; 6 rows, 2 groups of 3.
     # Group 0 = a0, a1, a2; group 1 = a3, a5, a4.
@@ -227,7 +227,7 @@ def test_shrinkage_skips_rows_without_size_or_variance() -> None:
     size = [1.0, 2.0, None, 0.0, 3.0, math.nan, 4.0]
     df = _cross_section(sigma, size)
     out = specific_risk(
-        df, half_life=None, demean=False, min_periods=1, size="mcap", shrinkage=0.2, n_groups=1
+        df, half_life=math.inf, demean=False, min_periods=1, size="mcap", shrinkage=0.2, n_groups=1
     )
     got = out["specific_var"].to_list()
     # Not shrunk: null / zero / NaN size; no variance (null residual).
@@ -262,7 +262,7 @@ def test_shrinkage_ties_and_groups_match_oracle(rng: np.random.Generator) -> Non
     for n_groups in (1, 3, 10):
         out = specific_risk(
             df,
-            half_life=None,
+            half_life=math.inf,
             demean=False,
             min_periods=1,
             size="mcap",
@@ -359,7 +359,7 @@ def test_empty_frame() -> None:
 
 def test_integer_residuals() -> None:
     df = pl.DataFrame({"date": [1, 2, 3], "asset": ["a"] * 3, "residual": [1, 3, 2]})
-    out = specific_risk(df, half_life=None)
+    out = specific_risk(df, half_life=math.inf)
     assert out["specific_var"].to_list() == pytest.approx([None, 1.0, 2 / 3])
 
 
@@ -396,7 +396,7 @@ def _panel_frame(histories: list[list[float | None]], sizes: list[float]) -> pl.
     sizes=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=5),
     c=st.floats(1e-3, 1e3),
     nw_lags=st.integers(0, 3),
-    half_life=st.one_of(st.none(), st.floats(0.5, 50.0)),
+    half_life=st.one_of(st.just(math.inf), st.floats(0.5, 50.0)),
     shrinkage=st.sampled_from([0.0, 0.1, 1.0]),
 )
 def test_nonnegative_and_scales_with_c_squared(
@@ -670,3 +670,13 @@ def test_shrink_alone_moves_each_volatility_toward_its_group(
         # never past the group mean, never further from it than before
         assert np.all(np.abs(after[m] - bar) <= np.abs(before[m] - bar) * (1 + 1e-12) + 1e-15)
         assert np.all((after[m] - bar) * (before[m] - bar) >= -1e-24)
+
+
+def test_half_life_none_is_refused_and_inf_means_equal_weights() -> None:
+    # Across polars_factors None means "the default" and math.inf equal weights; an
+    # explicit None here once meant equal weights, so it is refused, not reinterpreted.
+    df = _cross_section([0.1, 0.2, 0.3], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"half_life=None is not a half-life.*math\.inf"):
+        specific_risk(df, half_life=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="must be positive"):
+        specific_risk(df, half_life=0)
