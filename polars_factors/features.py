@@ -67,9 +67,11 @@ def ts_features(
         (and ``log_return_21``, which is the same for every window and lag); use it to
         compute the features for several windows or lags side by side.
     check_keys
-        Check that every asset's rows are in strictly increasing date order, which
-        also rules out duplicate ``(date, asset)`` keys and null keys. It reads the two
-        key columns: on a LazyFrame it runs a small query at call time.
+        Check that each asset's dates strictly increase, which also rules out
+        repeated and null keys. ``None`` (default): at call time on a
+        DataFrame, inside the plan on a LazyFrame (nothing is read now; ``collect``
+        raises). ``True``: at call time whatever the frame (on a LazyFrame it reads
+        the key columns now). ``False``: no check.
 
     Returns
     -------

@@ -104,8 +104,11 @@ def winsorize(
     suffix
         Write ``<column><suffix>`` instead of replacing the column.
     check_keys
-        Check that ``(date, asset)`` is unique (reads the two key columns; on a
-        LazyFrame this runs a small streaming query at call time).
+        Check that ``(date, asset)`` is unique. ``None`` (default): on a
+        DataFrame at call time; on a LazyFrame not at all, so that the call reads
+        nothing (pass ``True`` to read the key columns now, or check a scan once with
+        :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
+        frame. ``False``: no check.
 
     Returns
     -------

@@ -293,8 +293,11 @@ def assign_buckets(
     date, asset
         Names of the panel keys (used by ``check_keys``).
     check_keys
-        Check that ``(date, asset)`` is unique (reads the two key columns; on a
-        LazyFrame this runs a small query at call time).
+        Check that ``(date, asset)`` is unique. ``None`` (default): on a
+        DataFrame at call time; on a LazyFrame not at all, so that the call reads
+        nothing (pass ``True`` to read the key columns now, or check a scan once with
+        :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
+        frame. ``False``: no check.
 
     Returns
     -------
@@ -535,7 +538,11 @@ def rebalance(
     date, asset
         Names of the panel keys. ``date`` must be a Date or Datetime column.
     check_keys
-        Check that ``(date, asset)`` is unique (reads the two key columns).
+        Check that ``(date, asset)`` is unique. ``None`` (default): on a
+        DataFrame at call time; on a LazyFrame not at all, so that the call reads
+        nothing (pass ``True`` to read the key columns now, or check a scan once with
+        :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
+        frame. ``False``: no check.
 
     Returns
     -------

@@ -477,8 +477,11 @@ def turnover(
     date, asset
         Names of the panel keys.
     check_keys
-        Check that ``(date, asset)`` is unique (reads the two key columns at call
-        time); a repeated key would count an asset twice.
+        Check that ``(date, asset)`` is unique (a repeated key would count an asset
+        twice). ``None`` (default): on a DataFrame at call time; on a LazyFrame not at
+        all, so that the call reads nothing (pass ``True`` to read the key columns
+        now, or check a scan once with :func:`~polars_factors.check_panel`).
+        ``True``: at call time whatever the frame. ``False``: no check.
     engine
         Polars engine used to collect an eager panel.
 

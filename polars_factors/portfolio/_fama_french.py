@@ -66,8 +66,11 @@ def fama_french(
     date, asset
         Key columns.
     check_keys
-        Check at call time that the keys are unique, each asset's dates increase and
-        no size is negative (reading only those columns).
+        Check that each asset's dates strictly increase, which also rules out
+        repeated and null keys, and that no size is negative. ``None`` (default): at call time on a
+        DataFrame, inside the plan on a LazyFrame (nothing is read now; ``collect``
+        raises). ``True``: at call time whatever the frame (on a LazyFrame it reads
+        the key columns now). ``False``: no check.
 
     Returns
     -------

@@ -198,11 +198,12 @@ def portfolio_returns(
     date
         The date column: the default group key.
     check_weights
-        Check at call time that no weight is negative (reads only the weights column;
-        on a LazyFrame this runs a small query). With ``False``, negative weights are
-        left out like zero weights.
+        Check that no weight is negative: at call time on a DataFrame (reads only the
+        weights column), inside the plan on a LazyFrame (nothing is read now;
+        ``collect`` raises :class:`~polars_factors.WeightError`). With ``False``,
+        negative weights are left out like zero weights.
     engine
-        Polars engine used to collect an eager panel (and the weights check).
+        Polars engine used to collect an eager panel.
 
     Returns
     -------

@@ -147,7 +147,11 @@ def cross_section(
         Warn (:class:`~polars_factors.exceptions.DataLossWarning`) when a date leaves
         out more than this share of its rows, or all of them.
     check_keys
-        Check that ``(date, asset)`` is unique (reads the two key columns at call time).
+        Check that ``(date, asset)`` is unique. ``None`` (default): on a
+        DataFrame at call time; on a LazyFrame not at all, so that the call reads
+        nothing (pass ``True`` to read the key columns now, or check a scan once with
+        :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
+        frame. ``False``: no check.
     engine
         Polars engine for the collects (``"auto"``: Polars' choice, the streaming
         engine for lazy plans).

@@ -201,9 +201,15 @@ def betas(
     asset, date
         Names of the key columns.
     check_keys
-        Check at call time (reading only the key columns, and ``weights``) that no
-        ``(date, asset)`` key repeats, that each asset's dates increase where the
-        order matters, and that no weight is negative.
+        Check the data: with a window or ``half_life``, that each asset's dates
+        strictly increase (which rules out repeated and null keys); for a
+        full-sample fit, that no ``(date, asset)`` key repeats; and that no weight is
+        negative. ``None`` (default): on a DataFrame, all at call time; on a
+        LazyFrame, the time order and the weights inside the plan (nothing is read
+        now; ``collect`` raises) and the duplicate keys of a full-sample fit not at
+        all (check a scan once with :func:`~polars_factors.check_panel`). ``True``:
+        all at call time whatever the frame (on a LazyFrame that reads the key
+        columns now). ``False``: no check.
     engine
         Polars engine used to collect an eager input (and the checks).
 

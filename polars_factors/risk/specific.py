@@ -207,8 +207,12 @@ def shrink_specific_risk(
     date, asset
         Column names.
     check_keys
-        Check at call time that the ``(date, asset)`` keys are unique (reads the two
-        key columns).
+        Check that ``(date, asset)`` is unique. ``None`` (default): on a DataFrame at
+        call time; on a LazyFrame not at all, so that the call reads nothing (pass
+        ``True`` to read the key columns now, or check a scan once with
+        :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
+        frame. ``False``: no check. Sizes are checked whatever ``check_keys``: at call
+        time on a DataFrame, inside the plan on a LazyFrame.
 
     Returns
     -------
@@ -327,8 +331,12 @@ def specific_risk(
     residual, date, asset
         Column names.
     check_keys
-        Check at call time that the ``(date, asset)`` keys are unique and that every
-        asset's dates increase (reads the two key columns).
+        Check that each asset's dates strictly increase, which also rules out
+        repeated and null keys. ``None`` (default): at call time on a DataFrame,
+        inside the plan on a LazyFrame (nothing is read now; ``collect`` raises).
+        ``True``: at call time whatever the frame (on a LazyFrame it reads the key
+        columns now). ``False``: no check. Sizes (``size=``) are checked whatever
+        ``check_keys``, at call time on a DataFrame, inside the plan on a LazyFrame.
 
     Returns
     -------
