@@ -274,7 +274,9 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
     raw = [s for s in res.styles if s != "value"] + value
     weights = "mcap" if res.has_mcap else None
     if raw:
-        lf = pf.standardize(lf, raw, weights=weights, min_count=model.min_count)
+        # check_keys=True: the duplicate-key check of the descriptors runs now, over
+        # ranges of keys (bounded memory); on a LazyFrame it is otherwise opt-in.
+        lf = pf.standardize(lf, raw, weights=weights, min_count=model.min_count, check_keys=True)
     if value:
         lf = pf.combine(lf, {"value": value}, weights=weights, check_keys=False)
     keep = ["date", "asset", *([res.industry] if res.industry else [])]
