@@ -5,7 +5,8 @@ the per-asset functions and the negative-value checks are inside the plan (they
 raise when it is collected, with either engine), and the duplicate-key check of the
 per-date functions is opt-in (``check_keys=True``, or :func:`pf.check_panel` once).
 Each case below runs eager, lazy with the in-memory engine and lazy with the
-streaming engine (the ``run`` fixture) and must raise the same error in all three.
+streaming engine (the ``run`` fixture of conftest.py) and must raise the same error in
+all three.
 """
 
 from __future__ import annotations
@@ -92,7 +93,6 @@ def _collect(out: Any) -> None:
         out.collect()
 
 
-@pytest.mark.parametrize("run", ["eager", "lazy", "lazy-streaming"], indirect=True)
 @pytest.mark.parametrize("name", list(TIME_SERIES))
 def test_time_order_checked_in_every_mode(run: Any, name: str) -> None:
     df = _panel()
@@ -112,7 +112,6 @@ def test_time_order_checked_in_every_mode(run: Any, name: str) -> None:
         run(null_key, fn)
 
 
-@pytest.mark.parametrize("run", ["eager", "lazy", "lazy-streaming"], indirect=True)
 @pytest.mark.parametrize("name", list(NEGATIVE))
 def test_negative_values_checked_in_every_mode(run: Any, name: str) -> None:
     column, fn = NEGATIVE[name]
