@@ -106,8 +106,9 @@ def build_universe(data_dir: Path) -> pl.LazyFrame:
 
 def standardize_universe(universe: pl.LazyFrame) -> pl.LazyFrame:
     """USE4 standardization and the value style, on the dates that can be regressed."""
+    # check_keys=True: on a LazyFrame the duplicate-key check runs only when asked.
     exposures = universe.factors.standardize(
-        DESCRIPTORS, weights="mcap", std_weights="equal", min_count=MIN_COUNT
+        DESCRIPTORS, weights="mcap", std_weights="equal", min_count=MIN_COUNT, check_keys=True
     )
     exposures = exposures.factors.combine({"value": ["bp", "ey"]}, weights="mcap", check_keys=False)
     # A date can be regressed when it has momentum (a year of history) and a next day.

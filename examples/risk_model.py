@@ -105,8 +105,9 @@ def build_universe() -> pl.LazyFrame:
 
 def loadings(universe: pl.LazyFrame) -> pl.LazyFrame:
     """hsr standardization, the value style; the dates and rows that can be regressed."""
+    # check_keys=True: on a LazyFrame the duplicate-key check runs only when asked.
     exposures = universe.factors.standardize(
-        DESCRIPTORS, weights="mcap", std_weights="weighted", min_count=MIN_COUNT
+        DESCRIPTORS, weights="mcap", std_weights="weighted", min_count=MIN_COUNT, check_keys=True
     )
     exposures = exposures.factors.combine(
         {"value": ["bp", "ey"]}, weights="mcap", std_weights="weighted", check_keys=False

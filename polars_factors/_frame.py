@@ -13,12 +13,13 @@ import polars as pl
 from polars_factors import _validate
 from polars_factors.exceptions import DataLossWarning
 from polars_factors.exprs._core import clean, clean_weights
-from polars_factors.typing import ColumnNames, FrameT
+from polars_factors.typing import ColumnNames, EngineType, FrameT
 
 __all__ = [
     "TEMP_PREFIX",
     "Prepared",
     "finish_staged",
+    "like_input",
     "prepare",
     "temp_name",
     "transform",
@@ -125,6 +126,17 @@ def transform(
     return finish_staged(
         frame, lazy.drop(temps), inputs=sources, outputs=prep.outputs, reason=reason
     )
+
+
+def like_input(frame: FrameT, plan: pl.LazyFrame, *, engine: EngineType = "auto") -> FrameT:
+    """Return ``plan`` as the kind of ``frame``: lazy in, lazy out; eager in, collected.
+
+    The one rule of the panel functions for what they return: a LazyFrame input gives
+    the plan, untouched; a DataFrame input gives the plan collected with ``engine``.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return plan
+    return plan.collect(engine=engine)
 
 
 #: The prefix of every temporary column of the package (see :func:`temp_name`).

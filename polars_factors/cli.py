@@ -100,7 +100,7 @@ def _execute(args: argparse.Namespace) -> int:
     else:
         cfg = with_output(load_config(args.config), args.output)
     result = run(cfg, progress=None if args.quiet else sys.stderr)
-    print("\n".join(result.summary))
+    print(result.summary())
     return 0
 
 

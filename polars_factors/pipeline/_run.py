@@ -42,16 +42,21 @@ class RunResult:
         The output folder (parquet files, ``report.md``, ``figures/``).
     results
         The tables, notes and headline numbers of the steps.
-    summary
-        The short summary printed by the command line, one string per line.
+    lines
+        The short summary printed by the command line, one string per line
+        (:meth:`summary` joins them).
     seconds
         Wall time of the whole run.
     """
 
     output: Path
     results: Results
-    summary: list[str]
+    lines: list[str]
     seconds: float
+
+    def summary(self) -> str:
+        """Return the short summary printed by the command line, as one string."""
+        return "\n".join(self.lines)
 
 
 def demo_config(output: str | Path = DEMO_OUTPUT) -> PipelineConfig:
@@ -242,7 +247,7 @@ def run(
     (output / "report.md").write_text(text, encoding="utf-8")
     seconds = time.perf_counter() - start
     summary = [*_summary(cfg, res, output), f"wall time: {seconds:.1f} s"]
-    return RunResult(output=output, results=res, summary=summary, seconds=seconds)
+    return RunResult(output=output, results=res, lines=summary, seconds=seconds)
 
 
 def with_output(cfg: PipelineConfig, output: str | Path | None) -> PipelineConfig:

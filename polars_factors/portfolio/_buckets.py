@@ -246,7 +246,7 @@ def bucket_breakpoints(
     plan = _breakpoint_plan(frame.lazy(), sort, names, "n_universe", taken).sort(
         sort.by, nulls_last=True
     )
-    return plan.collect(engine="in-memory") if isinstance(frame, pl.DataFrame) else plan
+    return _frame.like_input(frame, plan, engine="in-memory")
 
 
 def assign_buckets(
@@ -626,4 +626,4 @@ def rebalance(
         .join(formed, on=[asset, period], how="left", maintain_order="left")
         .select(schema.names())
     )
-    return staged.collect(engine="in-memory") if isinstance(frame, pl.DataFrame) else staged
+    return _frame.like_input(frame, staged, engine="in-memory")

@@ -14,7 +14,7 @@ from typing import Generic, Literal
 
 import polars as pl
 
-from polars_factors import _validate
+from polars_factors import _frame, _validate
 from polars_factors._frame import temp_name
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
@@ -565,7 +565,7 @@ def turnover(
         raise ValueError(msg)
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     plan = _turnover_plan(frame.lazy(), cols, date=date, asset=asset)
-    return plan.collect(engine=engine) if isinstance(frame, pl.DataFrame) else plan
+    return _frame.like_input(frame, plan, engine=engine)
 
 
 def _turnover_plan(lf: pl.LazyFrame, cols: list[str], *, date: str, asset: str) -> pl.LazyFrame:

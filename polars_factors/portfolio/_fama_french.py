@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import temp_name
+from polars_factors._frame import like_input, temp_name
 from polars_factors.portfolio._buckets import assign_buckets, rebalance
 from polars_factors.portfolio._returns import portfolio_returns
 from polars_factors.typing import FrameT
@@ -209,7 +209,7 @@ def fama_french(
     for part in parts:
         out = out.join(part, on=date, how="left")
     out = out.sort(date)
-    return out.collect() if isinstance(panel, pl.DataFrame) else out
+    return like_input(panel, out)
 
 
 def _factor_returns(

@@ -26,7 +26,7 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import temp_name
+from polars_factors._frame import like_input, temp_name
 from polars_factors.exceptions import SchemaError
 from polars_factors.exprs._core import clean
 from polars_factors.portfolio._buckets import assign_buckets
@@ -156,7 +156,7 @@ def _leg_mean(r: pl.Expr, keep: pl.Expr, w: pl.Expr | None) -> pl.Expr:
 
 
 def _finish(frame: FrameT, out: pl.LazyFrame, engine: EngineType) -> FrameT:
-    return out.collect(engine=engine) if isinstance(frame, pl.DataFrame) else out
+    return like_input(frame, out, engine=engine)
 
 
 # ---------------------------------------------------------------------------------

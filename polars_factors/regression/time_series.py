@@ -21,7 +21,7 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import temp_name
+from polars_factors._frame import like_input, temp_name
 from polars_factors.exceptions import InsufficientDataError, SchemaError
 from polars_factors.regression._ts_algebra import SumNames, solve_stages
 from polars_factors.typing import ColumnNames, EngineType, FrameT
@@ -307,9 +307,7 @@ def betas(
         date=date,
     )
     plan = _plan(_check_data(frame, spec, check_keys=check_keys).lazy(), spec)
-    if isinstance(frame, pl.DataFrame):
-        return plan.collect(engine=engine)
-    return plan
+    return like_input(frame, plan, engine=engine)
 
 
 def _spec(

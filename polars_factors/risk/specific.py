@@ -18,7 +18,7 @@ import math
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import temp_name
+from polars_factors._frame import like_input, temp_name
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
 from polars_factors.typing import FrameT
@@ -283,7 +283,7 @@ def shrink_specific_risk(
             taken=taken,
         )  # fmt: skip
     out = lf.select(schema.names())
-    return out.collect() if isinstance(frame, pl.DataFrame) else out
+    return like_input(frame, out)
 
 
 def specific_risk(
@@ -499,4 +499,4 @@ def specific_risk(
             lf, var_n, size, date=date, asset=asset, shrinkage=q, n_groups=groups, taken=taken
         )
     out = lf.select(pl.col(date), pl.col(asset), pl.col(var_n).cast(pl.Float64).alias(_OUTPUT))
-    return out.collect() if isinstance(residuals, pl.DataFrame) else out
+    return like_input(residuals, out)

@@ -144,8 +144,9 @@ def test_report_references_existing_figures(demo: RunResult) -> None:
 
 @pytest.mark.slow
 def test_summary_lines(demo: RunResult) -> None:
-    text = "\n".join(demo.summary)
-    assert 8 <= len(demo.summary) <= 16
+    text = demo.summary()
+    assert text == "\n".join(demo.lines)
+    assert 8 <= len(demo.lines) <= 16
     for word in ("505 assets", "median R²", "Fama-MacBeth", "SMB", "HML", "vol"):
         assert word in text
 
