@@ -475,7 +475,9 @@ def _gate(lf: pl.LazyFrame, check: pl.Expr) -> pl.LazyFrame:
     return lf.with_columns(check.alias(ok)).filter(pl.col(ok)).drop(ok)
 
 
-def guard_time_order(lf: pl.LazyFrame, *, date: str, asset: str) -> pl.LazyFrame:
+def guard_time_order(
+    lf: pl.LazyFrame, *, date: str, asset: str, grouped: bool = False
+) -> pl.LazyFrame:
     """Return ``lf`` with the checks of :func:`check_time_order` inside its plan.
 
     Nothing is read now; when the plan is collected, a null key raises
@@ -486,12 +488,21 @@ def guard_time_order(lf: pl.LazyFrame, *, date: str, asset: str) -> pl.LazyFrame
     runs the check batch by batch: the counts in the messages are those of the batch
     in which the problem was found, and a panel with both a repeated key and a date
     that goes back may report either (at call time, the repeated key comes first).
+    With ``grouped``, the rows of each asset must be contiguous (after a stable sort by
+    the asset, as in the windowed betas): each row is compared with the row before,
+    with no window.
     """
     from polars_factors._frame import temp_name  # noqa: PLC0415 (import cycle)
 
     taken = {date, asset}
     back, same = temp_name(taken, "back"), temp_name(taken, "same")
-    now, prev = pl.col(date), pl.col(date).shift(1).over(asset)
+    now = pl.col(date)
+    prev: pl.Expr
+    if grouped:  # each asset's rows are contiguous: compare with the row before
+        same_asset = pl.col(asset) == pl.col(asset).shift(1)
+        prev = pl.when(same_asset).then(pl.col(date).shift(1))
+    else:
+        prev = pl.col(date).shift(1).over(asset)
 
     def check(batch: pl.Series) -> pl.Series:
         keys = batch.struct.unnest()

@@ -231,3 +231,15 @@ def test_plan_check_agrees_with_call_time_check(rows: list[tuple[int | None, str
         assert streamed is now
     if now is None:
         assert plan.collect().equals(df)
+
+
+@hyp_settings(max_examples=60, deadline=None)
+@given(rows=_key_rows())
+def test_grouped_plan_check_agrees_after_a_stable_sort(rows: list[tuple[int | None, str]]) -> None:
+    # The windowed betas sort by asset (stably) and then compare each row with the
+    # one before: the same verdict as the check of the unsorted rows.
+    df = pl.DataFrame(rows, schema={"date": pl.Int64, "asset": pl.String}, orient="row")
+    now = _error(lambda: _validate.check_time_order(df, date="date", asset="asset"))
+    grouped = df.lazy().sort("asset", maintain_order=True)
+    plan = _validate.guard_time_order(grouped, date="date", asset="asset", grouped=True)
+    assert _error(lambda: plan.collect(engine="in-memory")) is now

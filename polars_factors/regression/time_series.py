@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import polars as pl
@@ -48,6 +48,9 @@ class _Spec:
     asset: str
     date: str
     tmp: str  # prefix of the temporary columns: no column of the frame starts with it
+    # Check the time order inside the plan, after the sort by asset (a LazyFrame with
+    # check_keys=None and a window or half-life).
+    order_guard: bool = False
 
     @property
     def n_params(self) -> int:
@@ -306,6 +309,8 @@ def betas(
         asset=asset,
         date=date,
     )
+    if spec.kind != "full" and _validate.checks_in_plan(frame, check_keys):
+        spec = replace(spec, order_guard=True)
     plan = _plan(_check_data(frame, spec, check_keys=check_keys).lazy(), spec)
     return like_input(frame, plan, engine=engine)
 
@@ -456,7 +461,7 @@ def _check_data(frame: FrameT, spec: _Spec, *, check_keys: bool | None) -> Frame
     """Check the data, at call time or in the plan (``_validate.checks_now``)."""
     if spec.kind == "full" and spec.decay is None:
         _validate.unique_keys(frame, check_keys, date=spec.date, asset=spec.asset)
-    else:
+    elif not spec.order_guard:  # else checked inside the plan, after its sort (_plan)
         frame = _validate.time_order(frame, check_keys, date=spec.date, asset=spec.asset)
     return _validate.no_negative(
         frame,
@@ -476,6 +481,10 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     contiguous = spec.kind == "rows"
     if windowed:
         lf = lf.sort(spec.asset, maintain_order=True)
+    if spec.order_guard:
+        # Each asset's rows are now contiguous and in input order: the check compares
+        # each row with the one before, with no window over the asset.
+        lf = _validate.guard_time_order(lf, date=spec.date, asset=spec.asset, grouped=True)
     model = _ModelExprs(spec)
     lf = model.with_shifts(lf).with_columns(model.cleaned())
     products = model.products()
