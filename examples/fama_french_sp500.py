@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     panel = monthly_panel(data_dir).collect().lazy()
-    ff_style = pf.portfolio.fama_french(panel, size="mcap", value="bm", returns="ret")
+    ff_style = pf.portfolio.fama_french(panel, size="mcap", book_to_market="bm", returns="ret")
     factors = (
         month_key(ff_style.join(lecture_factors(panel), on="date", how="left"))
         .filter(pl.col("date").dt.year().is_between(START, END))

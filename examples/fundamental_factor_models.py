@@ -88,7 +88,7 @@ def build_panel() -> pl.LazyFrame:
 
 def sorted_factors(panel: pl.LazyFrame) -> pl.LazyFrame:
     """Fama-French SMB/HML and the lecture's daily tercile spreads, one row per date."""
-    ff = pf.portfolio.fama_french(panel, size="mcap", value="bp", returns="ret")
+    ff = pf.portfolio.fama_french(panel, size="mcap", book_to_market="bp", returns="ret")
     # The lecture: terciles on the previous close's values, equal weights, every day.
     previous = panel.with_columns(pl.col("mcap", "bp").shift(1).over("asset"))
     smb = previous.factors.long_short("mcap", "ret", n=3).select(

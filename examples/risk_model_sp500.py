@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     check = past.portfolio_risk(weights).summary().item(0, "total_var")
     joined = forecasts.filter(pl.col("date") == year_ago).item(0, "total_var")
     assert abs(check - joined) <= 1e-10 * joined, (check, joined)
-    rvi = past.realized_vs_implied(weights, returns, window=WINDOW, column="ret")
+    rvi = past.realized_vs_implied(weights, returns, window=WINDOW, returns="ret")
     elapsed = time.perf_counter() - start
 
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, float_precision=3):

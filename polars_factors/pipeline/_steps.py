@@ -339,7 +339,7 @@ def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results, sink: Sink) 
         rows=sink.rows,
         lookback="25mo",
         build=lambda rows: pf.portfolio.fama_french(
-            rows, size="mcap", value=value, momentum=momentum
+            rows, size="mcap", book_to_market=value, momentum=momentum
         ),
         on_chunk=sink.on_chunk,
     )

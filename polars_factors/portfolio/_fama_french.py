@@ -24,7 +24,7 @@ def fama_french(
     panel: FrameT,
     *,
     size: str = "mcap",
-    value: str | None = "bm",
+    book_to_market: str | None = "bm",
     momentum: str | None = None,
     returns: str = "ret",
     breakpoint_universe: str | pl.Expr | None = None,
@@ -49,7 +49,7 @@ def fama_french(
         Market capitalisation: the size sort at formation, and the portfolio weights,
         lagged one row (each asset's previous row), so that a period's return is
         weighted by the size at its start.
-    value
+    book_to_market
         Value signal (book-to-market), as known at each date: its value on the
         formation date is used. ``None`` skips SMB and HML.
     momentum
@@ -76,7 +76,7 @@ def fama_french(
     -------
     DataFrame or LazyFrame
         The kind of ``panel``: one row per date, sorted, with ``SMB`` and ``HML`` (if
-        ``value``) and ``UMD`` (if ``momentum``). A factor is null on a date where one
+        ``book_to_market``) and ``UMD`` (if ``momentum``). A factor is null on a date where one
         of its six portfolios is empty (e.g. before the first formation date).
 
     Raises
@@ -84,7 +84,7 @@ def fama_french(
     ColumnNotFoundError, SchemaError
         A named column is missing or not numeric.
     ValueError
-        Neither ``value`` nor ``momentum`` given, or ``formation_month`` outside 1-12.
+        Neither ``book_to_market`` nor ``momentum`` given, or ``formation_month`` outside 1-12.
     DuplicateKeyError, UnsortedError
         With ``check_keys``: repeated keys, or an asset's dates go back in time.
     InvalidDataError
@@ -109,7 +109,7 @@ def fama_french(
     and held the next month: :math:`UMD = \tfrac12(SU + BU) - \tfrac12(SD + BD)` with
     U the top and D the bottom 30% by momentum. The library's own rule differs from
     Fama and French's in one respect: their book-to-market divides book equity by the
-    December market equity; here ``value`` is used as given, so compute it that way
+    December market equity; here ``book_to_market`` is used as given, so compute it that way
     if you need it.
 
     Examples
@@ -131,14 +131,14 @@ def fama_french(
     >>> out.select("date", pl.col("SMB", "HML").round(6)).rows()
     [(datetime.date(2020, 6, 30), None, None), (datetime.date(2020, 7, 31), 0.02, 0.01)]
     """
-    if value is None and momentum is None:
-        msg = "give `value` (for SMB and HML) and/or `momentum` (for UMD)."
+    if book_to_market is None and momentum is None:
+        msg = "give `book_to_market` (for SMB and HML) and/or `momentum` (for UMD)."
         raise ValueError(msg)
     if isinstance(formation_month, bool) or formation_month not in range(1, 13):
         msg = f"`formation_month` must be a month number 1-12; got {formation_month!r}."
         raise ValueError(msg)
     schema = panel.collect_schema()
-    signals: list[str] = [s for s in (value, momentum) if s is not None]
+    signals: list[str] = [s for s in (book_to_market, momentum) if s is not None]
     _validate.check_columns_exist(schema, [date, asset], role="key column")
     _validate.check_columns_exist(schema, [size, returns, *signals])
     _validate.check_numeric(schema, [size, returns, *signals])
@@ -169,11 +169,11 @@ def fama_french(
 
     high_minus_low = (port(1, 3) + port(2, 3)) / 2.0 - (port(1, 1) + port(2, 1)) / 2.0
     parts = []
-    if value is not None:
+    if book_to_market is not None:
         parts.append(
             _factor_returns(
                 lf,
-                value,
+                book_to_market,
                 returns=returns,
                 universe=breakpoint_universe,
                 every="1y",

@@ -465,12 +465,12 @@ class RiskModel:
         """
         return _analysis.asset_risk(self._arrays)
 
-    def portfolio_risk(self, weights: Weights) -> PortfolioRiskResult:
+    def portfolio_risk(self, holdings: Weights) -> PortfolioRiskResult:
         r"""Decompose a portfolio's variance into factor and specific parts.
 
         Parameters
         ----------
-        weights
+        holdings
             A frame with the asset column and ``weight`` (eager or lazy), or a mapping
             ``{asset: weight}``. Assets of the model that are not given have weight 0.
 
@@ -483,9 +483,9 @@ class RiskModel:
         Raises
         ------
         UnknownAssetError
-            The weights name assets the model does not cover.
+            The holdings name assets the model does not cover.
         DuplicateKeyError
-            An asset appears twice in the weights.
+            An asset appears twice in the holdings.
         InvalidDataError
             A weight is null, NaN or infinite, or an asset is null.
 
@@ -533,11 +533,11 @@ class RiskModel:
         >>> risk.assets["contribution"].sum() == risk.summary()["total_var"].item()
         True
         """
-        return _analysis.portfolio_risk(self._arrays, weights)
+        return _analysis.portfolio_risk(self._arrays, holdings)
 
     def hedge(
         self,
-        weights: Weights,
+        holdings: Weights,
         *,
         factors: str | Sequence[str] | None = None,
         instruments: pl.DataFrame | pl.LazyFrame | None = None,
@@ -546,7 +546,7 @@ class RiskModel:
 
         Parameters
         ----------
-        weights
+        holdings
             A frame with the asset column and ``weight``, or ``{asset: weight}``.
         factors
             The factors to neutralize (default: all of them).
@@ -570,9 +570,9 @@ class RiskModel:
         InvalidDataError
             A weight or instrument weight is null, NaN or infinite, or an asset is null.
         UnknownAssetError
-            The weights or the instruments name assets the model does not cover.
+            The holdings or the instruments name assets the model does not cover.
         DuplicateKeyError
-            An asset appears twice in the weights or the instruments.
+            An asset appears twice in the holdings or the instruments.
         SingularMatrixError
             The hedged factors cannot all be neutralized: with the default instruments,
             their exposures are collinear (e.g. a country factor and every industry);
@@ -654,34 +654,35 @@ class RiskModel:
         │ c     ┆ 0.0    ┆ 0.0           │
         └───────┴────────┴───────────────┘
         """
-        return _analysis.hedge(self._arrays, weights, factors=factors, instruments=instruments)
+        return _analysis.hedge(self._arrays, holdings, factors=factors, instruments=instruments)
 
     def realized_vs_implied(
         self,
-        weights: Weights,
-        returns: pl.DataFrame | pl.LazyFrame,
+        holdings: Weights,
+        panel: pl.DataFrame | pl.LazyFrame,
         *,
         window: int,
-        column: str = "ret",
+        returns: str = "ret",
         date: str = "date",
     ) -> pl.DataFrame:
         r"""Compare the model's volatility of a portfolio with its realized volatility.
 
         Parameters
         ----------
-        weights
-            A frame with the asset column and ``weight``, or ``{asset: weight}``.
-        returns
-            A panel ``date, asset, column`` of asset returns (eager or lazy), one row
+        holdings
+            The portfolio: a frame with the asset column and ``weight``, or
+            ``{asset: weight}``.
+        panel
+            A panel ``date, asset, returns`` of asset returns (eager or lazy), one row
             per date and asset (the asset column is the model's).
         window
             The number of dates to use: the first ``window`` dates of the panel
             strictly after the model date (the first ``window`` dates when the model
             has no date). At least 2.
-        column
-            The return column.
+        returns
+            The return column of ``panel``.
         date
-            The date column of ``returns``.
+            The date column of ``panel``.
 
         Returns
         -------
@@ -703,7 +704,7 @@ class RiskModel:
         ValueError
             ``window`` is below 2.
         InvalidDataError
-            See :meth:`portfolio_risk` for the weights.
+            See :meth:`portfolio_risk` for the holdings.
 
         Warns
         -----
@@ -731,9 +732,9 @@ class RiskModel:
         ...     pl.DataFrame({"asset": ["a", "b", "c"], "specific_var": [0.01, 0.02, 0.03]}),
         ...     at=0,
         ... )
-        >>> returns = pl.DataFrame({"date": [1, 1, 2, 2, 3, 3], "asset": ["a", "b"] * 3,
-        ...                         "ret": [0.1, 0.2, -0.3, 0.1, 0.2, 0.0]})
-        >>> model.realized_vs_implied({"a": 0.5, "b": 0.5}, returns, window=3)
+        >>> panel = pl.DataFrame({"date": [1, 1, 2, 2, 3, 3], "asset": ["a", "b"] * 3,
+        ...                       "ret": [0.1, 0.2, -0.3, 0.1, 0.2, 0.0]})
+        >>> model.realized_vs_implied({"a": 0.5, "b": 0.5}, panel, window=3)
         shape: (1, 6)
         ┌──────┬────────┬───────┬─────────────┬──────────────┬──────────┐
         │ date ┆ window ┆ n_obs ┆ implied_vol ┆ realized_vol ┆ ratio    │
@@ -744,5 +745,5 @@ class RiskModel:
         └──────┴────────┴───────┴─────────────┴──────────────┴──────────┘
         """
         return _analysis.realized_vs_implied(
-            self._arrays, weights, returns, window=window, column=column, date=date
+            self._arrays, holdings, panel, window=window, column=returns, date=date
         )

@@ -344,7 +344,7 @@ def _bias_regime(
 
 
 def volatility_regime(
-    returns: pl.DataFrame | pl.LazyFrame,
+    realized: pl.DataFrame | pl.LazyFrame,
     predicted: pl.DataFrame | pl.LazyFrame | None = None,
     *,
     half_life: float = 42,
@@ -360,7 +360,7 @@ def volatility_regime(
 
     Parameters
     ----------
-    returns
+    realized
         ``method="bias"``: realized returns, long (``date, key, value``, e.g. factor
         returns, or residuals with ``key="asset", value="residual"``) or wide (``date``
         plus one column per factor; read as wide when the frame has neither ``key`` nor
@@ -378,11 +378,11 @@ def volatility_regime(
         weights.
     method
         ``"bias"``: the realized bias of past forecasts; ``"proxy"``: the ratio of a
-        short to a long exponentially weighted variance of ``returns``.
+        short to a long exponentially weighted variance of ``realized``.
     long_half_life
         ``method="proxy"`` only: half-life of the long variance.
     weights
-        ``method="bias"`` only: a column of (long) ``returns`` with cross-sectional
+        ``method="bias"`` only: a column of (long) ``realized`` with cross-sectional
         weights, e.g. market capitalization for specific returns; equal weights if None.
     key, value, date
         Column names: the cross-section key (``"asset"`` for residuals), the return and
@@ -393,7 +393,7 @@ def volatility_regime(
     Returns
     -------
     polars.DataFrame
-        ``date, bias, multiplier`` (Float64), one row per date of ``returns``, sorted by
+        ``date, bias, multiplier`` (Float64), one row per date of ``realized``, sorted by
         date. ``bias`` is the cross-sectional bias statistic :math:`B_t` (null for
         ``method="proxy"`` and on dates without a standardized return); ``multiplier``
         is :math:`\lambda_t`. Scale a volatility forecast by ``multiplier`` and a
@@ -410,7 +410,7 @@ def volatility_regime(
     SchemaError
         A non-numeric return, weight or prediction column; mismatched date dtypes.
     DuplicateKeyError
-        A repeated ``(date, key)`` in ``returns`` or ``predicted`` (a repeated date for a
+        A repeated ``(date, key)`` in ``realized`` or ``predicted`` (a repeated date for a
         wide or proxy series).
     WeightError
         Negative weights.
@@ -446,7 +446,7 @@ def volatility_regime(
     underpredicted recently.
 
     ``method="proxy"``: with :math:`\sigma^2_h(t)` the exponentially weighted variance of
-    ``returns`` with half-life :math:`h` over the observations up to :math:`t` (weights
+    ``realized`` with half-life :math:`h` over the observations up to :math:`t` (weights
     :math:`0.5^{a/h}` normalized to sum to 1, weighted mean subtracted, no bias
     correction), :math:`\lambda_t = \sqrt{\sigma^2_{h}(t) / \sigma^2_{h_\text{long}}(t)}`;
     null while the long variance is zero (e.g. on the first observation); a date with a
@@ -480,7 +480,7 @@ def volatility_regime(
     :math:`z = (-2, 2)`, :math:`B = 2` and
     :math:`\lambda = \sqrt{(0.5 \cdot 2.5 + 4) / 1.5}`.
     """
-    _check_frame(returns, "returns")
+    _check_frame(realized, "realized")
     _validate.check_choice("method", method, ("bias", "proxy"))
     _validate.check_column_names(key=key, value=value, date=date, weights=weights)
     h = _validate.check_half_life("half_life", half_life)
@@ -496,7 +496,7 @@ def volatility_regime(
             raise ValueError(msg)
         long_h = _validate.check_half_life("long_half_life", long_half_life)
         return _proxy_regime(
-            returns,
+            realized,
             half_life=h,
             long_half_life=long_h,
             key=key,
@@ -511,7 +511,7 @@ def volatility_regime(
         )
         raise ValueError(msg)
     return _bias_regime(
-        returns,
+        realized,
         predicted,
         half_life=h,
         weights=weights,

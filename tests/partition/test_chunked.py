@@ -815,7 +815,7 @@ def test_lookback_fama_french_equals_whole() -> None:
     panel = _ff_panel()
 
     def build(rows: pl.LazyFrame) -> pl.LazyFrame:
-        return pf.portfolio.fama_french(rows, value="bm", momentum="mom")
+        return pf.portfolio.fama_french(rows, book_to_market="bm", momentum="mom")
 
     whole = build(panel).collect()
     calls: list[int] = []

@@ -199,8 +199,8 @@ def test_engines_agree_and_lazy_stays_lazy(rng: np.random.Generator) -> None:
 
 def test_errors(rng: np.random.Generator) -> None:
     panel = make_panel(rng, n_assets=10, n_months=8)
-    with pytest.raises(ValueError, match="`value`"):
-        fama_french(panel, value=None)
+    with pytest.raises(ValueError, match="`book_to_market`"):
+        fama_french(panel, book_to_market=None)
     with pytest.raises(ValueError, match="1-12"):
         fama_french(panel, formation_month=13)
     with pytest.raises(pf.ColumnNotFoundError, match="'size'"):

@@ -524,7 +524,7 @@ def test_realized_vs_implied_errors(tiny):
     with pytest.raises(ValueError, match="window"):
         tiny.realized_vs_implied({"a": 1.0}, returns, window=1)
     with pytest.raises(ColumnNotFoundError):
-        tiny.realized_vs_implied({"a": 1.0}, returns, window=2, column="r")
+        tiny.realized_vs_implied({"a": 1.0}, returns, window=2, returns="r")
     dup = pl.DataFrame({"date": [1, 1, 2], "asset": ["a", "a", "a"], "ret": [0.1, 0.2, 0.1]})
     with pytest.raises(DuplicateKeyError):
         tiny.realized_vs_implied({"a": 1.0}, dup, window=2)
