@@ -486,8 +486,8 @@ def guard_time_order(
     The comparison of each date with the asset's previous one is a window over the
     asset (filters on the asset column still reach the scan). The streaming engine
     runs the check batch by batch: the counts in the messages are those of the batch
-    in which the problem was found, and a panel with both a repeated key and a date
-    that goes back may report either (at call time, the repeated key comes first).
+    in which the problem was found, and keys with several problems (a null key, a
+    repeated key, a date that goes back) report the first one a batch shows.
     With ``grouped``, the rows of each asset must be contiguous (after a stable sort by
     the asset, as in the windowed betas): each row is compared with the row before,
     with no window.
