@@ -154,19 +154,13 @@ def test_reads_at_call_time(name: str, collects: list[str]) -> None:
         assert all(isinstance(f, pl.LazyFrame) for f in frames or [out])
 
 
+@pytest.mark.parametrize("check_keys", [True, False])
 @pytest.mark.parametrize("name", list(READS_WITH_CHECK))
-def test_reads_at_call_time_with_check_keys(name: str, collects: list[str]) -> None:
+def test_reads_with_check_keys(name: str, check_keys: bool, collects: list[str]) -> None:
+    # True: the checks at call time; False: no check, only the documented reads.
     lf = _panel().lazy()
     before = len(collects)
-    CALLS[name](lf, check_keys=True)
+    CALLS[name](lf, check_keys=check_keys)
     reads = len(collects) - before
-    assert reads == READS_WITH_CHECK[name], f"{name}: {reads} collects with check_keys=True"
-
-
-@pytest.mark.parametrize("name", list(READS_WITH_CHECK))
-def test_no_reads_without_checks(name: str, collects: list[str]) -> None:
-    lf = _panel().lazy()
-    before = len(collects)
-    CALLS[name](lf, check_keys=False)
-    reads = len(collects) - before
-    assert reads == READS_AT_CALL.get(name, 0)
+    want = READS_WITH_CHECK[name] if check_keys else READS_AT_CALL.get(name, 0)
+    assert reads == want, f"{name}: {reads} collects with check_keys={check_keys}"
