@@ -65,6 +65,7 @@ from standardize_sp500 import (  # the sibling example (its folder is on sys.pat
     build_panel,
     example_parser,
     find_data,
+    reporting_losses,
     scan_fundamentals,
 )
 
@@ -121,16 +122,17 @@ def standardize_universe(universe: pl.LazyFrame) -> pl.LazyFrame:
 def fit(panel: pl.LazyFrame, method: str) -> tuple[pf.CrossSectionResult, float]:
     """Cross-sectional regressions of every date, collected, and their wall time."""
     start = time.perf_counter()
-    res = panel.factors.cross_section(
-        "fwd_ret",
-        STYLES,
-        industry="sector",
-        country=True,
-        weights="sqrt_mcap",
-        constraint_weights="mcap",
-        method=method,
-        check_keys=False,  # standardize() already checked that (date, asset) is unique
-    ).collect()
+    with reporting_losses():  # the collect runs the standardization plan too
+        res = panel.factors.cross_section(
+            "fwd_ret",
+            STYLES,
+            industry="sector",
+            country=True,
+            weights="sqrt_mcap",
+            constraint_weights="mcap",
+            method=method,
+            check_keys=False,  # standardize() already checked that (date, asset) is unique
+        ).collect()
     return res, time.perf_counter() - start
 
 

@@ -48,7 +48,7 @@ import time
 
 import polars as pl
 from cross_section_sp500 import STYLES, build_universe, standardize_universe
-from standardize_sp500 import example_parser, find_data
+from standardize_sp500 import example_parser, find_data, reporting_losses
 
 import polars_factors as pf
 
@@ -229,9 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     universe = build_universe(data_dir)
     # One collect for the standardized panel and the daily returns (shared subplans)
-    panel, returns = pl.collect_all(
-        [standardize_universe(universe), universe.select("date", "asset", "ret")]
-    )
+    with reporting_losses():
+        panel, returns = pl.collect_all(
+            [standardize_universe(universe), universe.select("date", "asset", "ret")]
+        )
     res, cov, specific, residuals = estimate(panel)
     factors = res.factor_returns.get_column("factor").unique(maintain_order=True).to_list()
     calendar = previous_date(res.stats.get_column("date"))

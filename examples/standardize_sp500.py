@@ -46,15 +46,17 @@ the data README. It runs in a few seconds on two cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
 
-import polars_factors as pf  # noqa: F401  (registers the `.factors` namespace)
+import polars_factors as pf  # registers the `.factors` namespace
 
 #: Days between a fiscal period end and the date its figures are assumed public.
 #: US large caps file their 10-K within 60-75 days; 90 leaves a margin.
@@ -239,6 +241,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@contextlib.contextmanager
+def reporting_losses() -> Iterator[None]:
+    """Print the values the library turned null (its DataLossWarnings) as notes on stderr.
+
+    A lazy plan reports them when it is collected: here, the dates with fewer stocks
+    than ``min_count`` (their values are null by design).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pf.DataLossWarning)
+        yield
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir = find_data(args.data_dir)
@@ -247,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     exposures = standardize_panel(build_panel(data_dir))
-    table = summary(exposures, last_month_ends(data_dir, args.month_ends)).collect(
-        engine="streaming"
-    )
+    with reporting_losses():
+        table = summary(exposures, last_month_ends(data_dir, args.month_ends)).collect(
+            engine="streaming"
+        )
     elapsed = time.perf_counter() - start
 
     print(

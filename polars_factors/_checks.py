@@ -81,6 +81,7 @@ def check_panel(
         raise TypeError(msg)
     _validate.check_column_names(distinct=True, date=date, asset=asset)
     _validate.check_columns_exist(frame.collect_schema(), [date, asset], role="panel key")
+    _validate.check_key_dtypes(frame.collect_schema(), date=date, asset=asset)
     _validate.check_unique_keys(frame, date=date, asset=asset)
     if time_order:
         _validate.check_time_order(frame, date=date, asset=asset)

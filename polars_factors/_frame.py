@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,12 @@ __all__ = [
     "finish_staged",
     "like_input",
     "prepare",
+    "report_lost",
     "temp_name",
     "transform",
     "user_stacklevel",
     "warn_lost",
+    "warn_lost_in_plan",
 ]
 
 
@@ -48,8 +51,12 @@ def prepare(
     weights: str | None = None,
     suffix: str | None = None,
     check_keys: bool | None = None,
+    function: str = "this function",
 ) -> Prepared:
-    """Check names and dtypes (and keys, per ``check_keys``); return the validated pieces."""
+    """Check names and dtypes (and keys, per ``check_keys``); return the validated pieces.
+
+    ``function`` names the caller in the message of an output-name clash.
+    """
     if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
         msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
         raise TypeError(msg)
@@ -62,6 +69,7 @@ def prepare(
     _validate.check_columns_exist(schema, cols)
     _validate.check_numeric(schema, cols)
     _validate.check_columns_exist(schema, keys, role="group key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset, by=keys)
     if weights is not None:
         if not isinstance(weights, str):
             msg = f"`weights` must be a column name; got {weights!r}."
@@ -72,6 +80,10 @@ def prepare(
         msg = f"`suffix` must be a string or None; got {suffix!r}."
         raise TypeError(msg)
     outputs = [c if not suffix else f"{c}{suffix}" for c in cols]
+    _validate.check_new_columns(
+        schema, outputs, replaced=() if suffix else cols, function=function,
+        fix="Pass another suffix=, or drop the old columns first (frame.drop(...)).",
+    )  # fmt: skip
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     return Prepared(columns=cols, by=keys, outputs=outputs, schema=schema)
 
@@ -123,9 +135,105 @@ def transform(
         if not last:
             temps += names
             current = names
+    if isinstance(frame, pl.LazyFrame):
+        lost = {
+            out: pl.col(x).is_not_null() & pl.col(out).is_null()
+            for out, x in zip(prep.outputs, temps, strict=False)
+        }
+        lazy = warn_lost_in_plan(lazy, lost, reason=reason)
     return finish_staged(
         frame, lazy.drop(temps), inputs=sources, outputs=prep.outputs, reason=reason
     )
+
+
+def report_lost(
+    frame: FrameT,
+    plan: pl.LazyFrame,
+    lost: Mapping[str, pl.Expr],
+    *,
+    reason: str,
+    what: str = "values",
+    engine: EngineType = "auto",
+) -> FrameT:
+    """Return ``plan`` like :func:`like_input`, warning about results that came out null.
+
+    ``lost`` maps an output name to a Boolean expression on ``plan``'s columns, true
+    where the input had data and the result is null. A DataFrame input is collected
+    and the exact counts are reported at once; a LazyFrame gets the check inside its
+    plan (:func:`warn_lost_in_plan`), reported when it is collected.
+    """
+    if isinstance(frame, pl.LazyFrame):
+        return warn_lost_in_plan(plan, lost, reason=reason, what=what)
+    out = plan.collect(engine=engine)
+    counts = out.select(e.sum().alias(name) for name, e in lost.items()).row(0)
+    parts = [
+        f"{name!r}: {n} {what} became null ({reason})"
+        for name, n in zip(lost, counts, strict=True)
+        if n
+    ]
+    if parts:
+        warnings.warn("; ".join(parts) + ".", DataLossWarning, stacklevel=user_stacklevel())
+    return out
+
+
+class _LossWarner:
+    """The batch function of :func:`warn_lost_in_plan`: warns once, at the first loss.
+
+    Polars may run batches on several threads at once (hence the lock), and pickles
+    plans with their functions (for a cluster): the lock is rebuilt on unpickling.
+    """
+
+    def __init__(self, names: list[str], *, reason: str, what: str) -> None:
+        self.names, self.reason, self.what = names, reason, what
+        self.warned = False
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __call__(self, batch: pl.Series) -> pl.Series:
+        if not self.warned:
+            counts = batch.struct.unnest().sum().row(0)
+            parts = [
+                f"{name!r}: {n} {self.what} became null ({self.reason})"
+                for name, n in zip(self.names, counts, strict=True)
+                if n
+            ]
+            with self._lock:
+                if parts and not self.warned:
+                    self.warned = True
+                    msg = (
+                        "; ".join(parts) + f" (in one batch of {batch.len()} rows of a lazy "
+                        "plan; at least that many in all: collect a DataFrame for exact counts)."
+                    )
+                    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+        return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
+
+
+def warn_lost_in_plan(
+    lf: pl.LazyFrame, lost: Mapping[str, pl.Expr], *, reason: str, what: str = "values"
+) -> pl.LazyFrame:
+    """Warn, when the plan is collected, about results that came out null.
+
+    The lazy counterpart of :func:`warn_lost`, shared by the functions that return a
+    plan: ``lost`` maps an output name to a Boolean expression, true on a row where the
+    input had data and the output is null. An elementwise check (filters on the keys
+    still reach the scan) counts them batch by batch and emits one
+    :class:`DataLossWarning` per plan, at the first batch that has such rows: the
+    counts it names are those of that batch (at least that many in all). Collect a
+    DataFrame (or call the function on one) for exact totals.
+    """
+    taken = set(lf.collect_schema().names())
+    fields = {name: temp_name(taken, f"lost{i}") for i, name in enumerate(lost)}
+    ok = temp_name(taken, "ok")
+    check = _LossWarner(list(lost), reason=reason, what=what)
+    flags = pl.struct(e.alias(fields[name]) for name, e in lost.items())
+    check_expr = flags.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
+    return lf.with_columns(check_expr.alias(ok)).filter(pl.col(ok)).drop(ok)
 
 
 def like_input(frame: FrameT, plan: pl.LazyFrame, *, engine: EngineType = "auto") -> FrameT:

@@ -28,6 +28,11 @@ _LOST = (
     "a regressor or the industry is missing, or the row's industry has no positive "
     "weight in its group"
 )
+_NEGATIVE = (
+    "regression weights must be >= 0 (rows with a zero, null, NaN or infinite weight are "
+    "left out). Fix or filter them, e.g. pl.col(w).clip(lower_bound=0), or pass "
+    "check_keys=False to skip the check (negative weights then count as zero)."
+)
 
 
 def neutralize(
@@ -64,8 +69,11 @@ def neutralize(
         categories enter as dummies. A category absent on a date is simply not in
         that date's fit.
     weights
-        Regression weights (e.g. square root of market cap). Null, NaN, infinite or
-        negative weights count as zero. Default: equal weights.
+        Regression weights (e.g. square root of market cap). Null, NaN and infinite
+        weights count as zero; negative weights raise
+        :class:`~polars_factors.exceptions.WeightError`, as in the regressions (not
+        checked with ``check_keys=False``: they then count as zero). Default: equal
+        weights.
     by
         Group keys of the fits; default the date column. E.g. ``["date", "region"]``.
     date, asset
@@ -155,7 +163,7 @@ def neutralize(
     """
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
-        suffix=suffix, check_keys=False,
+        suffix=suffix, check_keys=False, function="neutralize",
     )  # fmt: skip
     schema: pl.Schema = prep.schema
     columns_in: list[str] = prep.columns
@@ -170,6 +178,7 @@ def neutralize(
         tmp=_frame.temp_name(set(schema.names()), "nz_", prefix=True),
     )
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
+    frame = _validate.no_negative(frame, check_keys, weights, rule=_NEGATIVE)
     lf = frame.lazy()
     stats = lf.group_by(model.cell).agg(_sums(model)).collect(engine=engine)
     out = _residuals(lf, _cell_table(stats, model), model, prep.outputs)

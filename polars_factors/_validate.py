@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ import polars as pl
 
 from polars_factors.exceptions import (
     ColumnNotFoundError,
+    DataLossWarning,
     DuplicateKeyError,
     InvalidDataError,
     SchemaError,
@@ -46,6 +48,8 @@ __all__ = [
     "check_columns_exist",
     "check_half_life",
     "check_industry",
+    "check_key_dtypes",
+    "check_new_columns",
     "check_no_negative",
     "check_numeric",
     "check_time_order",
@@ -59,6 +63,7 @@ __all__ = [
     "resolve_by",
     "time_order",
     "unique_keys",
+    "warn_non_finite",
 ]
 
 _MAX_LISTED = 12
@@ -595,3 +600,139 @@ def check_column_names(*, distinct: bool = False, **names: object) -> None:
             )
             raise ValueError(msg)
         seen[name] = role
+
+
+#: Dtypes that cannot be a key: grouping, joining or sorting on them fails, or panics.
+_UNUSABLE_KEY_DTYPES = (pl.Object, pl.List, pl.Struct, pl.Array, pl.Null)
+
+
+def _key_fix(col: str, dtype: pl.DataType) -> str:
+    if dtype == pl.Object:
+        return (
+            f"Object columns hold Python objects (e.g. a numpy array of datetime.date); "
+            f"rebuild it as a Polars dtype, e.g. frame.with_columns(pl.Series({col!r}, "
+            f"frame[{col!r}].to_list(), dtype=pl.Date)), or convert it before pl.from_pandas"
+        )
+    if dtype == pl.Null:
+        return f"every value is null; fill it, or cast it, e.g. pl.col({col!r}).cast(pl.Date)"
+    return (
+        f"nested values cannot be keys; take one element or field, e.g. "
+        f"pl.col({col!r}).list.first() or pl.col({col!r}).struct.field('...'), or explode it"
+    )
+
+
+def check_key_dtypes(
+    schema: pl.Schema,
+    *,
+    date: str | None = None,
+    asset: str | None = None,
+    by: Iterable[str] = (),
+    industry: str | None = None,
+) -> None:
+    """Raise :class:`SchemaError` if a key column has a dtype that cannot be a key.
+
+    Object, List, Struct, Array and Null columns cannot be grouped, joined or sorted
+    reliably (an Object key makes the streaming engine panic, which ``except
+    Exception`` does not catch), so every panel function refuses them at call time,
+    from the schema. Columns that are not in the schema are skipped: their absence is
+    reported by :func:`check_columns_exist`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_factors._validate import check_key_dtypes
+    >>> check_key_dtypes(pl.Schema({"date": pl.Date, "asset": pl.String}), date="date")
+    >>> try:
+    ...     check_key_dtypes(pl.Schema({"date": pl.Null}), date="date")
+    ... except TypeError as err:
+    ...     for part in str(err).split("; "):
+    ...         print(part)
+    date column 'date' has dtype Null, which cannot be a key
+    every value is null
+    fill it, or cast it, e.g. pl.col('date').cast(pl.Date).
+    """
+    roles = [(date, "date column"), (asset, "asset column")]
+    roles += [(b, "group key") for b in by]
+    roles.append((industry, "industry column"))
+    for col, role in roles:
+        if col is None or col not in schema:
+            continue
+        dtype = schema[col]
+        if isinstance(dtype, _UNUSABLE_KEY_DTYPES) or dtype in _UNUSABLE_KEY_DTYPES:
+            msg = (
+                f"{role} {col!r} has dtype {dtype}, which cannot be a key; {_key_fix(col, dtype)}."
+            )
+            raise SchemaError(msg)
+
+
+def check_new_columns(
+    schema: pl.Schema,
+    outputs: Iterable[str],
+    *,
+    replaced: Iterable[str] = (),
+    function: str,
+    fix: str,
+) -> None:
+    """Raise ``ValueError`` if an output column is already a column of the frame.
+
+    The one rule of the functions that write columns: an output never overwrites a
+    column silently. The exceptions are ``replaced``, the input columns that the call
+    replaces in place (a standardization with ``suffix=None``). Two outputs with one
+    name are refused too. ``fix`` (a sentence) says how to choose other names.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from polars_factors._validate import check_new_columns
+    >>> schema = pl.Schema({"bm": pl.Float64, "bm_z": pl.Float64})
+    >>> try:
+    ...     check_new_columns(schema, ["bm_z"], function="zscore", fix="Pass another suffix=.")
+    ... except ValueError as err:
+    ...     for part in str(err).split("; "):
+    ...         print(part)
+    zscore would write the column 'bm_z', which the frame already has
+    it is not overwritten. Pass another suffix=.
+    """
+    keep = set(replaced)
+    seen: set[str] = set()
+    for col in outputs:
+        if col in seen:
+            msg = f"{function} would write the column {col!r} twice. {fix}"
+            raise ValueError(msg)
+        seen.add(col)
+        if col in schema and col not in keep:
+            msg = (
+                f"{function} would write the column {col!r}, which the frame already has; "
+                f"it is not overwritten. {fix}"
+            )
+            raise ValueError(msg)
+
+
+def warn_non_finite(
+    frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], *, function: str
+) -> None:
+    """On a DataFrame, warn that the infinite values of ``columns`` are treated as missing.
+
+    The one rule of non-finite inputs: null, NaN and +-inf are missing values (left out
+    of every statistic); on a DataFrame a
+    :class:`~polars_factors.exceptions.DataLossWarning` counts the infinite ones (a
+    LazyFrame cannot warn without reading its data). Reads only ``columns``.
+    """
+    if not isinstance(frame, pl.DataFrame) or not columns:
+        return
+    from polars_factors._frame import user_stacklevel  # noqa: PLC0415 (import cycle)
+
+    names = list(dict.fromkeys(columns))
+    counts = frame.select(
+        pl.col(c).cast(pl.Float64).is_infinite().sum().alias(str(i)) for i, c in enumerate(names)
+    ).row(0)
+    found = [(c, n) for c, n in zip(names, counts, strict=True) if n]
+    if not found:
+        return
+    shown = ", ".join(f"{n} in {c!r}" for c, n in found)
+    c = found[0][0]
+    msg = (
+        f"{function}: infinite values were treated as missing ({shown}). Replace them with "
+        f"null first to silence this, e.g. pl.when(pl.col({c!r}).is_finite()).then(pl.col({c!r}))."
+    )
+    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())

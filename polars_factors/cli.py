@@ -2,7 +2,9 @@
 
 Progress goes to stderr, the short summary to stdout. Errors are one line on stderr,
 ``polars-factors: error: ...``, with exit code 2 for usage and configuration errors
-and 1 for data errors; never a traceback (unless ``--traceback``).
+(an output folder that is a file, not writable, or not empty without ``--overwrite``
+included) and 1 for data errors; never a traceback (unless ``--traceback``). A step
+that cannot run on the data is skipped with a note, and the run still exits 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from polars_factors.exceptions import ConfigError, FactorsError
 __all__ = ["main"]
 
 PROG = "polars-factors"
-EXIT_DATA, EXIT_USAGE = 1, 2
+EXIT_DATA, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 _DESCRIPTION = """\
 Equity factor models on Polars, from the command line. Both commands run the whole
@@ -53,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     common.add_argument(
         "--traceback", action="store_true", help="show the full traceback of an error"
+    )
+    common.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=(
+            "write into a folder that is not empty: remove the previous run's outputs "
+            "(those its manifest.json lists) first; other files are left alone"
+        ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = sub.add_parser(
@@ -91,7 +101,7 @@ def _fail(exc: BaseException, code: int) -> int:
     return code
 
 
-def _execute(args: argparse.Namespace) -> int:
+def _execute(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # Imported here: `polars-factors --help` does not load the pipeline.
     from polars_factors.pipeline import demo_config, load_config, run, with_output  # noqa: PLC0415
 
@@ -99,7 +109,18 @@ def _execute(args: argparse.Namespace) -> int:
         cfg = demo_config(args.output)
     else:
         cfg = with_output(load_config(args.config), args.output)
-    result = run(cfg, progress=None if args.quiet else sys.stderr)
+    try:
+        result = run(
+            cfg,
+            progress=None if args.quiet else sys.stderr,
+            overwrite=args.overwrite,
+            command=[PROG, *argv],
+        )
+    except KeyboardInterrupt:
+        where = cfg.output / "manifest.json"
+        incomplete = f"; {cfg.output} is incomplete ({where.name}: finished false)"
+        print(f"{PROG}: interrupted{incomplete if where.is_file() else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(result.summary())
     return 0
 
@@ -112,9 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["run", "no-such-config.toml"])
     2
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return _execute(args)
+        return _execute(args, argv)
     except (ConfigError, FileNotFoundError, IsADirectoryError) as exc:
         if args.traceback:
             raise
@@ -125,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(exc, EXIT_DATA)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: still one line, with the way to see more
         if args.traceback:
             raise

@@ -206,6 +206,7 @@ def ts_features(
     _validate.check_columns_exist(schema, [price], role="price column")
     _validate.check_numeric(schema, [price], role="price column")
     _validate.check_columns_exist(schema, [asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     outputs = dict(zip(FEATURES, (f"{f}{suffix or ''}" for f in FEATURES), strict=True))
     _check_outputs(schema, list(outputs.values()))
     frame = _validate.time_order(frame, check_keys, date=date, asset=asset)
@@ -229,7 +230,16 @@ def ts_features(
         (e.shift(k) if k else e).over(asset).alias(outputs[name]) for name, e in features.items()
     ).drop(p_col)
     if isinstance(frame, pl.LazyFrame):
-        return lf
+        # The lazy counterpart of _warn_bad_prices: reported when the plan is collected.
+        q = pl.col(price).cast(pl.Float64)
+        bad = q.is_not_null() & ~(q.is_finite() & (q > 0))
+        return _frame.warn_lost_in_plan(
+            lf,
+            {price: bad},
+            reason="not positive finite numbers; they are treated as missing, which nulls "
+            "their log return, the next row's, and every window containing them",
+            what="prices",
+        )
     _warn_bad_prices(frame, price)
     return lf.collect(engine="in-memory")
 
@@ -257,14 +267,11 @@ def _mean_reversion(p: pl.Expr, window: int) -> pl.Expr:
 
 
 def _check_outputs(schema: pl.Schema, outputs: list[str]) -> None:
-    clash = [c for c in outputs if c in schema]
-    if clash:
-        msg = (
-            f"ts_features writes the columns {outputs}, but the frame already has "
-            f"{clash}. Pass suffix= (e.g. suffix='_126') to write them under other names, "
-            f"or drop the old columns first."
-        )
-        raise ValueError(msg)
+    _validate.check_new_columns(
+        schema, outputs, function="ts_features",
+        fix="Pass suffix= (e.g. suffix='_126') to write them under other names, or drop "
+        "the old columns first.",
+    )  # fmt: skip
 
 
 def _warn_bad_prices(frame: pl.DataFrame, price: str) -> None:

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from polars_factors import _frame
+from polars_factors import _frame, _validate
 from polars_factors._neutralize import neutralize
-from polars_factors._validate import check_choice
+from polars_factors._validate import check_choice, no_negative
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._standardize import (
     check_fractions,
@@ -55,6 +55,13 @@ __all__ = [
 ]
 
 _ZERO_SPREAD = "their group has zero spread, a single value or no positive weight"
+
+#: The rule of negative weights, as in the regressions: an error, opt-out check_keys=False.
+NEGATIVE_WEIGHTS = (
+    "weights must be >= 0 (null, NaN, infinite and zero weights count as zero). Fix or "
+    "filter them, e.g. pl.col(w).clip(lower_bound=0), or pass check_keys=False to skip the "
+    "check (negative weights then count as zero)."
+)
 
 
 def winsorize(
@@ -93,8 +100,10 @@ def winsorize(
     n_sigma
         Band half-width for ``"sigma"`` and ``"mad"``.
     weights
-        Column of weights for the ``"sigma"`` mean (e.g. market cap); null, NaN,
-        infinite or negative weights count as zero.
+        Column of weights for the ``"sigma"`` mean (e.g. market cap); null, NaN and
+        infinite weights count as zero. A negative weight raises
+        :class:`~polars_factors.exceptions.WeightError` (checked as ``check_keys``
+        says; with ``check_keys=False`` it counts as zero).
     std_weights
         ``"equal"`` or ``"weighted"`` std for ``"sigma"``.
     by
@@ -118,7 +127,7 @@ def winsorize(
 
     Raises
     ------
-    ColumnNotFoundError, SchemaError, DuplicateKeyError, ValueError
+    ColumnNotFoundError, SchemaError, DuplicateKeyError, WeightError, ValueError
 
     Examples
     --------
@@ -135,8 +144,9 @@ def winsorize(
     )
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
-        suffix=suffix, check_keys=check_keys,
+        suffix=suffix, check_keys=check_keys, function="winsorize",
     )  # fmt: skip
+    frame = no_negative(frame, check_keys, weights, rule=NEGATIVE_WEIGHTS)
     return _frame.transform(
         frame,
         prep,
@@ -176,8 +186,8 @@ def zscore(
         Column name(s) to standardize.
     weights
         Column of mean weights, e.g. market cap (Barra USE4: cap-weighted mean 0).
-        Null, NaN, infinite or negative weights count as zero weight; such rows still
-        get a z-score.
+        Null, NaN and infinite weights count as zero weight; such rows still get a
+        z-score. Negative weights raise, as in :func:`winsorize`.
     std_weights
         ``"equal"``: divide by the equal-weighted population std (USE4);
         ``"weighted"``: by the weighted population std around the weighted mean.
@@ -215,8 +225,9 @@ def zscore(
     check_choice("std_weights", std_weights, ("equal", "weighted"))
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
-        suffix=suffix, check_keys=check_keys,
+        suffix=suffix, check_keys=check_keys, function="zscore",
     )  # fmt: skip
+    frame = no_negative(frame, check_keys, weights, rule=NEGATIVE_WEIGHTS)
     return _frame.transform(
         frame,
         prep,
@@ -266,8 +277,9 @@ def rank(
     [0.67449, -0.67449, 0.0]
     """
     prep = _frame.prepare(
-        frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
-    )
+        frame, columns, by=by, date=date, asset=asset, suffix=suffix,
+        check_keys=check_keys, function="rank",
+    )  # fmt: skip
     return _frame.transform(
         frame, prep, lambda x, _: rank_core(x, gaussian=gaussian), weights=None, reason="unexpected"
     )
@@ -313,8 +325,9 @@ def fill_missing(
     """
     check_choice("strategy", strategy, ("median", "mean", "zero"))
     prep = _frame.prepare(
-        frame, columns, by=by, date=date, asset=asset, suffix=suffix, check_keys=check_keys
-    )
+        frame, columns, by=by, date=date, asset=asset, suffix=suffix,
+        check_keys=check_keys, function="fill_missing",
+    )  # fmt: skip
     return _frame.transform(
         frame, prep, lambda x, _: fill_core(x, strategy), weights=None, reason="unexpected"
     )
@@ -354,8 +367,8 @@ def standardize(
     columns
         Descriptor column(s).
     weights
-        Column of weights (market cap); null, NaN, infinite and negative weights count
-        as zero in the means and stds.
+        Column of weights (market cap); null, NaN and infinite weights count as zero
+        in the means and stds; negative weights raise, as in :func:`winsorize`.
     lower, upper
         Quantiles of the first clip.
     n_sigma
@@ -393,8 +406,9 @@ def standardize(
     check_choice("std_weights", std_weights, ("equal", "weighted"))
     prep = _frame.prepare(
         frame, columns, by=by, date=date, asset=asset, weights=weights,
-        suffix=suffix, check_keys=check_keys,
+        suffix=suffix, check_keys=check_keys, function="standardize",
     )  # fmt: skip
+    frame = no_negative(frame, check_keys, weights, rule=NEGATIVE_WEIGHTS)
 
     def final(x: pl.Expr, w: pl.Expr | None) -> pl.Expr:
         # Clipping keeps every present value, so the support count is the input's.
@@ -503,6 +517,11 @@ def combine(
         frame, descriptors, by=by, date=date, asset=asset, weights=weights,
         check_keys=check_keys,
     )  # fmt: skip
+    _validate.check_new_columns(
+        prep.schema, spec, function="combine",
+        fix="Name the style differently, or drop the old column first (frame.drop(...)).",
+    )  # fmt: skip
+    frame = no_negative(frame, check_keys, weights, rule=NEGATIVE_WEIGHTS)
     raw = {style: _weighted_average(pairs) for style, pairs in spec.items()}
     step = dataclasses.replace(prep, outputs=list(raw))
     return _frame.transform(

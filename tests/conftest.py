@@ -96,14 +96,15 @@ def make_panel(
             .alias("mcap")
         ]
     )
-    # a constant column on one date, and negative weights
+    # a constant column on one date, and zero weights (negative weights raise:
+    # tests/bad_inputs/test_consistency.py)
     df = df.with_columns(
         pl.when(pl.col("date") == 2)
         .then(pl.lit(1.25))
         .otherwise(pl.col(columns[0]))
         .alias(columns[0]),
         pl.when(pl.Series(rng.random(n) < 0.03))
-        .then(-pl.col("mcap"))
+        .then(pl.lit(0.0))
         .otherwise(pl.col("mcap"))
         .alias("mcap"),
     )
@@ -124,20 +125,22 @@ def run(request: pytest.FixtureRequest) -> Callable[[pl.DataFrame, FrameFn], pl.
     kind = request.param
 
     def _run(df: pl.DataFrame, fn: FrameFn) -> pl.DataFrame:
-        if kind == "eager":
-            # Eager frames report values turned null with a DataLossWarning; record
-            # them here, dedicated tests assert on them.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", DataLossWarning)
+        # Values turned null are reported with a DataLossWarning: by the call on an
+        # eager frame, by the collect of a lazy plan. Record them here; dedicated tests
+        # assert on them.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataLossWarning)
+            if kind == "eager":
                 out = fn(df)
-            _run.warnings = [w.message for w in caught]  # type: ignore[attr-defined]
-            assert all(isinstance(m, DataLossWarning) for m in _run.warnings)  # type: ignore[attr-defined]
-            assert isinstance(out, pl.DataFrame)
-            return out
-        out = fn(df.lazy())
-        assert isinstance(out, pl.LazyFrame)
-        engine = "streaming" if kind == "lazy-streaming" else "in-memory"
-        return out.collect(engine=engine)
+                assert isinstance(out, pl.DataFrame)
+            else:
+                plan = fn(df.lazy())
+                assert isinstance(plan, pl.LazyFrame)
+                engine = "streaming" if kind == "lazy-streaming" else "in-memory"
+                out = plan.collect(engine=engine)
+        _run.warnings = [w.message for w in caught]  # type: ignore[attr-defined]
+        assert all(isinstance(m, DataLossWarning) for m in _run.warnings)  # type: ignore[attr-defined]
+        return out
 
     _run.kind = kind  # type: ignore[attr-defined]
     return _run

@@ -241,3 +241,18 @@ def test_grouped_plan_check_agrees_after_a_stable_sort(rows: list[tuple[int | No
     grouped = df.lazy().sort("asset", maintain_order=True)
     plan = _validate.guard_time_order(grouped, date="date", asset="asset", grouped=True)
     assert _error(lambda: plan.collect(engine="in-memory")) is now
+
+
+def test_plans_with_checks_and_loss_warnings_pickle() -> None:
+    # A plan goes to another process (pf.partition executors, Dask) pickled; its
+    # checks and its loss warning go with it (cloudpickle, a dependency).
+    import pickle  # noqa: PLC0415
+
+    backward = pl.concat([_panel().slice(60), _panel().slice(0, 60)]).lazy()
+    plan = pickle.loads(pickle.dumps(pf.betas(backward, "ret", ["mkt"], window=10)))
+    with pytest.raises(UnsortedError):
+        plan.collect()
+    flat = pl.LazyFrame({"date": [1, 1], "asset": ["a", "b"], "x": [2.0, 2.0]})
+    zs = pickle.loads(pickle.dumps(pf.zscore(flat, "x")))
+    with pytest.warns(pf.DataLossWarning, match="'x': 2 values became null"):
+        assert zs.collect(engine="in-memory")["x"].null_count() == 2

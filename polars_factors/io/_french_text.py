@@ -179,12 +179,22 @@ def values(
         i = int(bad[0])
         msg = f"{name}, line {line + i}: value {text[i]!r} of column {factor!r} is not a number."
         raise FileFormatError(msg)
+    # French's files mark missing values with -99.99 or -999, never with inf or NaN; a
+    # non-finite value (also a number too large for a float, e.g. 1e400) is corruption.
+    bad = (as_float.is_not_null() & ~as_float.is_finite()).arg_true()
+    if bad.len():
+        i = int(bad[0])
+        msg = (
+            f"{name}, line {line + i}: value {text[i]!r} of column {factor!r} is not a finite "
+            f"number (missing values are -99.99 or -999 in these files); fix the file."
+        )
+        raise FileFormatError(msg)
     value = pl.col("f")
     if units == "decimal":
         # Plain decimals are divided in decimal arithmetic (see _PLAIN_NUMBER).
         exact = pl.col("t").cast(_DECIMAL, strict=False) / 100
         plain = pl.col("t").str.contains(_PLAIN_NUMBER)
         value = pl.when(plain).then(exact.cast(pl.Float64)).otherwise(value / 100)
-    missing = pl.col("f").is_in(MISSING_CODES) | pl.col("f").is_nan()
+    missing = pl.col("f").is_in(MISSING_CODES)
     frame = pl.DataFrame({"t": text, "f": as_float})
     return frame.select(pl.when(~missing).then(value)).to_series()

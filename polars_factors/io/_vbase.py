@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import SchemaError
+from polars_factors._frame import user_stacklevel
+from polars_factors.exceptions import DataLossWarning, SchemaError
 from polars_factors.io._optional import PandasFrame
 from polars_factors.io._pandas import (
     WideLayout,
@@ -58,7 +61,9 @@ def from_pandas_panel(
     DataFrame
         ``date``, ``asset``, ``returns``, the factor columns, and ``weights`` when
         ``weights_df`` is given: one row per ``(date, asset)`` present in every
-        input, in the order of the returns (by date, then asset).
+        input, in the order of the returns (by date, then asset). Rows of one input
+        that another lacks (a NaN return included) are left out with a
+        :class:`~polars_factors.exceptions.DataLossWarning` that counts them.
 
     Raises
     ------
@@ -89,6 +94,7 @@ def from_pandas_panel(
         w = from_pandas_weights(weights_df, date=date, asset=asset, name=weights)
         parts.append(("weights", w))
     taken = {date, asset, returns, weights}
+    lost: list[str] = []
     for what, part in parts:
         clash = sorted(set(part.columns[2:]) & (taken - {weights} if what == "weights" else taken))
         if clash:
@@ -106,8 +112,25 @@ def from_pandas_panel(
                     f"pd.to_datetime(...) on both or .astype(str) on both."
                 )
                 raise SchemaError(msg)
-        panel = panel.join(part, on=[date, asset], how="inner", maintain_order="left")
+        keys = [date, asset]
+        unmatched = (
+            panel.join(part, on=keys, how="anti").height,
+            part.join(panel, on=keys, how="anti").height,
+        )
+        if any(unmatched):
+            lost.append(
+                f"{unmatched[0]} rows of the returns (and the inputs joined so far) have "
+                f"no {what} and {unmatched[1]} rows of the {what} have no return"
+            )
+        panel = panel.join(part, on=keys, how="inner", maintain_order="left")
         taken |= set(part.columns)
+    if lost:
+        msg = (
+            f"from_pandas_panel keeps the (date, asset) rows present in every input: "
+            f"{'; '.join(lost)}; they are left out. Align the inputs first (e.g. "
+            f"returns_df.reindex(...)) if they should match."
+        )
+        warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
     return panel
 
 

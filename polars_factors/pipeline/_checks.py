@@ -7,6 +7,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+import polars as pl
+
 __all__ = [
     "BadValueError",
     "Check",
@@ -15,6 +17,7 @@ __all__ = [
     "choices",
     "closest",
     "date",
+    "date_format",
     "describe",
     "integer",
     "paths",
@@ -65,6 +68,26 @@ def date(value: Any) -> dt.date:
         except ValueError:
             pass
     raise BadValueError('a date (2016-01-04 or "2016-01-04")')
+
+
+#: A date and time whose day, month and year all differ: a format must read it back.
+_PROBE = dt.datetime(2016, 11, 23, 16, 30, 15, tzinfo=dt.UTC)
+
+
+def date_format(value: Any) -> str:
+    """Return ``value`` if it is a ``strptime`` format that reads a whole date back."""
+    text = string(value)
+    probe = pl.Series([_PROBE])
+    try:
+        back = probe.dt.strftime(text).str.to_date(text, strict=False).item()
+    except pl.exceptions.PolarsError:
+        back = None
+    if back != _PROBE.date():
+        raise BadValueError(
+            "a strptime format with a year, a month and a day",
+            'e.g. "%d/%m/%Y" (day first) or "%m/%d/%Y" (month first)',
+        )
+    return text
 
 
 def choice(choices: tuple[str, ...], *, none: str | None = None) -> Check:

@@ -22,6 +22,7 @@ from polars_factors.pipeline._checks import (
     choices,
     closest,
     date,
+    date_format,
     describe,
     integer,
     paths,
@@ -60,6 +61,8 @@ VALUE_DESCRIPTORS = ("bp", "ey", "sp")
 RISK_PRESETS = ("USE4S", "USE4L", "hsr")
 METHODS = ("wls", "huber")
 FORMATS = ("auto", "parquet", "csv")
+#: Parameters of the rolling time-series betas: alpha, mkt, smb, hml.
+BETA_PARAMETERS = 4
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,14 @@ class DataConfig:
     assets
         Keep only these assets (``None``: all).
     date_format
-        ``strptime`` format of a date column read as text (``None``: ISO dates).
+        ``strptime`` format of a date column read as text (``None``: ISO dates,
+        ``YYYY-MM-DD`` or ``YYYYMMDD``, with or without a time of day).
+
+    Raises
+    ------
+    ConfigError
+        ``start`` after ``end``; two canonical columns mapped to one column; a
+        ``date_format`` that does not read a whole date.
     """
 
     panel: tuple[str, ...] = ()
@@ -93,6 +103,29 @@ class DataConfig:
     end: dt.date | None = None
     assets: tuple[str, ...] | None = None
     date_format: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            msg = f"[data] start {self.start} is after end {self.end}"
+            raise ConfigError(msg)
+        seen: dict[str, str] = {}
+        for canonical, column in self.columns.items():
+            if column in seen:
+                msg = (
+                    f"[columns] {seen[column]} and {canonical} both name the column {column!r}; "
+                    "each canonical column needs a column of its own"
+                )
+                raise ConfigError(msg)
+            seen[column] = canonical
+        if self.date_format is not None:
+            try:
+                date_format(self.date_format)
+            except BadValueError as bad:
+                msg = (
+                    f"[data] date_format {self.date_format!r} does not read a whole date "
+                    f"(a year, a month and a day); {bad.hint}"
+                )
+                raise ConfigError(msg) from None
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,13 @@ class ModelConfig:
         compared with the model's forecast.
     focus_asset
         The stock of the single-stock figures (``None``: the largest at the end).
+
+    Raises
+    ------
+    ConfigError
+        Settings that contradict each other: ``momentum_lookback`` not above
+        ``momentum_skip``, a ``rolling_window`` shorter than the 4 parameters of the
+        betas, the ``value`` style without descriptors, no factor at all.
     """
 
     styles: tuple[str, ...] = ("size", "value", "momentum", "volatility")
@@ -153,6 +193,30 @@ class ModelConfig:
     realized_window: int = 252
     focus_asset: str | None = None
 
+    def __post_init__(self) -> None:
+        problem = ""
+        if self.momentum_lookback <= self.momentum_skip:
+            problem = (
+                f"[model] momentum_lookback ({self.momentum_lookback}) must be larger than "
+                f"momentum_skip ({self.momentum_skip}): momentum is the return from "
+                "momentum_lookback rows ago to momentum_skip rows ago"
+            )
+        elif self.rolling_window < BETA_PARAMETERS:
+            problem = (
+                f"[model] rolling_window ({self.rolling_window}) must be at least "
+                f"{BETA_PARAMETERS}: the rolling betas fit {BETA_PARAMETERS} parameters "
+                "(alpha, mkt, smb, hml)"
+            )
+        elif "value" in self.styles and not self.value:
+            problem = '[model] value is empty but styles has "value"; list its descriptors'
+        elif not self.styles and self.industry is None and not self.country:
+            problem = (
+                '[model] no factor: styles is empty, industry is "none" and country is '
+                "false; the regression needs at least one"
+            )
+        if problem:
+            raise ConfigError(problem)
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -171,6 +235,12 @@ class PipelineConfig:
     chunk_rows
         Rows per chunk of the per-date and per-asset steps (memory: about a few
         hundred bytes per row of a chunk).
+
+    Raises
+    ------
+    ConfigError
+        ``[data] assets`` and ``[model]`` settings that contradict each other: fewer
+        assets than ``min_count`` or ``quantiles``, a ``focus_asset`` not among them.
     """
 
     data: DataConfig = field(default_factory=DataConfig)
@@ -179,6 +249,27 @@ class PipelineConfig:
     figures: bool = True
     source: str = "defaults"
     chunk_rows: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        assets, model = self.data.assets, self.model
+        if assets is None:
+            return
+        n = len(set(assets))
+        problem = ""
+        if model.min_count > n:
+            problem = (
+                f"[model] min_count ({model.min_count}) is more than the {n} [data] assets: "
+                "no descriptor would be standardized; lower min_count or list more assets"
+            )
+        elif model.quantiles > n:
+            problem = (
+                f"[model] quantiles ({model.quantiles}) is more than the {n} [data] assets; "
+                "lower quantiles or list more assets"
+            )
+        elif model.focus_asset is not None and model.focus_asset not in assets:
+            problem = f"[model] focus_asset {model.focus_asset!r} is not in [data] assets"
+        if problem:
+            raise ConfigError(problem)
 
 
 # ---------------------------------------------------------------------------------
@@ -191,7 +282,7 @@ _DATA_KEYS: dict[str, Check] = {
     "start": date,
     "end": date,
     "assets": strings,
-    "date_format": string,
+    "date_format": date_format,
 }
 _MODEL_KEYS: dict[str, Check] = {
     "styles": choices(STYLES),
@@ -267,7 +358,10 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     ------
     ConfigError
         An unknown table or key, a value of the wrong type, a bad choice, a missing
-        ``[data] panel``, or ``start`` after ``end``.
+        ``[data] panel``, or settings that contradict each other (``start`` after
+        ``end``, ``momentum_lookback`` not above ``momentum_skip``, two canonical
+        columns mapped to one column, ...; see :class:`DataConfig`,
+        :class:`ModelConfig` and :class:`PipelineConfig`).
 
     Examples
     --------
@@ -296,9 +390,6 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     if "panel" not in data:
         msg = f"{source}: [data] panel is required (a parquet or CSV path or glob)"
         raise ConfigError(msg)
-    if data.get("start") and data.get("end") and data["start"] > data["end"]:
-        msg = f"{source}: [data] start {data['start']} is after end {data['end']}"
-        raise ConfigError(msg)
 
     def resolve(path: str) -> str:
         return str(Path(path) if Path(path).is_absolute() else base / Path(path).expanduser())
@@ -306,14 +397,18 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     data["panel"] = tuple(resolve(p) for p in data["panel"])
     if "fama_french" in data:
         data["fama_french"] = resolve(data["fama_french"])
-    return PipelineConfig(
-        data=DataConfig(columns=columns, **data),
-        model=ModelConfig(**model),
-        output=Path(resolve(output.get("dir", "polars_factors_output"))),
-        figures=output.get("figures", True),
-        source=source,
-        chunk_rows=output.get("chunk_rows", 1_000_000),
-    )
+    try:
+        return PipelineConfig(
+            data=DataConfig(columns=columns, **data),
+            model=ModelConfig(**model),
+            output=Path(resolve(output.get("dir", "polars_factors_output"))),
+            figures=output.get("figures", True),
+            source=source,
+            chunk_rows=output.get("chunk_rows", 1_000_000),
+        )
+    except ConfigError as err:  # settings that contradict each other
+        msg = f"{source}: {err}"
+        raise ConfigError(msg) from None
 
 
 def load_config(path: str | Path) -> PipelineConfig:

@@ -9,12 +9,12 @@ from typing import Any
 import polars as pl
 
 import polars_factors as pf
-from polars_factors.exceptions import FactorsError
+from polars_factors.exceptions import FactorsError, InsufficientDataError
 from polars_factors.pipeline._config import ModelConfig
 from polars_factors.pipeline._steps import ANNUAL, Results, Sink
 from polars_factors.risk.covariance import covariance_frames
 
-__all__ = ["betas", "cross_section", "risk_model"]
+__all__ = ["betas", "cross_section", "portfolio_weights", "risk_model"]
 
 FF3 = ["mkt", "smb", "hml"]
 
@@ -62,6 +62,9 @@ def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sin
         return fit.residuals.lazy()
 
     residuals = sink.write(exposures, "residuals", res, build=fit_chunk)
+    if not parts["fr"]:
+        msg = "the exposures have no date to regress"
+        raise InsufficientDataError(msg)
     fit = pf.CrossSectionResult(
         factor_returns=pl.concat(parts["fr"]),
         residuals=residuals,
@@ -113,8 +116,9 @@ def betas(
     first, last = res.summary["first"], res.summary["last"]
     ff = ff.filter(pl.col("date").is_between(first, last))
     if ff.height < 2 * len(FF3):
-        res.notes.append(
-            f"time-series betas skipped: the Fama-French file has no dates in {first!s}..{last!s}."
+        res.skip(
+            "time-series betas",
+            f"the Fama-French file has fewer than {2 * len(FF3)} dates in {first!s}..{last!s}",
         )
         return
     panel = pf.join_factors(desc.select("date", "asset", "ret"), ff)
@@ -139,21 +143,65 @@ def betas(
         del res.files["rolling_betas"]
         (sink.output / "rolling_betas.parquet").unlink()
         res.written.pop("rolling_betas")
-        res.notes.append(
-            f"rolling betas: no asset has {model.rolling_window} dates (model.rolling_window)."
+        res.skip(
+            "rolling betas",
+            f"no asset has {model.rolling_window} dates ([model] rolling_window).",
         )
     res.summary["median_beta_mkt"] = full.get_column("beta_mkt").median()
     res.summary["median_ts_r2"] = full.get_column("r2").median()
 
 
-def _cap_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
+def portfolio_weights(exposures: pl.LazyFrame, model: pf.risk.RiskModel) -> pl.DataFrame:
+    """Return the portfolio of the risk step: the model's stocks, weights summing to 1.
+
+    Cap weights when the exposures have a market cap (``mcap``), else equal weights
+    (:attr:`Results.weights` says which).
+    """
     held = (
         exposures.filter(pl.col("date") == model.at)
         .join(model.exposures.select("asset").lazy(), on="asset", how="semi", maintain_order="left")
         .collect()
     )
-    size = pl.col("mcap") if "mcap" in held.columns else pl.lit(1.0)
-    return held.select("asset", (size / size.sum()).alias("weight"))
+    if held.height == 0:
+        msg = f"no stock of the risk model has exposures on {model.at}"
+        raise InsufficientDataError(msg)
+    if "mcap" in held.columns:
+        return held.select("asset", (pl.col("mcap") / pl.col("mcap").sum()).alias("weight"))
+    return held.select("asset", pl.repeat(1.0 / held.height, held.height).alias("weight"))
+
+
+def _complete_returns(factor_returns: pl.DataFrame, res: Results) -> pl.DataFrame:
+    """Return the factor returns the risk model can use: every factor on every date.
+
+    A date on which the regression has no solution at all is left out; a factor
+    without a return on a date where the others have one (an industry with no stock
+    that day, a style that is zero for every stock) counts as 0.0, the convention of
+    the Barra models. Both are noted.
+    """
+    fr = factor_returns.with_columns(pl.col("factor_return").fill_nan(None))
+    solved = (
+        fr.group_by("date")
+        .agg(pl.col("factor_return").is_not_null().any().alias("solved"))
+        .filter(pl.col("solved"))
+        .select("date")
+    )
+    unsolved = fr.get_column("date").n_unique() - solved.height
+    if unsolved:
+        res.notes.append(
+            f"risk model: {unsolved} dates without any factor return (no solution of the "
+            "regression) are left out of the covariance."
+        )
+        fr = fr.join(solved, on="date", how="semi", maintain_order="left")
+    missing = fr.filter(pl.col("factor_return").is_null())
+    if missing.height:
+        factors = missing.get_column("factor").unique(maintain_order=True).to_list()
+        shown = ", ".join(repr(f) for f in factors[:3]) + (" ..." if len(factors) > 3 else "")
+        res.notes.append(
+            f"risk model: {missing.height} factor returns are missing ({shown}, first on "
+            f"{missing.item(0, 'date')}: no stock with that factor on the date) and count as 0."
+        )
+        fr = fr.with_columns(pl.col("factor_return").fill_null(0.0))
+    return fr
 
 
 def _covariances(factor_returns: pl.DataFrame, model: ModelConfig) -> Iterator[pl.DataFrame]:
@@ -172,14 +220,20 @@ def risk_model(
 
     :class:`polars_factors.risk.RiskModel` fitted on the regression (``lag=1``: the
     factor return dated *t* is realized at *t + 1*), the preset's covariance and
-    specific risk shrunk by size; each asset's risk at the last date; the
-    cap-weighted portfolio's risk decomposition; and the model of
+    specific risk shrunk by size; each asset's risk at the last date; the risk
+    decomposition of the portfolio of :func:`portfolio_weights` (cap weights, or
+    equal weights without a market cap); and the model of
     ``realized_window`` dates before the end against the volatility the portfolio
     then realized.
     """
     fit = res.objects.get("cross_section")
     if fit is None:
+        res.skip("risk model", "no cross-sectional regression.")
         return
+    fit = replace(fit, factor_returns=_complete_returns(fit.factor_returns, res))
+    if fit.factor_returns.height == 0:
+        msg = "the regression has no date with factor returns"
+        raise InsufficientDataError(msg)
     sink.write_frames("factor_covariance", _covariances(fit.factor_returns, model), res)
     keywords: dict[str, Any] = {
         "exposures": res.styles,
@@ -196,12 +250,16 @@ def risk_model(
     }
     rm = pf.risk.RiskModel.fit(exposures, fit, **keywords)
     res.tables["asset_risk"] = rm.asset_risk().select(pl.lit(rm.at).alias("date"), pl.all())
-    weights = _cap_weights(exposures, rm)
+    weights = portfolio_weights(exposures, rm)
     portfolio = rm.portfolio_risk(weights)
     res.objects["portfolio"] = portfolio
     res.tables["portfolio_risk"] = portfolio.summary().select(
-        pl.lit(rm.at).alias("date"), pl.all(), (pl.col("total_vol") * ANNUAL).alias("annual_vol")
+        pl.lit(rm.at).alias("date"),
+        pl.lit(res.weights).alias("weights"),
+        pl.all(),
+        (pl.col("total_vol") * ANNUAL).alias("annual_vol"),
     )
+    res.tables["portfolio_weights"] = weights.select(pl.lit(rm.at).alias("date"), pl.all())
     res.tables["portfolio_factor_risk"] = portfolio.factors
     res.tables["portfolio_asset_risk"] = portfolio.assets.join(
         weights.select("asset"), on="asset", how="semi", maintain_order="left"
@@ -210,30 +268,30 @@ def risk_model(
     res.summary["median_asset_r2"] = res.tables["asset_risk"].get_column("r2").median()
     res.summary["portfolio_vol"] = portfolio.summary().item(0, "total_vol") * ANNUAL
     res.summary["portfolio_r2"] = portfolio.summary().item(0, "r2")
-    _implied_vs_realized(exposures, desc, model, res, keywords)
+    _implied_vs_realized(exposures, desc, fit, model, res, keywords)
 
 
-def _implied_vs_realized(
+def _implied_vs_realized(  # noqa: PLR0917  (the risk step's frames, passed on)
     exposures: pl.LazyFrame,
     desc: pl.LazyFrame,
+    fit: Any,
     model: ModelConfig,
     res: Results,
     keywords: dict[str, Any],
 ) -> None:
-    fit = res.objects["cross_section"]
     dates = fit.stats.get_column("date")
     window = min(model.realized_window, dates.len() // 2)
     if window < 20:
-        res.notes.append("implied vs realized volatility skipped: fewer than 40 dates.")
+        res.skip("implied vs realized volatility", "fewer than 40 dates.")
         return
     day = dates[dates.len() - 1 - window]
     try:
         past = pf.risk.RiskModel.fit(exposures, fit, at=day, **keywords)
     except FactorsError as exc:
-        res.notes.append(f"implied vs realized volatility skipped: {exc}")
+        res.skip("implied vs realized volatility", str(exc))
         return
     returns = desc.select("date", "asset", "ret")
-    rvi = past.realized_vs_implied(_cap_weights(exposures, past), returns, window=window)
+    rvi = past.realized_vs_implied(portfolio_weights(exposures, past), returns, window=window)
     rvi = rvi.with_columns(
         (pl.col("implied_vol", "realized_vol") * ANNUAL).name.suffix("_ann"),
     )

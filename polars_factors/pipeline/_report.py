@@ -6,16 +6,22 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from polars_factors.exceptions import FactorsError
+from polars_factors.exceptions import FactorsError, MissingDependencyError
 from polars_factors.pipeline._config import PipelineConfig
+from polars_factors.pipeline._output import atomic_write
 from polars_factors.pipeline._steps import Results
 
-__all__ = ["figures", "markdown"]
+__all__ = ["FIGURES", "figures", "markdown"]
+
+#: The step of the figures, as named in the notes and ``Results.skipped``.
+FIGURES = "figures"
+_NO_MATPLOTLIB = "matplotlib is not installed; pip install 'polars_factors[plot]'."
 
 
 def _slug(name: str) -> str:
@@ -97,36 +103,50 @@ def _plans(res: Results) -> list[tuple[str, str, Callable[[Any], Any]]]:
         )
     if "portfolio" in res.objects:
         portfolio = res.objects["portfolio"]
+        weights = res.weights
         plans.append(
             (
                 "risk_decomposition",
-                "Risk decomposition of the cap-weighted portfolio at the last date",
-                lambda p: p.risk_decomposition(portfolio, title="Cap-weighted portfolio risk"),
+                f"Risk decomposition of the {weights} portfolio at the last date",
+                lambda p: p.risk_decomposition(
+                    portfolio, title=f"{weights.capitalize()} portfolio risk"
+                ),
             )
         )
     return plans
 
 
+def _save_png(fig: Any, path: Path) -> None:
+    fig.savefig(path, format="png", dpi=100, bbox_inches="tight")
+
+
 def figures(res: Results, folder: Path) -> dict[str, tuple[str, str]]:
     """Draw the figures into ``folder``; return stem -> (relative path, caption).
 
-    A missing ``polars_factors.plot`` (matplotlib not installed) or a figure that
-    cannot be drawn is a note, not an error.
+    matplotlib not installed skips them all, a figure that cannot be drawn (an
+    error of the data) skips that one: notes, not errors. Each PNG is written under a
+    temporary name and renamed when complete.
     """
+    from polars_factors import plot  # noqa: PLC0415  (imports without matplotlib)
+    from polars_factors.plot._common import require_matplotlib  # noqa: PLC0415
+
     try:
-        from polars_factors import plot  # noqa: PLC0415  (optional: needs matplotlib)
-    except ImportError as exc:  # MissingDependencyError is an ImportError
-        res.notes.append(f"no figures: {exc}")
+        require_matplotlib()
+    except MissingDependencyError:
+        res.skip(FIGURES, _NO_MATPLOTLIB)
         return {}
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, tuple[str, str]] = {}
     for stem, caption, draw in _plans(res):
         try:
             fig = draw(plot)
+        except MissingDependencyError:  # matplotlib found but broken (a missing part)
+            res.skip(FIGURES, _NO_MATPLOTLIB)
+            break
         except (FactorsError, ValueError, KeyError) as exc:
             res.notes.append(f"figure {stem} not drawn: {exc}")
             continue
-        fig.savefig(folder / f"{stem}.png", dpi=100, bbox_inches="tight")
+        atomic_write(folder / f"{stem}.png", partial(_save_png, fig))
         out[stem] = (f"{folder.name}/{stem}.png", caption)
     return out
 
@@ -172,9 +192,14 @@ def _figure_lines(figs: dict[str, tuple[str, str]], prefix: str) -> list[str]:
     return [f"![{cap}]({path})\n" for stem, (path, cap) in figs.items() if stem.startswith(prefix)]
 
 
+def _skipped(res: Results, *steps: str) -> list[str]:
+    return [f"Skipped: {res.skipped[s]}\n" for s in steps if s in res.skipped]
+
+
 def _sections(res: Results, figs: dict[str, tuple[str, str]]) -> list[str]:
     t, out = res.tables, []
-    out += ["## 3. Fama-French factors\n"]
+    cap = res.has_mcap
+    out += ["## 3. Fama-French factors\n", *_skipped(res, "Fama-French factors")]
     if "fama_french_comparison" in t:
         out += [
             (
@@ -185,14 +210,18 @@ def _sections(res: Results, figs: dict[str, tuple[str, str]]) -> list[str]:
             table(t["fama_french_comparison"]) + "\n",
             *_figure_lines(figs, "fama_french"),
         ]
-    out += ["## 4. Cross-sectional regression\n"]
+    out += ["## 4. Cross-sectional regression\n", *_skipped(res, "cross-sectional regression")]
     if "fama_macbeth" in t:
         r2 = t["regression_stats"].get_column("r2").drop_nulls()
+        how = (
+            "WLS, sqrt-cap weights, cap-weighted industry constraint"
+            if cap
+            else "equal weights: no market cap"
+        )
         out += [
             (
-                "Next-day returns on the exposures of each date (WLS, sqrt-cap weights, "
-                "cap-weighted industry constraint). Fama-MacBeth summary of the daily "
-                "factor returns:\n"
+                f"Next-day returns on the exposures of each date ({how}). Fama-MacBeth "
+                "summary of the daily factor returns:\n"
             ),
             table(t["fama_macbeth"], max_rows=60) + "\n",
             "Per-date R²:\n",
@@ -209,7 +238,7 @@ def _sections(res: Results, figs: dict[str, tuple[str, str]]) -> list[str]:
         )
         out += ["Mean next-day return by quantile (bp per day):\n", table(wide) + "\n"]
         out += _figure_lines(figs, "quantiles_")
-    out += ["## 5. Time-series betas\n"]
+    out += ["## 5. Time-series betas\n", *_skipped(res, "time-series betas", "rolling betas")]
     if "betas" in t:
         full = t["betas"]
         dist = pl.concat(
@@ -224,10 +253,15 @@ def _sections(res: Results, figs: dict[str, tuple[str, str]]) -> list[str]:
             *_figure_lines(figs, "betas_"),
             *_figure_lines(figs, "rolling_betas_"),
         ]
-    out += ["## 6. Risk model\n"]
+    out += ["## 6. Risk model\n", *_skipped(res, "risk model")]
     if "portfolio_risk" in t:
+        n = t["portfolio_weights"].height
         out += [
-            "Cap-weighted portfolio at the model date (daily variances; annual_vol annualized):\n",
+            (
+                f"{res.weights.capitalize()} portfolio of the {n:,} stocks of the model at the "
+                "model date (weights summing to 1, in portfolio_weights.parquet; daily "
+                "variances, annual_vol annualized):\n"
+            ),
             table(t["portfolio_risk"]) + "\n",
             "Largest factor contributions:\n",
             table(
@@ -238,8 +272,9 @@ def _sections(res: Results, figs: dict[str, tuple[str, str]]) -> list[str]:
             "Share of each stock's variance explained by the factors:\n",
             table(_quantiles(t["asset_risk"].get_column("r2").drop_nulls(), "r2")) + "\n",
         ]
+        out += _skipped(res, "implied vs realized volatility")
         if "implied_vs_realized" in t:
-            out += ["Implied against realized volatility:\n"]
+            out += ["Implied against realized volatility (the same weights):\n"]
             out += [table(t["implied_vs_realized"]) + "\n"]
         out += _figure_lines(figs, "risk_")
     return out
@@ -249,6 +284,47 @@ def _is_stat(column: str) -> bool:
     return column in {"alpha", "r2"} or (
         column.startswith("beta_") and not column.endswith(("_std_error", "_t_stat"))
     )
+
+
+def _weights_line(res: Results) -> str:
+    if res.has_mcap:
+        return (
+            "Weights: cap weights (market cap = close x shares outstanding): cap-weighted "
+            "style means, sqrt-cap regression weights, a cap-weighted portfolio.\n"
+        )
+    return (
+        "Weights: equal weights (no shares_outstanding, so no market cap): equal-weighted "
+        "style means, equal regression weights, an equal-weighted portfolio.\n"
+    )
+
+
+def _exposure_lines(res: Results) -> list[str]:
+    if "exposures" not in res.files:
+        return _skipped(res, "USE4 standardization")
+    exp = res.files["exposures"]
+    last_date = exp.select(pl.col("date").max()).collect().item()
+    last = exp.filter(pl.col("date") == last_date).collect()
+    w = pl.col("mcap") if res.has_mcap else pl.lit(1.0)
+    name = "cap_weighted_mean" if res.has_mcap else "mean"
+    stats = pl.concat(
+        [
+            last.select(
+                pl.lit(c).alias("style"),
+                pl.col(c).count().alias("n"),
+                ((pl.col(c) * w).sum() / w.filter(pl.col(c).is_not_null()).sum()).alias(name),
+                pl.col(c).std(ddof=0).alias("std"),
+            )
+            for c in res.styles
+        ]
+    )
+    mean = "cap-weighted" if res.has_mcap else "equal-weighted"
+    return [
+        (
+            f"USE4 standardization ({mean} mean 0, equal-weighted std 1, winsorized) on the "
+            f"last date of the regression, {last.item(0, 'date')}:\n"
+        ),
+        table(stats) + "\n",
+    ]
 
 
 def markdown(
@@ -268,33 +344,11 @@ def markdown(
             f"{s['assets']} assets. Styles: {', '.join(res.styles) or 'none'}; industry "
             f"factors: {res.industry or 'none'}; country factor: {cfg.model.country}.\n"
         ),
+        _weights_line(res),
     ]
-    if "exposures" in res.files:
-        exp = res.files["exposures"]
-        last_date = exp.select(pl.col("date").max()).collect().item()
-        last = exp.filter(pl.col("date") == last_date).collect()
-        w = pl.col("mcap") if res.has_mcap else pl.lit(1.0)
-        stats = pl.concat(
-            [
-                last.select(
-                    pl.lit(c).alias("style"),
-                    pl.col(c).count().alias("n"),
-                    ((pl.col(c) * w).sum() / w.filter(pl.col(c).is_not_null()).sum()).alias(
-                        "cap_weighted_mean"
-                    ),
-                    pl.col(c).std(ddof=0).alias("std"),
-                )
-                for c in res.styles
-            ]
-        )
-        lines += [
-            "## 2. Standardized exposures\n",
-            (
-                "USE4 standardization (cap-weighted mean 0, equal-weighted std 1, "
-                f"winsorized) on the last date of the regression, {last.item(0, 'date')}:\n"
-            ),
-            table(stats) + "\n",
-        ]
+    if res.skipped:
+        lines.append(f"Skipped: {', '.join(res.skipped)} (see the notes).\n")
+    lines += ["## 2. Standardized exposures\n", *_exposure_lines(res)]
     lines += _sections(res, figs)
     if res.notes:
         lines += ["## Notes\n", *(f"- {n}" for n in res.notes), ""]

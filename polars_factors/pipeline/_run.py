@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +13,13 @@ from typing import TextIO
 import polars as pl
 
 import polars_factors as pf
-from polars_factors.pipeline import _models, _report, _steps
+from polars_factors.exceptions import (
+    InsufficientDataError,
+    InvalidDataError,
+    SingularMatrixError,
+    WeightError,
+)
+from polars_factors.pipeline import _models, _output, _report, _steps
 from polars_factors.pipeline._config import ModelConfig, PipelineConfig
 from polars_factors.pipeline._data import load_fama_french, load_panel
 from polars_factors.pipeline._steps import Results
@@ -30,6 +36,10 @@ STEPS = (
     "risk model",
     "parquet, figures and report",
 )
+#: What a step may meet on small or sparse data (too few stocks or dates, an empty
+#: industry, a singular system): that step is skipped with a note and the run goes
+#: on. Anything else (a bad file, duplicate keys, a bug) ends the run.
+SKIPPABLE = (InsufficientDataError, InvalidDataError, SingularMatrixError, WeightError)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class _Progress:
     ) -> None:
         self.stream, self.res, self.on_step = stream, res, on_step
         self.timings: list[tuple[str, float]] = []
+        self.done: list[str] = []  # the steps that ran to their end (or were skipped)
 
     def chunk(self, chunk: pf.partition.Chunk, rows: int) -> None:  # noqa: ARG002
         """Progress within a step: ``k/n`` after each chunk when a step has several."""
@@ -104,16 +115,53 @@ class _Progress:
                 self.timings.append((name, seconds))
                 if self.stream is not None:
                     print(f" {seconds:.1f} s", file=self.stream, flush=True)
+            self.done.append(name)
         for message in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
             self.res.notes.append(f"{name}: warning: {message}")
+
+
+@contextmanager
+def _skippable(res: Results, step: str) -> Iterator[None]:
+    """Skip ``step`` with a note when the data cannot carry it (:data:`SKIPPABLE`)."""
+    try:
+        yield
+    except SKIPPABLE as exc:
+        text = str(exc).strip().splitlines()
+        res.skip(step, text[0] if text else type(exc).__name__)
 
 
 def _write_small(res: Results, output: Path) -> None:
     """Write the in-memory tables not written yet (the per-row ones are, by their step)."""
     for name, frame in res.tables.items():
         if isinstance(frame, pl.DataFrame) and name not in res.written:
-            frame.write_parquet(output / f"{name}.parquet")
+            _output.atomic_write(output / f"{name}.parquet", frame.write_parquet)
             res.written[name] = frame.shape
+
+
+class _Record:
+    """The manifest of the run, rewritten after each step (unfinished until the end)."""
+
+    def __init__(self, manifest: _output.Manifest, res: Results, prog: _Progress) -> None:
+        self.manifest, self.res, self.prog = manifest, res, prog
+        self.figures: dict[str, tuple[str, str]] = {}
+        self.report = False
+
+    def __call__(self, *, finished: bool = False, error: str | None = None) -> None:
+        res = self.res
+        files: dict[str, int | None] = {f"{k}.parquet": n for k, (n, _) in res.written.items()}
+        files |= {path: None for path, _ in self.figures.values()}
+        if self.report:
+            files["report.md"] = None
+        ran = [name for name in self.prog.done if name not in res.skipped]
+        self.manifest.write(
+            files=files,
+            steps=ran,
+            skipped=res.skipped,
+            notes=res.notes,
+            weights=res.weights if "descriptors" in res.written else None,
+            finished=finished,
+            error=error,
+        )
 
 
 def _focus(desc: pl.LazyFrame, cfg: PipelineConfig, res: Results) -> str | None:
@@ -167,7 +215,7 @@ def _summary(cfg: PipelineConfig, res: Results, output: Path) -> list[str]:
         )
     if "portfolio_vol" in s:
         lines.append(
-            f"risk model ({cfg.model.risk_preset}) at {s['risk_date']}: cap-weighted portfolio "
+            f"risk model ({cfg.model.risk_preset}) at {s['risk_date']}: {res.weights} portfolio "
             f"vol {s['portfolio_vol']:.1%} a year, {s['portfolio_r2']:.0%} from factors; "
             f"median stock R² {s['median_asset_r2']:.2f}"
         )
@@ -176,9 +224,15 @@ def _summary(cfg: PipelineConfig, res: Results, output: Path) -> list[str]:
             f"realized / implied vol over {s['vol_ratio_window']} dates after "
             f"{s['vol_ratio_date']}: {s['vol_ratio']:.2f}"
         )
+    if not res.has_mcap:
+        lines.append("weights: equal (no shares_outstanding, so no market cap)")
+    lines += [f"skipped: {step}: {reason}" for step, reason in res.skipped.items()]
     if res.notes:
         lines.append(f"notes: {len(res.notes)} (see the report)")
-    lines.append(f"output: {output / 'report.md'} and {len(res.tables)} parquet files")
+    lines.append(
+        f"output: {output / 'report.md'}, {len(res.written)} parquet files and "
+        f"{output / _output.MANIFEST}"
+    )
     return lines
 
 
@@ -187,6 +241,8 @@ def run(
     *,
     progress: TextIO | None = None,
     on_step: Callable[[str], None] | None = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
 ) -> RunResult:
     """Run the whole pipeline and write its outputs into ``cfg.output``.
 
@@ -199,6 +255,12 @@ def run(
         ``polars-factors`` passes ``sys.stderr``).
     on_step
         Called with each step's name before it runs (for tests and embedding).
+    overwrite
+        Write into an output folder that is not empty: the files of the previous
+        run (those its ``manifest.json`` lists) are removed first, any other file is
+        left alone. Without it such a folder is refused (``--overwrite``).
+    command
+        The command line, recorded in ``manifest.json`` (``polars-factors`` passes it).
 
     Returns
     -------
@@ -208,46 +270,92 @@ def run(
     ------
     FactorsError
         A configuration or data error (e.g. ``ConfigError``, ``ColumnNotFoundError``,
-        ``InsufficientDataError``). Steps 3, 5 and 6 that cannot run on the data are
-        skipped with a note instead.
+        ``DuplicateKeyError``); ``ConfigError`` for an output folder that is a file,
+        is not writable, or is not empty (without ``overwrite``), before any work.
+        Steps 2 to 7 that cannot run on the data (:data:`SKIPPABLE`) are skipped
+        with a note instead, and the steps that need them too.
+
+    Notes
+    -----
+    Every file is written under a temporary name and renamed when complete.
+    ``manifest.json`` is written first with ``"finished": false``, rewritten after each
+    step, and written last with ``"finished": true``: a folder whose manifest is not
+    finished holds an interrupted run.
     """
     start = time.perf_counter()
     res = Results()
     prog = _Progress(progress, res, on_step)
-    model = cfg.model
-
-    # Lazy scans and schema checks first: a bad path or column fails before any step.
-    panel = load_panel(cfg.data, source=cfg.source)
+    # Lazy scans and schema checks first: a bad path or column fails before any step,
+    # then the output folder, before any computation.
+    panel = load_panel(cfg.data, source=cfg.source, notes=res.notes)
     ff = load_fama_french(cfg.data)
-    output = cfg.output
-    output.mkdir(parents=True, exist_ok=True)
+    output = _output.prepare(cfg.output, overwrite=overwrite)
+    record = _Record(_output.Manifest(output, cfg, command), res, prog)
+    record()
+    try:
+        figs = _steps_and_figures(cfg, panel, ff, res, prog, record)
+        text = _report.markdown(cfg, res, figs, prog.timings)
+        _output.atomic_write(output / "report.md", lambda p: p.write_text(text, "utf-8"))
+        record.report = True
+    except BaseException as exc:
+        with suppress(OSError):  # the error itself is what the caller must see
+            message = str(exc).strip().splitlines()
+            record(error=": ".join([type(exc).__name__, *message[:1]]))
+        raise
+    seconds = time.perf_counter() - start
+    summary = [*_summary(cfg, res, output), f"wall time: {seconds:.1f} s"]
+    record(finished=True)
+    return RunResult(output=output, results=res, lines=summary, seconds=seconds)
+
+
+def _steps_and_figures(  # noqa: PLR0917  (run's state, passed on)
+    cfg: PipelineConfig,
+    panel: pl.LazyFrame,
+    ff: pl.DataFrame,
+    res: Results,
+    prog: _Progress,
+    record: _Record,
+) -> dict[str, tuple[str, str]]:
+    """Run steps 1 to 7, recording the manifest after each; return the figures drawn."""
+    model, output = cfg.model, cfg.output
     # The per-row tables are written by their step, chunk by chunk; the small ones
     # (per date, per asset, per factor) are written as each step finishes.
     sink = _steps.Sink(output, rows=cfg.chunk_rows, on_chunk=prog.chunk)
     with prog.step(0):
         desc = _steps.descriptors(panel, model, res, sink)
-    with prog.step(1):
+    record()
+    exposures: pl.LazyFrame | None = None
+    with prog.step(1), _skippable(res, STEPS[1]):
         exposures = _steps.standardize(desc, model, res, sink)
-    with prog.step(2):
+    record()
+    with prog.step(2), _skippable(res, STEPS[2]):
         _steps.fama_french(desc, ff, res, sink)
-        _write_small(res, output)
-    with prog.step(3):
-        _models.cross_section(exposures, model, res, sink)
-        _write_small(res, output)
-    with prog.step(4):
+    _write_small(res, output)
+    record()
+    with prog.step(3), _skippable(res, STEPS[3]):
+        if exposures is None:
+            res.skip(STEPS[3], f"no exposures ({STEPS[1]} skipped).")
+        else:
+            _models.cross_section(exposures, model, res, sink)
+    _write_small(res, output)
+    record()
+    with prog.step(4), _skippable(res, STEPS[4]):
         _models.betas(desc, ff, model, res, sink)
-        _write_small(res, output)
-    with prog.step(5):
-        _models.risk_model(exposures, desc, model, res, sink)
-        _write_small(res, output)
+    _write_small(res, output)
+    record()
+    with prog.step(5), _skippable(res, STEPS[5]):
+        if exposures is None or "cross_section" not in res.objects:
+            res.skip(STEPS[5], f"no cross-sectional regression ({STEPS[3]} skipped).")
+        else:
+            _models.risk_model(exposures, desc, model, res, sink)
+    _write_small(res, output)
+    record()
     with prog.step(6):
         res.focus_asset = _focus(desc, cfg, res)
-        figs = _report.figures(res, output / "figures") if cfg.figures else {}
-    text = _report.markdown(cfg, res, figs, prog.timings)
-    (output / "report.md").write_text(text, encoding="utf-8")
-    seconds = time.perf_counter() - start
-    summary = [*_summary(cfg, res, output), f"wall time: {seconds:.1f} s"]
-    return RunResult(output=output, results=res, lines=summary, seconds=seconds)
+        if cfg.figures:
+            record.figures = _report.figures(res, output / "figures")
+    record()
+    return record.figures
 
 
 def with_output(cfg: PipelineConfig, output: str | Path | None) -> PipelineConfig:

@@ -42,12 +42,15 @@ class Results:
         rolling betas), written chunk by chunk by its step.
     notes
         Skipped steps and warnings, for the report.
+    skipped
+        Step (or part of a step) -> why it was skipped; each also has a note.
     styles
         The styles of the model (those that could be built).
     industry
         The industry column of the model, or ``None``.
     has_mcap
-        Whether there is a market cap (cap weights) or equal weights are used.
+        Whether there is a market cap (cap weights) or equal weights are used
+        (:attr:`weights` says which, in words).
     objects
         Result objects of the library for the figures (``cross_section``,
         ``ic_<style>``, ``quantiles_<style>``, ``portfolio``).
@@ -58,6 +61,7 @@ class Results:
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, pl.LazyFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
     styles: list[str] = field(default_factory=list)
     industry: str | None = None
     has_mcap: bool = False
@@ -66,6 +70,17 @@ class Results:
     summary: dict[str, Any] = field(default_factory=dict)
     #: Rows and columns of the tables already written, in the order written.
     written: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def weights(self) -> str:
+        """Weights of the portfolio and the means: ``"cap-weighted"`` or ``"equal-weighted"``."""
+        return "cap-weighted" if self.has_mcap else "equal-weighted"
+
+    def skip(self, step: str, reason: str) -> None:
+        """Record that ``step`` was skipped, and why, with a note for the report."""
+        reason = reason.strip().rstrip(".")
+        self.skipped[step] = reason
+        self.notes.append(f"{step} skipped: {reason}.")
 
 
 @dataclass(frozen=True)
@@ -104,10 +119,14 @@ class Sink:
     def write_frames(self, name: str, frames: Iterable[pl.DataFrame], res: Results) -> None:
         """Write ``<name>.parquet`` from frames of one schema, a row group each, atomically."""
         path, temp = self.output / f"{name}.parquet", self.temp(name)
-        rows = write_frames(frames, temp, compression="zstd")
-        if rows is None:
-            return
-        temp.replace(path)
+        try:
+            rows = write_frames(frames, temp, compression="zstd")
+            if rows is None:
+                return
+            temp.replace(path)
+        except BaseException:
+            self.clean(name)
+            raise
         res.files[name] = out = pl.scan_parquet(path)
         res.written[name] = (rows, len(out.collect_schema()))
 
@@ -166,7 +185,10 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
         raise InsufficientDataError(msg)
     res.has_mcap = "shares_outstanding" in columns
     if not res.has_mcap:
-        res.notes.append("no shares_outstanding column: no market cap, equal weights.")
+        res.notes.append(
+            "no shares_outstanding column: no market cap; equal weights instead of cap "
+            "weights (standardization means, regressions, the portfolio)."
+        )
     value = [d for d in model.value if _VALUE_INPUTS[d] in columns] if res.has_mcap else []
 
     def build(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -289,25 +311,38 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
         on_chunk=sink.on_chunk,
     )  # fmt: skip
     try:
-        return _usable_exposures(pl.scan_parquet(scratch), keep, res, sink)
+        return _usable_exposures(pl.scan_parquet(scratch), keep, res, sink, model.min_count)
     finally:
         sink.clean("exposures")
 
 
 def _usable_exposures(
-    staged: pl.LazyFrame, keep: list[str], res: Results, sink: Sink
+    staged: pl.LazyFrame, keep: list[str], res: Results, sink: Sink, min_count: int
 ) -> pl.LazyFrame:
-    """Drop the styles no stock has and the dates missing a style or the return."""
+    """Drop the styles no stock has and the dates missing a style or the return.
+
+    Raises ``InsufficientDataError`` when no style or no date is left (the steps that
+    need exposures are then skipped).
+    """
     # One pass: the per-date counts give both the styles' totals and the usable dates.
     counts = staged.group_by("date").agg(pl.col("fwd_ret", *res.styles).count()).collect()
     for style in list(res.styles):
         if counts.get_column(style).sum() == 0:
-            res.notes.append(f"style {style!r} dropped: no stock has it (too short a history?).")
+            res.notes.append(
+                f"style {style!r} dropped: no stock has it on any date (fewer than "
+                f"min_count = {min_count} stocks a date, or too short a history)."
+            )
             res.styles.remove(style)
+    if not res.styles:
+        msg = (
+            f"no style has an exposure on any date (fewer than min_count = {min_count} "
+            "stocks a date, or too short a history)"
+        )
+        raise InsufficientDataError(msg)
     usable = pl.all_horizontal(pl.col("fwd_ret", *res.styles) > 0)
     dates = counts.filter(usable).select("date")
     if dates.height == 0:
-        msg = "no date has every style and a next-day return: nothing to regress"
+        msg = "no date has every style and a next-day return"
         raise InsufficientDataError(msg)
     # A semi join on a small table of dates streams and keeps the order (date, asset).
     kept = staged.join(dates.lazy(), on="date", how="semi", maintain_order="left")
@@ -322,14 +357,14 @@ def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results, sink: Sink) 
     value-weighted by the previous day's cap; over chunks of dates.
     """
     if not res.has_mcap:
-        res.notes.append("Fama-French factors skipped: no market cap.")
+        res.skip("Fama-French factors", "no market cap (no shares_outstanding column).")
         return
     columns = desc.collect_schema().names()
     value = "bp" if "bp" in columns else None
     has_momentum = desc.select(pl.col("momentum").is_not_null().any()).collect().item()
     momentum = "momentum" if has_momentum else None
     if value is None and momentum is None:
-        res.notes.append("Fama-French factors skipped: no book-to-price and no momentum.")
+        res.skip("Fama-French factors", "no book-to-price and no momentum.")
         return
     panel = desc.select("date", "asset", "mcap", "ret", *(c for c in (value, momentum) if c))
     # Per date, with 25 months of history before each chunk of dates: the June
@@ -346,7 +381,7 @@ def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results, sink: Sink) 
     factors = [c for c in ("SMB", "HML", "UMD") if c in ours.columns]
     ours = ours.filter(pl.any_horizontal(pl.col(factors).is_not_null()))
     if ours.height == 0:
-        res.notes.append("Fama-French factors skipped: no formation date in the sample.")
+        res.skip("Fama-French factors", "no formation date in the sample.")
         return
     both = ours.join(
         ff.select("date", pl.col("smb").alias("SMB_french"), pl.col("hml").alias("HML_french")),

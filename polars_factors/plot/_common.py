@@ -8,6 +8,7 @@ state or opens a window.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLORS",
+    "MISSING",
     "as_frame",
     "check_int",
     "color",
@@ -37,6 +39,7 @@ __all__ = [
     "percent_axis",
     "pick",
     "pick_asset",
+    "require_matplotlib",
     "style",
     "values",
 ]
@@ -48,6 +51,22 @@ COLORS = (
 )  # fmt: skip
 NEUTRAL = "#4d4d4d"
 _INSTALL = "pip install 'polars_factors[plot]'"
+MISSING = f"polars_factors.plot needs matplotlib, which is not installed: {_INSTALL}"
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`MissingDependencyError` when matplotlib cannot be imported.
+
+    The first call of every public plot function, before it checks its inputs or
+    imports anything from matplotlib (``find_spec`` looks for it without importing
+    it; a module blocked in ``sys.modules`` counts as absent).
+    """
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except (ImportError, ValueError):  # a broken or half-imported package
+        found = False
+    if not found:
+        raise MissingDependencyError(MISSING)
 
 
 def color(i: int) -> str:
@@ -66,8 +85,7 @@ def new_figure(
     try:
         from matplotlib.figure import Figure  # noqa: PLC0415
     except ImportError as err:
-        msg = f"polars_factors.plot needs matplotlib, which is not installed: {_INSTALL}"
-        raise MissingDependencyError(msg) from err
+        raise MissingDependencyError(MISSING) from err
     fig = Figure(figsize=figsize or default, layout="constrained")
     axes = fig.subplots(squeeze=False, **subplots)
     return fig, [ax for row in axes for ax in row]
@@ -96,8 +114,10 @@ def finish(fig: Figure, title: str | None, default: str, *, dates: bool = False)
 
 def percent_axis(ax: Axes, axis: Literal["x", "y"] = "y") -> None:
     """Show the values of one axis as percentages (the data are fractions)."""
-    from matplotlib.ticker import PercentFormatter  # noqa: PLC0415
-
+    try:
+        from matplotlib.ticker import PercentFormatter  # noqa: PLC0415
+    except ImportError as err:
+        raise MissingDependencyError(MISSING) from err
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(xmax=1.0))
 
 

@@ -94,6 +94,7 @@ def exposure_bar(
     >>> [round(float(bar.get_height()), 2) for bar in fig.axes[0].patches]
     [1.1, -0.3]
     """
+    _common.require_matplotlib()
     k = _check_multiplier(std_errors)
     exp = _betas.exposures(betas, select=select, factors=factors, asset=asset)
     width = max(4.0, 1.0 + 0.7 * len(exp.factors))
@@ -160,6 +161,7 @@ def exposure_radar(
     >>> fig.axes[0].name, fig.axes[0].lines[0].get_ydata().tolist()
     ('polar', [1.0, 0.2, -0.4, 1.0])
     """
+    _common.require_matplotlib()
     exp = _betas.exposures(betas, select=select, factors=factors, asset=asset)
     n = len(exp.factors)
     angles = [2.0 * math.pi * i / n for i in range(n)]
@@ -244,6 +246,7 @@ def rolling_betas(
     >>> [line.get_label() for line in fig.axes[0].lines if not line.get_label().startswith("_")]
     ['mkt', 'smb']
     """
+    _common.require_matplotlib()
     k = _check_multiplier(std_errors)
     frame = _common.as_frame(betas, "betas")
     _validate.check_columns_exist(frame.schema, [date], role="date column")

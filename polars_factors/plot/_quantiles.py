@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors.exceptions import MissingDependencyError
 from polars_factors.plot import _common
 from polars_factors.portfolio import QuantileReturnsResult
 
@@ -25,7 +26,10 @@ def _by_date(result: object, date: str) -> tuple[pl.DataFrame, str]:
 
 
 def _quantile_colors(n: int) -> list[tuple[float, float, float, float]]:
-    from matplotlib import colormaps  # noqa: PLC0415
+    try:
+        from matplotlib import colormaps  # noqa: PLC0415
+    except ImportError as err:
+        raise MissingDependencyError(_common.MISSING) from err
 
     cmap = colormaps["viridis"]
     return [cmap(0.9 * i / max(n - 1, 1)) for i in range(n)]
@@ -92,6 +96,7 @@ def quantile_returns(
     >>> [round(float(bar.get_height()), 4) for bar in fig.axes[0].patches]
     [0.02, 0.02]
     """
+    _common.require_matplotlib()
     frame, date = _by_date(result, date)
     needed = [date, "quantile", "mean_return"]
     _validate.check_columns_exist(frame.schema, needed, role="quantile-returns column")

@@ -99,6 +99,7 @@ def cumulative_returns(
     >>> [round(float(line.get_ydata()[-1]), 4) for line in fig.axes[0].get_lines()[:2]]
     [0.21, -0.05]
     """
+    _common.require_matplotlib()
     frame = _common.as_frame(factor_returns, "factor_returns")
     wide = _wide_returns(frame, date).sort(date, maintain_order=True)
     chosen = _betas.select_factors([c for c in wide.columns if c != date], factors)
@@ -194,6 +195,7 @@ def ic_by_date(
     >>> len(fig.axes), len(fig.axes[0].patches)
     (1, 4)
     """
+    _common.require_matplotlib()
     if rolling is not None:
         _common.check_int("rolling", rolling, 1)
     frame, date = _ic_frame(ic, date)

@@ -147,6 +147,7 @@ def risk_decomposition(
     >>> [round(float(bar.get_width()), 4) for bar in fig.axes[0].patches]
     [0.8421, 0.0, 0.1579]
     """
+    _common.require_matplotlib()
     _common.check_int("top", top, 1)
     if isinstance(risk, PortfolioRiskResult):
         labels, shares, vol = _portfolio_parts(risk, top)

@@ -143,6 +143,7 @@ def _prepare_sort(
     _validate.check_columns_exist(schema, [column], role="signal column")
     _validate.check_numeric(schema, [column], role="signal column")
     _validate.check_columns_exist(schema, keys, role="group key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset, by=keys)
     expr = _universe(schema, universe, frame.lazy())
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     return _Sort(column=column, fractions=fractions, by=keys, universe=expr, schema=schema)
@@ -382,12 +383,10 @@ def assign_buckets(
     if not isinstance(out_name, str):
         msg = f"`name` must be a string or None; got {name!r}."
         raise TypeError(msg)
-    if out_name in sort.schema:
-        msg = (
-            f"the bucket column {out_name!r} is already a column of the frame; pass another "
-            f"name=..., or drop the column first."
-        )
-        raise ValueError(msg)
+    _validate.check_new_columns(
+        sort.schema, [out_name], function="assign_buckets",
+        fix="Pass another name=..., or drop the column first.",
+    )  # fmt: skip
     taken = set(sort.schema.names()) | {out_name}
     names = [_frame.temp_name(taken, f"bp{i}") for i in range(len(sort.fractions))]
     count = _frame.temp_name(taken, "n_universe")
@@ -599,6 +598,7 @@ def rebalance(
         raise ValueError(msg)
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, cols)
     keys = [c for c in cols if c in {date, asset}]
     if keys:

@@ -276,13 +276,20 @@ def information_coefficient(
     _validate.check_columns_exist(schema, horizons, role="forward-return column")
     _validate.check_numeric(schema, horizons, role="forward-return column")
     _validate.check_columns_exist(schema, keys, role="group key")
+    _validate.check_key_dtypes(schema, date=date, by=keys)
     if signal in horizons:
         msg = f"the signal {signal!r} is also listed among the forward returns {horizons}."
         raise ValueError(msg)
     _check_keys_apart(keys, [signal, *horizons], _IC_OUTPUTS)
+    _validate.warn_non_finite(frame, [signal, *horizons], function="information_coefficient")
 
     ic = _ic_plan(frame.lazy(), signal, horizons, keys=keys, method=method, min_assets=min_assets)
-    out = ic.collect(engine=engine) if isinstance(frame, pl.DataFrame) else ic
+    lost = {"ic": (pl.col("n_assets") > 0) & pl.col("ic").is_null()}
+    why = (
+        f"dates with fewer than min_assets={min_assets} assets with both values, or a "
+        "constant signal or forward return (no rank correlation)"
+    )
+    out = _frame.report_lost(frame, ic, lost, reason=why, what="dates", engine=engine)
     return ICResult(out, method, keys, horizons, engine)
 
 
@@ -555,6 +562,7 @@ def turnover(
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, cols, role="bucket column")
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset, by=cols)
     _check_keys_apart([date, asset], cols, ())
     clash = [c for c in cols if c in _TURNOVER_OUTPUTS]
     if clash:

@@ -140,6 +140,7 @@ def fama_french(
     schema = panel.collect_schema()
     signals: list[str] = [s for s in (book_to_market, momentum) if s is not None]
     _validate.check_columns_exist(schema, [date, asset], role="key column")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, [size, returns, *signals])
     _validate.check_numeric(schema, [size, returns, *signals])
     panel = _validate.time_order(panel, check_keys, date=date, asset=asset)

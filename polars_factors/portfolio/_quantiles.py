@@ -293,6 +293,7 @@ def quantile_returns(
     n_arg, _ = _n_buckets(n, None)
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, keys, role="group key")
+    _validate.check_key_dtypes(schema, date=date, by=keys)
     _validate.check_columns_exist(schema, [sig], role="signal column")
     _validate.check_columns_exist(schema, cols, role="forward-return column")
     _validate.check_numeric(schema, [sig], role="signal column")
@@ -303,6 +304,7 @@ def quantile_returns(
     _check_output_names(keys, _QUANTILE_OUTPUTS)
 
     q_ = temp_name(set(schema.names()), "quantile")
+    _validate.warn_non_finite(frame, [sig, *cols], function="quantile_returns")
     frame = _check_no_negative_weights(frame, w_col, check=check_weights)
     lf = assign_buckets(
         frame.lazy(), sig, n=n_arg, by=keys, name=q_, date=keys[0], check_keys=False

@@ -270,11 +270,12 @@ def portfolio_returns(
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, keys, role="group key")
     _validate.check_columns_exist(schema, cols, role="bucket column")
+    _validate.check_key_dtypes(schema, date=date, by=keys)
     _validate.check_columns_exist(schema, [ret], role="returns column")
     _validate.check_numeric(schema, [ret], role="returns column")
     w_col = _check_weights_column(schema, weights)
     for col in cols:
-        if schema[col].is_nested():
+        if schema[col].is_nested() or schema[col] in (pl.Object, pl.Null):
             msg = (
                 f"bucket column {col!r} must hold labels (integers, strings, ...), but its "
                 f"dtype is {schema[col]}."
@@ -323,6 +324,7 @@ def portfolio_returns(
             w.sum().alias("weight_sum"),
         ]
     out = rows.group_by(*keys, *cols).agg(stats).sort(*keys, *cols, nulls_last=True)
+    _validate.warn_non_finite(frame, [ret], function="portfolio_returns")
     return _finish(frame, out, engine)
 
 
@@ -452,6 +454,7 @@ def long_short(
     ret = _column_name(returns, "returns")
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, keys, role="group key")
+    _validate.check_key_dtypes(schema, date=date, by=keys)
     _validate.check_columns_exist(schema, [sig], role="signal column")
     _validate.check_columns_exist(schema, [ret], role="returns column")
     _validate.check_numeric(schema, [sig], role="signal column")
@@ -475,6 +478,7 @@ def long_short(
             msg = "`breakpoints` only applies to method='spread'; signal weights use no buckets."
             raise ValueError(msg)
         out = _signal_weighted(frame.lazy(), keys, taken, signal=sig, returns=ret, weights=w_col)
+    _validate.warn_non_finite(frame, [sig, ret], function="long_short")
     return _finish(frame, out.sort(*keys, nulls_last=True), engine)
 
 

@@ -64,7 +64,9 @@ def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame
         status=state.status,
         iterations=state.iteration,
     )
-    _solution.warn_excluded(model, out.filter(pl.col(model.col("first"))))
+    per_date = out.filter(pl.col(model.col("first")))
+    _solution.warn_excluded(model, per_date)
+    _solution.warn_unsolved(model, per_date)
     return out
 
 

@@ -14,11 +14,12 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import temp_name
+from polars_factors.exceptions import InvalidDataError
 from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 from polars_factors.typing import ColumnNames
 
-__all__ = ["CrossSectionMethod", "Model", "build_model"]
+__all__ = ["CrossSectionMethod", "Model", "build_model", "check_industry_names"]
 
 CrossSectionMethod = Literal["ols", "wls", "huber"]
 _METHODS = ("ols", "wls", "huber")
@@ -177,6 +178,7 @@ def build_model(
         raise TypeError(msg)
     xs = _validate.as_list(exposures, name="exposures")
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, [returns], role="returns column")
     _validate.check_columns_exist(schema, xs, role="exposure column")
     _validate.check_numeric(schema, [returns], role="returns column")
@@ -203,6 +205,12 @@ def build_model(
             "pass country='<another name>'."
         )
         raise ValueError(msg)
+    dtype = schema[industry] if industry is not None else None
+    if isinstance(dtype, pl.Enum):  # the industry names are in the schema: check them now
+        check_industry_names(
+            [*xs, *([country_name] if country_name else [])], dtype.categories.to_list(),
+            industry=str(industry), country=country_name,
+        )  # fmt: skip
     if constraint_weights is not None and not (industry is not None and country_name):
         msg = (
             "constraint_weights only apply with both an industry and a country factor "
@@ -226,6 +234,33 @@ def build_model(
         date_dtype=schema[date],
         tmp=temp_name(set(schema.names()), "cs_", prefix=True),
     )
+
+
+def check_industry_names(
+    fixed: list[str], industries: list[str], *, industry: str, country: str | None
+) -> None:
+    """Raise :class:`InvalidDataError` if an industry is named like a style or the country.
+
+    Each industry value becomes a factor of that name, so it must differ from the
+    factors named before the data is read (``fixed``: the styles, then the country).
+    """
+    clash = sorted(set(fixed).intersection(industries))
+    if not clash:
+        return
+    name = clash[0]
+    kind = "the country factor" if name == country else "a style (exposure) column"
+    fix = (
+        "pass country='<another name>'"
+        if name == country
+        else f"rename the exposure column, e.g. frame.rename({{{name!r}: {name + '_style'!r}}})"
+    )
+    msg = (
+        f"industry value {name!r} of column {industry!r} is also the name of {kind}, so two "
+        f"factors would share one name (industry values clashing: {clash}). Rename the "
+        f"industry, e.g. pl.col({industry!r}).replace({{{name!r}: {name + '_industry'!r}}}), "
+        f"or {fix}."
+    )
+    raise InvalidDataError(msg)
 
 
 def _country_name(country: object) -> str | None:

@@ -15,8 +15,18 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from polars_factors._frame import user_stacklevel
-from polars_factors.exceptions import DataLossWarning, InsufficientDataError, WeightError
-from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model
+from polars_factors.exceptions import (
+    DataLossWarning,
+    InsufficientDataError,
+    WeightError,
+)
+from polars_factors.regression._model import (
+    COUNTRY,
+    INDUSTRY,
+    STYLE,
+    Model,
+    check_industry_names,
+)
 from polars_factors.regression._solve import _cross
 
 if TYPE_CHECKING:
@@ -78,6 +88,7 @@ def industries_of(cells: pl.DataFrame, model: Model) -> list[str]:
         return []
     used = cells.filter(pl.col(model.col("n_used")) > 0)
     names: list[str] = used.get_column(model.ind).drop_nulls().unique().sort().to_list()
+    check_industry_names(model.fixed_factors, names, industry=model.industry, country=model.country)
     return names
 
 
@@ -296,6 +307,44 @@ def warn_excluded(model: Model, stats: pl.DataFrame) -> None:
     warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 
 
+#: Statuses of a date that had rows but got no factor returns, and why (the warning).
+_UNSOLVED = {
+    "singular": "singular (collinear or constant exposures, or an industry equal to another)",
+    "too_few_assets": "fewer usable assets than factors",
+    "no_constraint_weight": "no weight for the industry constraint",
+}
+
+
+def warn_unsolved(model: Model, stats: pl.DataFrame) -> None:
+    """Warn when dates with usable rows get null factor returns (a DataLossWarning).
+
+    ``stats`` has one row per date (``n_assets``, ``status``). Dates without a usable
+    row are :func:`warn_excluded`'s. When most dates hold a single asset and the date
+    column is a Datetime, the message says why: its values carry times of day, so every
+    row is a date of its own.
+    """
+    unsolved = stats.filter(pl.col("status").is_in(list(_UNSOLVED)) & (pl.col("n_assets") > 0))
+    if unsolved.height == 0:
+        return
+    counts = unsolved.group_by("status").len().sort("len", "status", descending=[True, False])
+    reasons = "; ".join(f"{n} {_UNSOLVED[s]}" for s, n in counts.iter_rows())
+    examples = ", ".join(str(d) for d in unsolved.get_column(model.date).head(3).to_list())
+    msg = (
+        f"cross_section: {unsolved.height} of {stats.height} dates with usable rows have null "
+        f"factor returns: {reasons} (e.g. {examples}). See stats['status'] and "
+        "stats['condition_number']."
+    )
+    dtype = stats.schema[model.date]
+    single = stats.filter(pl.col("n_assets") <= 1).height
+    if isinstance(dtype, pl.Datetime) and single > stats.height / 2:
+        msg += (
+            f" {single} of {stats.height} dates hold at most one asset: the {model.date!r} "
+            f"column carries times of day, so every row is a date of its own; use "
+            f"pl.col({model.date!r}).dt.date() (or .dt.truncate('1d'))."
+        )
+    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+
+
 def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
     """Turn cell sums into the solution frame (the ``map_batches`` step of the plan).
 
@@ -320,5 +369,7 @@ def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
             )
         )  # fmt: skip
     out = pl.concat(frames).sort(model.date, maintain_order=True, nulls_last=True)
-    warn_excluded(model, out.filter(pl.col(model.col("first"))))
+    per_date = out.filter(pl.col(model.col("first")))
+    warn_excluded(model, per_date)
+    warn_unsolved(model, per_date)
     return out

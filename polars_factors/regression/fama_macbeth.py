@@ -167,6 +167,8 @@ def fama_macbeth(
     [2.4495, -0.3825]
     """
     _check_options(nw_lags, debiased)
+    if isinstance(factor_returns, (pl.DataFrame, pl.LazyFrame)):
+        _validate.check_key_dtypes(factor_returns.collect_schema(), date=date, by=[factor])
     long, names = _to_long(factor_returns, date=date, factor=factor, value=value)
     stats = _statistics(long, nw_lags=nw_lags, debiased=debiased)
     return (

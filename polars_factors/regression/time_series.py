@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -21,8 +22,8 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import like_input, temp_name
-from polars_factors.exceptions import InsufficientDataError, SchemaError
+from polars_factors._frame import report_lost, temp_name, user_stacklevel
+from polars_factors.exceptions import DataLossWarning, InsufficientDataError, SchemaError
 from polars_factors.regression._ts_algebra import SumNames, solve_stages
 from polars_factors.typing import ColumnNames, EngineType, FrameT
 
@@ -77,7 +78,10 @@ def join_factors(
     -------
     DataFrame or LazyFrame
         ``panel`` (same kind, same rows, same order) with the factor columns added.
-        A panel date that is not in ``factors`` gets nulls; no row is dropped.
+        A panel date that is not in ``factors`` gets nulls; no row is dropped. On a
+        DataFrame, a :class:`~polars_factors.exceptions.DataLossWarning` gives the
+        share of rows left without factor returns (e.g. monthly factors on a daily
+        panel: use an as-of join, or factors of the panel's frequency).
 
     Raises
     ------
@@ -95,10 +99,10 @@ def join_factors(
     --------
     >>> import polars as pl
     >>> import polars_factors as pf
-    >>> panel = pl.DataFrame({"date": [1, 1, 2, 3], "asset": ["a", "b", "a", "a"]})
-    >>> ff = pl.DataFrame({"date": [1, 2], "mkt": [0.01, -0.02]})
+    >>> panel = pl.DataFrame({"date": [1, 1, 2, 2], "asset": ["a", "b", "a", "b"]})
+    >>> ff = pl.DataFrame({"date": [1, 2, 3], "mkt": [0.01, -0.02, 0.03]})
     >>> pf.join_factors(panel, ff)["mkt"].to_list()
-    [0.01, 0.01, -0.02, None]
+    [0.01, 0.01, -0.02, -0.02]
     """
     if not isinstance(panel, (pl.DataFrame, pl.LazyFrame)):
         msg = f"`panel` must be a polars DataFrame or LazyFrame; got {type(panel).__name__}."
@@ -110,6 +114,8 @@ def join_factors(
     f_schema = factors.collect_schema()
     _validate.check_columns_exist(p_schema, [date], role="date column of the panel")
     _validate.check_columns_exist(f_schema, [date], role="date column of the factors")
+    _validate.check_key_dtypes(p_schema, date=date)
+    _validate.check_key_dtypes(f_schema, date=date)
     if p_schema[date] != f_schema[date]:
         msg = (
             f"the date column {date!r} is {p_schema[date]} in the panel but {f_schema[date]} "
@@ -135,8 +141,24 @@ def join_factors(
     )
     if isinstance(panel, pl.DataFrame):
         table = factors.collect() if isinstance(factors, pl.LazyFrame) else factors
+        _warn_unmatched_dates(panel, table, date=date)
         return panel.join(table, on=date, how="left", maintain_order="left")
     return panel.join(factors.lazy(), on=date, how="left", maintain_order="left")
+
+
+def _warn_unmatched_dates(panel: pl.DataFrame, factors: pl.DataFrame, *, date: str) -> None:
+    """Warn when panel rows have a date that ``factors`` lacks (they get null factors)."""
+    unmatched = panel.height - panel.select(date).join(factors.select(date), on=date).height
+    if not unmatched:
+        return
+    msg = (
+        f"join_factors: {unmatched} of {panel.height} panel rows "
+        f"({unmatched / panel.height:.0%}) have a {date!r} with no row in `factors`; their "
+        f"factor columns are null. If the factors have another frequency (e.g. monthly "
+        f"factors on a daily panel), use factors of the panel's frequency or an as-of join: "
+        f"panel.sort({date!r}).join_asof(factors.sort({date!r}), on={date!r})."
+    )
+    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 
 
 def betas(
@@ -312,7 +334,14 @@ def betas(
     if spec.kind != "full" and _validate.checks_in_plan(frame, check_keys):
         spec = replace(spec, order_guard=True)
     plan = _plan(_check_data(frame, spec, check_keys=check_keys).lazy(), spec)
-    return like_input(frame, plan, engine=engine)
+    # A fit with enough observations but no coefficients: a singular design.
+    first = _coef_names(spec.factors, intercept=spec.intercept)[0]
+    lost = {first: (pl.col("n_obs") >= spec.min_periods) & pl.col(first).is_null()}
+    why = (
+        "fits with enough observations but a singular design: a constant or all-zero "
+        "factor, or collinear factors, in the window"
+    )
+    return report_lost(frame, plan, lost, reason=why, what="fits", engine=engine)
 
 
 def _spec(
@@ -342,6 +371,7 @@ def _spec(
         msg = f"`add_intercept` must be a bool; got {add_intercept!r}."
         raise TypeError(msg)
     _validate.check_columns_exist(schema, [asset, date], role="key column")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, [returns], role="returns column")
     _validate.check_columns_exist(schema, names, role="factor column")
     _validate.check_numeric(schema, [returns], role="returns column")

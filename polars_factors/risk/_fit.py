@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import InsufficientDataError
+from polars_factors.exceptions import InsufficientDataError, InvalidDataError
+from polars_factors.risk._parts import examples
 from polars_factors.risk.covariance import factor_covariance
 from polars_factors.risk.specific import _check_options, _shrink, specific_risk
 
@@ -73,12 +74,22 @@ def fit_parts(
         **dict(covariance or {}),
     )
     factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
+    country_name = None if country is False else ("country" if country is True else country)
+    industries = _check_returns(factors, styles, industry, country_name)
     # One read of the panel: the model date's rows, and the caps of the estimation date.
     lf = panel.lazy()
     wanted = [lf.filter(pl.col(date) == pl.lit(model_date)).select(needed)]
     if size is not None:
         wanted.append(lf.filter(pl.col(date) == pl.lit(est_date)).select(asset, size))
     rows, *sizes = pl.collect_all(wanted, engine=engine)
+    if rows.height == 0:
+        msg = f"the panel has no rows on the model date {model_date}"
+        raise InsufficientDataError(msg)
+    if industry is not None:
+        _check_industries(
+            industries, rows, lf, industry=industry, country=country_name, at=model_date,
+            date=date, engine=engine,
+        )  # fmt: skip
     spec = _specific_at(
         result.residuals.lazy().filter(pl.col(date) <= pl.lit(est_date)),
         est_date,
@@ -89,10 +100,6 @@ def fit_parts(
         asset=asset,
         engine=engine,
     )
-    if rows.height == 0:
-        msg = f"the panel has no rows on the model date {model_date}"
-        raise InsufficientDataError(msg)
-    country_name = None if country is False else ("country" if country is True else country)
     return FitParts(
         exposures=_exposures(rows, factors, styles, industry, country_name, asset=asset),
         covariance=cov.drop(date),
@@ -188,6 +195,106 @@ def _dates(dates: pl.Series, *, at: object | None, lag: int) -> tuple[object, ob
     return model_date, history[-1 - lag]
 
 
+def _check_returns(
+    factors: list[str], styles: list[str], industry: str | None, country: str | None
+) -> list[str]:
+    """Refuse exposures without a factor return; return the factors left for industries.
+
+    Every style and the country factor must be a factor of the regression, and any
+    other factor must be an industry (the industry column must then be given). An
+    exposure without a factor return would drop that factor's risk; a factor without
+    an exposure would be an all-zero column that drops it too.
+    """
+    fix = "Pass the exposures, industry and country that cross_section was given."
+    no_return = [s for s in styles if s not in factors]
+    if country is not None and country not in factors:
+        no_return.append(country)
+    if no_return:
+        hint = (
+            f" The regression has no country factor {country!r}: pass country=False, or "
+            "country= the name of its country factor."
+            if country in no_return
+            else ""
+        )
+        msg = (
+            f"the exposures {examples(no_return)} have no factor return in the regression "
+            f"result (its factors: {examples(factors)}); the risk model cannot price them.{hint} "
+            + fix
+        )
+        raise InvalidDataError(msg)
+    known = {*styles, *([country] if country else [])}
+    industries = [f for f in factors if f not in known]
+    if industries and industry is None:
+        msg = (
+            f"the factors {examples(industries)} of the regression result are neither "
+            f"exposures ({examples(styles) or 'none given'}) nor the country factor "
+            f"({'country=False' if country is None else repr(country)}), and no industry "
+            "column was given: each would get an exposure of 0 and its risk would be left "
+            "out. Pass industry= (the column used in the regression)"
+            + (" or country=True" if "country" in industries else "")
+            + ". "
+            + fix
+        )
+        raise InvalidDataError(msg)
+    if industry is not None and not industries:
+        msg = (
+            f"industry={industry!r} was given but the regression result has no industry "
+            f"factors (its factors: {examples(factors)}): the industry exposures would have "
+            "no factor return. Pass industry=None, or the options of a regression with "
+            f"industry factors. {fix}"
+        )
+        raise InvalidDataError(msg)
+    return industries
+
+
+def _check_industries(
+    industries: list[str],
+    rows: pl.DataFrame,
+    panel: pl.LazyFrame,
+    *,
+    industry: str,
+    country: str | None,
+    at: object,
+    date: str,
+    engine: EngineType,
+) -> None:
+    """Refuse industry factors that are never a value of the industry column.
+
+    An industry without members on the model date is a legitimate zero exposure; one
+    that is never a label of the column up to the model date (e.g. the regression's
+    country factor when ``country=False``) is a factor without an exposure. The panel
+    is read again only for the factors absent on the model date.
+    """
+    on_date = set(rows.get_column(industry).cast(pl.String).drop_nulls().unique().to_list())
+    absent = [f for f in industries if f not in on_date]
+    if not absent:
+        return
+    label = pl.col(industry).cast(pl.String)
+    seen = (
+        panel.filter(pl.col(date) <= pl.lit(at), label.is_in(absent))
+        .select(label.unique())
+        .collect(engine=engine)
+        .to_series()
+        .to_list()
+    )
+    never = [f for f in absent if f not in set(seen)]
+    if never:
+        hint = (
+            " The regression had a country factor: pass country=True."
+            if country is None and "country" in never
+            else ""
+        )
+        msg = (
+            f"the factors {examples(never)} of the regression result match no exposure: "
+            "they are not exposures, not the country factor "
+            f"({'country=False' if country is None else repr(country)}) and never a value "
+            f"of the industry column {industry!r} up to {at!r}. Each would get an exposure "
+            f"of 0 and its risk would be left out.{hint} Pass the exposures, industry and "
+            "country that cross_section was given."
+        )
+        raise InvalidDataError(msg)
+
+
 def _exposures(
     rows: pl.DataFrame,
     factors: list[str],
@@ -200,7 +307,8 @@ def _exposures(
     """Wide exposures of the model date: styles, the country factor, industry dummies.
 
     An asset whose industry is null, or not one of the model's industries, gets null
-    industry exposures (``from_parts`` then leaves it out, with a warning).
+    industry exposures (``from_parts`` then leaves it out, with a warning). The
+    factors were matched to the options by :func:`_check_returns`.
     """
     known = {*styles, *([country] if country else [])}
     industries = [f for f in factors if f not in known]
@@ -214,11 +322,4 @@ def _exposures(
             pl.when(member).then((label == name).cast(pl.Float64)).alias(name)
             for name in industries
         )
-    elif industries:
-        msg = (
-            f"the factor returns have factors {industries[:5]} that are neither exposures "
-            "nor the country factor; pass the industry column (industry=...) used in the "
-            "regression"
-        )
-        raise ValueError(msg)
     return rows.select(columns)

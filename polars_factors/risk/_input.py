@@ -46,11 +46,12 @@ SYMMETRY_TOL = 1e-10
 
 @dataclass(frozen=True)
 class FactorPanel:
-    """Factor returns as a ``T x K`` array with their dates and names."""
+    """Factor returns as a ``T x K`` array with their dates and names (NaN: missing)."""
 
     dates: pl.Series
     factors: list[str]
     values: FloatArray
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,13 @@ def factor_panel(
     value: str = "factor_return",
     engine: EngineType = "auto",
 ) -> FactorPanel:
-    """Read factor returns (long or wide) into a complete ``T x K`` array.
+    """Read factor returns (long or wide) into a ``T x K`` array, NaN where missing.
 
     Long when the frame has the ``factor`` and ``value`` columns, wide otherwise (every
     column but ``date`` is a factor). The rows are put in date order here (a small
-    table); each date (wide) or ``(date, factor)`` (long) must appear once, and every
-    factor needs a finite return on every date.
+    table); each date (wide) or ``(date, factor)`` (long) must appear once. A null or
+    NaN return, or a ``(date, factor)`` row absent from a long frame, is missing; an
+    infinite one is an error.
     """
     schema = factor_returns.collect_schema()
     _validate.check_columns_exist(schema, [date], role="date column")
@@ -102,12 +104,14 @@ def factor_panel(
         _check_dates(wide, date=date)
         wide = wide.sort(date, maintain_order=True)  # one row per date: cheap to sort
     names = [c for c in wide.columns if c != date]
-    _check_complete(wide, names, date=date)
+    _check_not_infinite(wide, names, date=date)
     if wide.height == 0:
         msg = "the factor returns are empty"
         raise InsufficientDataError(msg)
-    values = wide.select(pl.col(names).cast(pl.Float64)).to_numpy()
-    return FactorPanel(wide.get_column(date), names, values)
+    floats = wide.select(pl.col(names).cast(pl.Float64).fill_nan(None))
+    complete = not any(floats.null_count().row(0))
+    values = floats.select(pl.all().fill_null(float("nan"))).to_numpy()
+    return FactorPanel(wide.get_column(date), names, values, complete)
 
 
 def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl.DataFrame:
@@ -120,21 +124,7 @@ def _long_to_wide(df: pl.DataFrame, *, date: str, factor: str, value: str) -> pl
         # of a wide table gives); stable, so each date keeps its factors' order.
         df = df.sort(date, maintain_order=True)
     factors = df.get_column(factor).cast(pl.String).unique(maintain_order=True).to_list()
-    n = temp_name(set(df.columns), "n")
-    counts = df.group_by(date, maintain_order=True).agg(pl.len().alias(n))
-    short = counts.filter(pl.col(n) < len(factors))
-    if short.height:
-        first_date = short.item(0, date)
-        present = set(
-            df.filter(pl.col(date) == first_date).get_column(factor).cast(pl.String).to_list()
-        )
-        missing = [f for f in factors if f not in present]
-        msg = (
-            f"{short.height} dates lack a return for some factors (first: {first_date} lacks "
-            f"{missing[:5]}); every factor needs a return on every date. Fill the gaps "
-            "(e.g. with 0.0 for an empty industry) or drop the factor"
-        )
-        raise InsufficientDataError(msg)
+    # A (date, factor) row that is absent becomes a null: a missing return.
     return (
         df.with_columns(pl.col(factor).cast(pl.String))
         .pivot(on=factor, index=date, values=value, on_columns=factors)
@@ -149,22 +139,18 @@ def _check_dates(wide: pl.DataFrame, *, date: str) -> None:
     _validate.check_unique(wide, date, what="the factor returns frame")
 
 
-def _check_complete(wide: pl.DataFrame, names: list[str], *, date: str) -> None:
-    bad = wide.select(
-        [(pl.col(n).is_null() | ~pl.col(n).cast(pl.Float64).is_finite()).sum() for n in names]
-    ).row(0)
-    missing = {n: b for n, b in zip(names, bad, strict=True) if b}
-    if missing:
-        name = next(iter(missing))
-        first = wide.filter(
-            pl.col(name).is_null() | ~pl.col(name).cast(pl.Float64).is_finite()
-        ).item(0, date)
+def _check_not_infinite(wide: pl.DataFrame, names: list[str], *, date: str) -> None:
+    bad = wide.select([pl.col(n).cast(pl.Float64).is_infinite().sum() for n in names]).row(0)
+    infinite = {n: b for n, b in zip(names, bad, strict=True) if b}
+    if infinite:
+        name = next(iter(infinite))
+        first = wide.filter(pl.col(name).cast(pl.Float64).is_infinite()).item(0, date)
         msg = (
-            f"factor returns must be finite on every date; {sum(missing.values())} values are "
-            f"null, NaN or infinite (factors {list(missing)[:5]}; first: {name!r} on "
-            f"{first}). Fill them (e.g. with 0.0 for an empty industry) or drop the factor"
+            f"factor returns must be finite or missing (null or NaN); {sum(infinite.values())} "
+            f"values are infinite (factors {list(infinite)[:5]}; first: {name!r} on {first}). "
+            "Replace them with null if they are missing"
         )
-        raise InsufficientDataError(msg)
+        raise InvalidDataError(msg)
 
 
 def covariance_stack(
@@ -222,7 +208,10 @@ def _check_stack(values: FloatArray, dates: pl.Series | None, factors: list[str]
         msg = (
             "a covariance matrix must be complete or entirely null (a date with too short a "
             f"history); one has null or non-finite entries among finite ones"
-            f"{where.format(repr(dates[first])) if dates is not None else ''}"
+            f"{where.format(repr(dates[first])) if dates is not None else ''}. "
+            "factor_covariance gives null rows for a factor with fewer than min_periods "
+            "returns (and null entries for a pair with fewer common dates): use later "
+            "dates, or drop the factor"
         )
         raise InvalidDataError(msg)
     if (asymmetry > SYMMETRY_TOL).any():

@@ -246,7 +246,23 @@ def _read_exposures(df: pl.DataFrame, factors: list[str], *, asset: str) -> pl.D
 
 
 def _long_exposures(long: pl.DataFrame, factors: list[str], *, asset: str) -> pl.DataFrame:
-    """Long exposures to wide: absent ``(asset, factor)`` rows are 0, explicit nulls stay."""
+    """Long exposures to wide: absent ``(asset, factor)`` rows are 0, explicit nulls stay.
+
+    A factor of the covariance without any row is refused: it would be an exposure of
+    0 for every asset (e.g. a country factor that a vendor file leaves implicit), and
+    its risk would be left out.
+    """
+    listed = set(long.get_column("factor").unique().to_list())
+    absent = [f for f in factors if f not in listed]
+    if absent:
+        msg = (
+            f"the long exposures have no row for the factors {examples(absent)} of the "
+            "covariance: every asset would get an exposure of 0 to them and their risk "
+            "would be left out. Add their rows (an implicit country or market factor is "
+            "an exposure of 1 for every asset; an industry without members needs at least "
+            "one row with exposure 0), or drop them from the covariance."
+        )
+        raise InvalidDataError(msg)
     assets = long.select(asset).unique(maintain_order=True)
     grid = assets.join(pl.DataFrame({"factor": factors}), how="cross")
     present = temp_name(set(long.columns), "present")

@@ -12,7 +12,7 @@ from polars_factors._frame import user_stacklevel
 from polars_factors._validate import check_choice, check_half_life
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError, InvalidDataError
 from polars_factors.risk import _input
-from polars_factors.risk._linalg import _ewm
+from polars_factors.risk._linalg import _ewm, _pairwise
 
 if TYPE_CHECKING:
     from polars_factors.typing import EngineType
@@ -70,7 +70,9 @@ def factor_covariance(
     factor_returns
         Long (``date, factor, factor_return``, e.g.
         ``cross_section(...).factor_returns``) or wide (``date`` plus one numeric column
-        per factor). Sorted by date; every factor needs a finite return on every date.
+        per factor). A null or NaN return (e.g. an industry without stocks on that
+        date), or a ``(date, factor)`` row absent from a long frame, is missing: see
+        Notes.
     half_life_vol, half_life_corr
         Half-lives, in dates, of the weights of the volatilities and of the
         correlations (``math.inf`` for equal weights). Default 84 and 504 (USE4S), or
@@ -84,7 +86,9 @@ def factor_covariance(
     min_periods
         Dates with fewer observations (this date included) get a null matrix. Default
         ``K + 1`` (the fewest that can give a non-singular ``K x K`` matrix), and at
-        least ``max(nw_lags) + 2``.
+        least ``max(nw_lags) + 2``. With missing returns the count is per pair: an
+        entry is null while the two factors have fewer than ``min_periods`` dates with
+        both returns (a factor with fewer returns has null rows and columns).
     dates
         ``"all"`` (every date), ``"last"`` or a list of dates of the frame.
     demean
@@ -115,19 +119,20 @@ def factor_covariance(
         A repeated date (or ``(date, factor)``). Rows in any order are sorted by date
         first (a long frame keeps each date's factors in their order).
     InsufficientDataError
-        A factor without a finite return on some date, or empty returns.
+        Empty returns.
     ValueError
         Unknown preset, a half-life that is not positive, negative lags or
         ``min_periods``.
     InvalidDataError
         Requested dates that are not in the frame; a null date (or factor name, long
-        layout).
+        layout); an infinite return.
 
     Warns
     -----
     DataLossWarning
-        When the Newey-West terms made correlation matrices indefinite and they were
-        projected (negative eigenvalues set to 0).
+        When the Newey-West terms or the pairwise estimates of missing returns made
+        correlation matrices indefinite and they were projected (negative eigenvalues
+        set to 0).
 
     Notes
     -----
@@ -153,9 +158,26 @@ def factor_covariance(
     (eigenvalues clipped at zero) with a warning; a negative Newey-West variance is
     clipped at zero.
 
+    **Missing returns** are estimated pairwise, as pandas' ``ewm().cov()`` does: entry
+    :math:`(k, l)` uses only the dates :math:`P_{kl} = \{s \le t: f_{sk}, f_{sl}
+    \text{ present}\}`, with the weights renormalized over them,
+    :math:`w_s = 0.5^{(t-s)/h} / \sum_{u \in P_{kl}} 0.5^{(t-u)/h}`, and the means
+    :math:`\bar f_k, \bar f_l` taken over them. The lag-:math:`j` term of the pair
+    sums :math:`w_s (f_{sk} - \bar f_k)(f_{s-j,l} - \bar f_l)` over the dates where
+    :math:`f_{sk}` and :math:`f_{s-j,l}` are both present (still divided by the
+    weight of :math:`P_{kl}`: a missing lag product counts as 0, as the first dates do
+    in the complete case). The variance of a factor uses its own dates, so the
+    volatilities ignore the other factors' gaps. Such a matrix need not be positive
+    semi-definite: where it is not, the covariance of the correlation half-life is
+    projected (eigenvalues clipped at 0, over the factors that have a covariance)
+    with the warning above. Without missing returns the result is exactly that of the
+    complete-data formulas.
+
     The weighted sums are linear recursions in time, computed for all dates in one
     pass (time linear in the number of dates, memory bounded by chunks of dates); the
-    numpy kernels are in ``polars_factors/risk/_linalg/_ewm.py``.
+    numpy kernels are in ``polars_factors/risk/_linalg/_ewm.py`` (complete returns)
+    and ``_pairwise.py`` (missing returns: ``K x K`` sums of weights and means per
+    pair, about four times the work).
 
     Examples
     --------
@@ -210,8 +232,9 @@ def covariance_frames(
 
     For writing the matrices of many dates (``T x K^2`` rows) without holding them
     all: the recursions run once over the history, a chunk of dates at a time. Same
-    options; the frames, concatenated, are ``factor_covariance``'s result. The warning
-    about projected matrices comes once the last frame is done.
+    options, and the same handling of missing returns; the frames, concatenated, are
+    ``factor_covariance``'s result. The warning about projected matrices comes once
+    the last frame is done.
 
     Examples
     --------
@@ -237,7 +260,9 @@ def covariance_frames(
         raise ValueError(msg)
     keep = _keep(panel.dates, dates, date=date)
     n_projected = 0
-    for start, block, projected in _ewm.factor_covariance_blocks(
+    # Missing returns need the pairwise sums; complete ones keep the cheaper kernel.
+    kernel = _ewm if panel.complete else _pairwise
+    for start, block, projected in kernel.factor_covariance_blocks(
         panel.values,
         keep.to_numpy(),
         half_life_vol=settings["half_life_vol"],
@@ -251,10 +276,18 @@ def covariance_frames(
         on = panel.dates.gather(keep.slice(start, block.shape[0]))
         yield _input.covariance_frame(_input.CovarianceStack(on, panel.factors, block), date=date)
     if n_projected:
+        cause = "the Newey-West terms" if panel.complete else "pairwise estimates"
         msg = (
-            f"the Newey-West terms made {n_projected} correlation matrices indefinite; they "
-            "were projected to the nearest positive semi-definite matrices (negative "
-            "eigenvalues set to 0). Fewer nw_lags_corr or a longer half_life_corr avoid it."
+            f"{cause} made {n_projected} correlation matrices indefinite; they were "
+            "projected to the nearest positive semi-definite matrices (negative "
+            "eigenvalues set to 0). "
+            + (
+                "Fewer nw_lags_corr or a longer half_life_corr avoid it."
+                if panel.complete
+                else "The factor returns have missing values (estimated pair by pair); "
+                "fewer nw_lags_corr, a longer half_life_corr or dropping sparse factors "
+                "avoid it."
+            )
         )
         warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 

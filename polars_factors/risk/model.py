@@ -179,8 +179,8 @@ class RiskModel:
             are not factors of the covariance are ignored) or long (``asset, factor,
             exposure``; rows of other factors are ignored, and a factor without a row
             for an asset is an exposure of 0, as in vendor files that list only the
-            asset's own industry). Wide is assumed when every factor of the covariance
-            is a column.
+            asset's own industry, but a factor without any row is an error). Wide is
+            assumed when every factor of the covariance is a column.
         covariance
             The covariance layout: ``factor_1, factor_2, covariance`` with ``K * K``
             rows per date (the output of
@@ -219,8 +219,10 @@ class RiskModel:
         InvalidDataError
             The covariance is not symmetric (relative tolerance ``1e-10``) or not
             positive semi-definite (an eigenvalue below ``-1e-10`` times the largest),
-            a specific variance is negative, an asset key is null, or a
-            ``(factor_1, factor_2)`` pair is missing or repeated.
+            a specific variance is negative, an asset key is null, a
+            ``(factor_1, factor_2)`` pair is missing or repeated, or a factor of the
+            covariance has no row in long exposures (it would count as an exposure of 0
+            for every asset, leaving its risk out).
 
         Warns
         -----
@@ -345,9 +347,15 @@ class RiskModel:
             Too few factor-return dates for ``lag``, no panel row on the model date, a
             covariance still null at the estimation date (too short a history), and
             the errors of :meth:`from_parts`.
+        InvalidDataError
+            The options do not match the regression: a factor of the result that is
+            neither one of ``exposures``, the country factor nor ever a value of the
+            ``industry`` column (e.g. ``country=False`` after a regression with a
+            country factor), or an exposure (a style, the country factor, ``industry``)
+            without a factor return. Either would leave a factor's risk out of the
+            model instead of failing.
         ValueError
-            A negative ``lag``; factors of the result that are neither exposures, the
-            country factor nor industries of ``industry``.
+            A negative ``lag``.
 
         Warns
         -----

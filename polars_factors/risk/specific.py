@@ -269,6 +269,7 @@ def shrink_specific_risk(
     )
     schema = frame.collect_schema()
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, [variance], role="variance column")
     _validate.check_numeric(schema, [variance], role="variance column")
     _validate.check_columns_exist(schema, [size], role="size column")
@@ -473,6 +474,7 @@ def specific_risk(
     )
     schema = residuals.collect_schema()
     _validate.check_columns_exist(schema, [date, asset], role="panel key")
+    _validate.check_key_dtypes(schema, date=date, asset=asset)
     _validate.check_columns_exist(schema, [residual], role="residual column")
     _validate.check_numeric(schema, [residual], role="residual column")
     if size is not None:

@@ -231,7 +231,7 @@ def test_suffix_and_name_clash(rng):
     assert out.columns == [*df.columns, *(f"{f}_3" for f in FEATURES)]
     both = ts_features(out, window=5)
     assert both["momentum_3"].equals(out["momentum_3"])
-    with pytest.raises(ValueError, match=r"already has \[.*'momentum_3'.*suffix="):
+    with pytest.raises(ValueError, match=r"column '\w+_3', which the frame already has.*suffix="):
         ts_features(out, window=3, suffix="_3")
     with pytest.raises(ValueError, match="log_return"):
         ts_features(df.rename({"ret": "log_return"}), window=3)
@@ -243,11 +243,12 @@ def test_streaming_plan_from_parquet(rng, tmp_path):
     df.write_parquet(path)
     lf = ts_features(pl.scan_parquet(path), window=6, lag=1)
     assert isinstance(lf, pl.LazyFrame)
-    out = lf.collect(engine="streaming")
+    with pytest.warns(DataLossWarning, match="prices became null"):  # the panel's bad prices
+        out = lf.collect(engine="streaming")
     _check_against_pandas(df, out, 6, 1)
 
 
-def test_bad_prices_warn_on_eager_only(rng):
+def test_bad_prices_warn_eager_and_when_a_plan_is_collected(rng):
     df = pl.DataFrame(
         {
             "date": range(6),
@@ -259,9 +260,11 @@ def test_bad_prices_warn_on_eager_only(rng):
     with pytest.warns(DataLossWarning, match=msg):
         out = ts_features(df, window=2)
     assert out["log_return"].null_count() == 6
+    plan = ts_features(df.lazy(), window=2)  # no warning at call time: nothing was read
+    with pytest.warns(DataLossWarning, match=r"'close': 4 prices became null \(not positive"):
+        plan.collect(engine="in-memory")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ts_features(df.lazy(), window=2).collect()
         ts_features(df.filter(pl.col("close").is_finite() & (pl.col("close") > 0)), window=2)
 
 

@@ -21,6 +21,7 @@ from polars.testing import assert_frame_equal
 
 from polars_factors.exceptions import (
     ColumnNotFoundError,
+    DataLossWarning,
     DuplicateKeyError,
     FileFormatError,
     MissingDependencyError,
@@ -425,9 +426,10 @@ def test_drop_in_matches_vbase_algorithm(vbase_inputs):
     exposures_df = exposures_df.drop(index=("2023-05", "Asset_7"))  # nor exposures
     exposures_df.loc[("2023-06", "Asset_9"), "Factor_1"] = np.nan
     weights_df = weights_df.drop(index=("2023-02", "Asset_3"))
-    out = run_monthly_factor_returns(
-        returns_df=returns_df, exposures_df=exposures_df, weights_df=weights_df, huber_t=1.5
-    )
+    with pytest.warns(DataLossWarning, match="1 rows of the returns .* have no exposures"):
+        out = run_monthly_factor_returns(
+            returns_df=returns_df, exposures_df=exposures_df, weights_df=weights_df, huber_t=1.5
+        )
     expected = vbase_loop(returns_df, exposures_df, weights_df, huber_t=1.5)
     pd.testing.assert_frame_equal(out, expected, rtol=1e-7, atol=1e-10)
     assert out.index.name is None
@@ -453,7 +455,8 @@ def test_drop_in_ols_against_lstsq(vbase_inputs):
 
 def test_panel_join_and_errors(vbase_inputs):
     returns_df, exposures_df, weights_df = vbase_inputs
-    panel = from_pandas_panel(returns_df.iloc[:, :2], exposures_df, weights_df)
+    with pytest.warns(DataLossWarning, match="500 rows of the exposures have no return"):
+        panel = from_pandas_panel(returns_df.iloc[:, :2], exposures_df, weights_df)
     assert panel.columns == [
         "date",
         "asset",

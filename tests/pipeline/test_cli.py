@@ -244,7 +244,7 @@ def test_run_matches_demo_restricted(
 ) -> None:
     body = data_table(panel) + columns_table() + MODEL + "[output]\nfigures = false\n"
     path = write_config(files, body, f"run_{panel[:6]}.toml")
-    out_dir = files / f"out_{panel[:6]}"
+    out_dir = files / f"out_{panel.replace('*', 'x')}"
     code, out, err = run_main(capsys, "run", str(path), "--output", str(out_dir))
     assert code == 0, err
     assert "[4/7] cross-sectional regression ..." in err

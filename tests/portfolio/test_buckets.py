@@ -258,7 +258,9 @@ def test_lazy_eager_streaming_and_shuffled_rows_agree(panel):
 
 _VALUES = st.one_of(
     st.sampled_from([0.0, 1.0, 2.0, 2.5, -1.0]),  # ties
-    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    # Subnormal values: the exact-fraction breakpoint of the check rounds differently
+    # from the float interpolation (a 4.9e-324 step is below the precision of both).
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False),
     st.none(),
 )
 
@@ -348,8 +350,8 @@ _DF = pl.DataFrame(
         ({"breakpoints": []}, ValueError, "empty"),
         ({"breakpoints": 0.5}, TypeError, "sequence"),
         ({"breakpoints": ["0.5"]}, TypeError, "numbers"),
-        ({"n": 2, "name": "label"}, ValueError, "already a column"),
-        ({"n": 2, "name": "x"}, ValueError, "already a column"),
+        ({"n": 2, "name": "label"}, ValueError, "which the frame already has"),
+        ({"n": 2, "name": "x"}, ValueError, "which the frame already has"),
         ({"n": 2, "by": "day"}, ColumnNotFoundError, "group key 'day'"),
         ({"n": 2, "breakpoint_universe": "nyse2"}, ColumnNotFoundError, "Did you mean 'nyse'"),
         (

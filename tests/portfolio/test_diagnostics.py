@@ -19,6 +19,16 @@ from polars_factors.portfolio._diagnostics import ICResult, information_coeffici
 from polars_factors.regression.fama_macbeth import fama_macbeth
 from tests.conftest import DATA_DIR, make_panel
 
+# The panels hold infinite values and dates without a rank correlation on purpose: the
+# warnings (values treated as missing, dates whose IC is null) are tested in
+# tests/bad_inputs/test_consistency.py and tests/test_null_results.py.
+pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore:.*infinite values were treated as missing:polars_factors.DataLossWarning"
+    ),
+    pytest.mark.filterwarnings("ignore:.*dates became null:polars_factors.DataLossWarning"),
+]
+
 PRICES = DATA_DIR / "sp500_5yr" / "prices.parquet"
 KINDS = ["eager", "lazy-in-memory", "lazy-streaming"]
 FWD = ["f1", "f2"]

@@ -26,6 +26,12 @@ from polars_factors.portfolio import (
 )
 from tests.conftest import DATA_DIR
 
+# The panels hold infinite values on purpose: the warning that they are treated as
+# missing is tested in tests/bad_inputs/test_consistency.py.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*infinite values were treated as missing:polars_factors.DataLossWarning"
+)
+
 PRICES = DATA_DIR / "sp500_5yr" / "prices.parquet"
 ENGINES = ["eager", "in-memory", "streaming"]
 TOL = {"rel_tol": 1e-10, "abs_tol": 1e-13}

@@ -285,11 +285,14 @@ def test_degenerate_windows_give_nulls_not_garbage() -> None:
             "y": [0.001 * i for i in range(n)],
         }
     )
-    out = pf.betas(df, "y", ["x", "z"], window=4)
-    # Windows within the first 6 rows have a constant z: collinear with the intercept.
+    # Windows 3..5 (full, within the first 6 rows) have a constant z, collinear with
+    # the intercept: 3 fits with enough observations and no coefficients.
+    with pytest.warns(pf.DataLossWarning, match=r"'alpha': 3 fits became null \(fits with"):
+        out = pf.betas(df, "y", ["x", "z"], window=4)
     assert out["beta_z"][:6].is_null().all()
     assert out["beta_z"][9:].is_not_null().all()
-    collinear = pf.betas(df, "y", ["x", "twice"])
+    with pytest.warns(pf.DataLossWarning, match=r"'alpha': 1 fits became null .*collinear"):
+        collinear = pf.betas(df, "y", ["x", "twice"])
     assert collinear.select(pl.all().exclude("asset", "n_obs")).null_count().row(0) == tuple(
         [1] * (collinear.width - 2)
     )
@@ -326,7 +329,8 @@ def test_factor_frame_join_and_rolling_on_real_layout(panel: pl.DataFrame) -> No
 def test_join_factors_keeps_rows_and_order() -> None:
     panel = pl.DataFrame({"date": [3, 1, 2, 1, 9], "asset": ["a", "a", "b", "b", "c"]})
     factors = pl.DataFrame({"date": [1, 2, 3], "mkt": [0.1, 0.2, 0.3], "smb": [1.0, 2.0, 3.0]})
-    out = pf.join_factors(panel, factors)
+    with pytest.warns(pf.DataLossWarning, match=r"1 of 5 panel rows \(20%\)"):
+        out = pf.join_factors(panel, factors)
     assert out.select("date", "asset").equals(panel)
     assert out["mkt"].to_list() == [0.3, 0.1, 0.2, 0.1, None]
     lazy = panel.lazy().factors.join_factors(factors)

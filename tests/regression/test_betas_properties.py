@@ -93,6 +93,8 @@ def test_each_asset_is_fitted_on_its_own(seed: int, kwargs: dict) -> None:
         assert_columns_close(mine, alone, [*NAMES, *SE_NAMES, "r2", "n_obs"], rtol=1e-10)
 
 
+# Short expanding windows of the random panels can be singular: reported, not tested here.
+@pytest.mark.filterwarnings("ignore:.*fits became null:polars_factors.DataLossWarning")
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1))
 def test_a_window_as_long_as_the_history_ends_at_the_full_sample_fit(seed: int) -> None:

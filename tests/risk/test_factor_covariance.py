@@ -273,16 +273,12 @@ def test_errors(returns):
         pf.risk.factor_covariance(pl.concat([fr.head(3), fr.slice(2)]))
     with pytest.raises(DuplicateKeyError, match="repeated"):
         pf.risk.factor_covariance(pl.concat([long.head(3), long.slice(2)]))
-    gap = long.filter(~((pl.col("date") == date(2020, 1, 5)) & (pl.col("factor") == "value")))
-    with pytest.raises(InsufficientDataError, match=r"lacks \['value'\]"):
-        pf.risk.factor_covariance(gap)
-    nulls = fr.with_columns(pl.when(pl.col("date") == date(2020, 1, 7)).then(None)
-                            .otherwise(pl.col("tech")).alias("tech"))  # fmt: skip
-    with pytest.raises(InsufficientDataError, match="'tech' on 2020-01-07"):
-        pf.risk.factor_covariance(nulls)
-    nan = fr.with_columns(pl.lit(float("nan")).alias("size"))
-    with pytest.raises(InsufficientDataError, match="finite"):
-        pf.risk.factor_covariance(nan)
+    # missing returns (gaps, nulls, NaN) are estimated pairwise:
+    # tests/risk/test_missing_factor_returns.py; an infinite return is an error
+    inf = fr.with_columns(pl.when(pl.col("date") == date(2020, 1, 7)).then(float("inf"))
+                          .otherwise(pl.col("tech")).alias("tech"))  # fmt: skip
+    with pytest.raises(InvalidDataError, match="'tech' on 2020-01-07"):
+        pf.risk.factor_covariance(inf)
     with pytest.raises(ValueError, match="half_life_vol must be positive"):
         pf.risk.factor_covariance(fr, half_life_vol=-5)
     with pytest.raises(ValueError, match="half_life_corr must be positive"):

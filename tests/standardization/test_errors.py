@@ -115,8 +115,15 @@ def test_zero_spread_warns_on_eager_and_gives_null():
         out = df.factors.zscore("x")
     assert rec[0].filename == __file__  # points at the caller
     assert out["x"].to_list() == [None, None, -1.0, 1.0]
-    # lazy: same numbers, no warning (nothing has run yet)
-    assert df.lazy().factors.zscore("x").collect()["x"].to_list() == [None, None, -1.0, 1.0]
+    # lazy: nothing runs at call time; the collect warns (once per plan) with the
+    # count of the batch where it happened (here the whole frame: in-memory engine)
+    plan = df.lazy().factors.zscore("x")
+    with pytest.warns(
+        pf.DataLossWarning, match=r"'x': 2 values became null \(their group has zero spread"
+    ):
+        out = plan.collect(engine="in-memory")
+    assert out["x"].to_list() == [None, None, -1.0, 1.0]
+    assert plan.collect(engine="streaming")["x"].to_list() == [None, None, -1.0, 1.0]
 
 
 def test_infinite_values_warn_and_are_missing():
@@ -131,7 +138,8 @@ def test_infinite_values_warn_and_are_missing():
 def test_no_positive_weight_gives_null():
     df = pl.DataFrame({"date": [1, 1], "asset": list("ab"), "x": [1.0, 2.0], "w": [0.0, -1.0]})
     with pytest.warns(pf.DataLossWarning, match="no positive weight"):
-        out = df.factors.zscore("x", weights="w")
+        # check_keys=False: the negative weight is not refused and counts as zero.
+        out = df.factors.zscore("x", weights="w", check_keys=False)
     assert out["x"].to_list() == [None, None]
 
 

@@ -34,6 +34,9 @@ def test_norm_ppf_edges():
     assert got == [float("-inf"), float("inf"), None, None, None, 0.0]
 
 
+@pytest.mark.filterwarnings(
+    "ignore::polars_factors.exceptions.DataLossWarning"
+)  # asserted in test_errors.py
 def test_builders_with_over_match_frame_functions(panel):
     lf = panel.lazy()
     builders = {

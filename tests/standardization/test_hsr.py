@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
+import pytest
 
 
 def _cap_weights(caps: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
@@ -42,6 +43,9 @@ def hsr_reference(x: pd.DataFrame, caps: pd.DataFrame, min_valid: int = 25) -> p
     return z
 
 
+@pytest.mark.filterwarnings(
+    "ignore::polars_factors.exceptions.DataLossWarning"
+)  # asserted in test_errors.py
 def test_standardize_reproduces_hsr(rng):
     n_dates, n_assets = 30, 60
     x = rng.standard_t(df=3, size=(n_dates, n_assets))
@@ -76,6 +80,8 @@ def test_standardize_reproduces_hsr(rng):
             upper=0.999,
             n_sigma=3.0,
             min_count=25,
+            # the notebook counts negative caps as zero: skip the check that refuses them
+            check_keys=False,
         )
         .collect(engine="streaming")
     )

@@ -64,7 +64,8 @@ def make_panel(rng: np.random.Generator, n_dates: int = 6, n_assets: int = 40) -
     return (
         df.with_columns(
             pl.when(pl.Series(nan_y)).then(float("nan")).otherwise(pl.col("y1")).alias("y1"),
-            pl.when(pl.Series(neg_w)).then(-1.0).otherwise(pl.col("w")).alias("w"),
+            # zero weights (negative ones raise: tests/bad_inputs/test_consistency.py)
+            pl.when(pl.Series(neg_w)).then(0.0).otherwise(pl.col("w")).alias("w"),
         )
         .with_columns(
             *[pl.when(pl.Series(holes[c])).then(None).otherwise(pl.col(c)).alias(c) for c in holes],

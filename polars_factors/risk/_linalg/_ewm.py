@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     # For annotations only: a runtime import would load the regression package.
     from polars_factors.regression._solve._types import FloatArray, IntArray
 
-__all__ = ["decay", "ew_covariance", "ew_variance", "factor_covariance_blocks"]
+__all__ = ["Filter", "decay", "ew_covariance", "ew_variance", "factor_covariance_blocks"]
 
 #: Elements of one chunk's ``C x K x K`` product arrays (about 16 MB each).
 CHUNK_ELEMENTS = 2_000_000
@@ -61,7 +61,7 @@ class _Sums:
     lags: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]
 
 
-class _Filter:
+class Filter:
     """Decayed running sums ``E_t = lam E_{t-1} + P_t`` whose state carries across chunks."""
 
     def __init__(self, lam: float) -> None:
@@ -114,7 +114,7 @@ def _chunks(
     t_len, k = x.shape
     if demean and t_len:
         x = x - x[0]
-    filt = _Filter(decay(half_life))
+    filt = Filter(decay(half_life))
     per_date = k if diagonal else k * k
     chunk = max(1, CHUNK_ELEMENTS // (per_date * (1 + lags)))
     done = 0
