@@ -26,6 +26,7 @@ __all__ = [
     "temp_name",
     "transform",
     "user_stacklevel",
+    "warn_all_null",
     "warn_lost",
     "warn_lost_in_plan",
 ]
@@ -174,6 +175,48 @@ def report_lost(
     if parts:
         warnings.warn("; ".join(parts) + ".", DataLossWarning, stacklevel=user_stacklevel())
     return out
+
+
+def warn_all_null(
+    frame: FrameT,
+    plan: pl.LazyFrame,
+    columns: Sequence[str],
+    *,
+    function: str,
+    reason: str,
+    engine: EngineType = "auto",
+) -> FrameT:
+    """Return ``plan`` like :func:`like_input`, warning when a column is null everywhere.
+
+    For small results (one row per date) whose nulls are partly by design (e.g. the
+    dates before a first formation date), where only a column that is null on every
+    row is a sure loss. A DataFrame input is checked at once; a LazyFrame's plan checks
+    its whole result when collected (a step over the small result, not per batch).
+    """
+
+    def message(nulls: list[str], height: int) -> str:
+        return f"{function}: {', '.join(map(repr, nulls))} null on all {height} rows ({reason})."
+
+    if isinstance(frame, pl.DataFrame):
+        out = plan.collect(engine=engine)
+        nulls = [c for c in columns if out.height and out.get_column(c).null_count() == out.height]
+        if nulls:
+            warnings.warn(message(nulls, out.height), DataLossWarning, stacklevel=user_stacklevel())
+        return out
+
+    def check(result: pl.DataFrame) -> pl.DataFrame:
+        nulls = [
+            c
+            for c in columns
+            if result.height and result.get_column(c).null_count() == result.height
+        ]
+        if nulls:
+            warnings.warn(
+                message(nulls, result.height), DataLossWarning, stacklevel=user_stacklevel()
+            )
+        return result
+
+    return plan.map_batches(check, schema=plan.collect_schema())
 
 
 class _LossWarner:

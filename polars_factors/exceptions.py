@@ -34,6 +34,7 @@ __all__ = [
     "RankDeficientWarning",
     "SchemaError",
     "SingularMatrixError",
+    "UnitsWarning",
     "UnknownAssetError",
     "UnsortedError",
     "WeightError",
@@ -117,3 +118,12 @@ class DataLossWarning(FactorsWarning):
 
 class RankDeficientWarning(FactorsWarning):
     """A regression system is singular or badly conditioned on some dates."""
+
+
+class UnitsWarning(FactorsWarning):
+    """A return column looks like percent where decimals are expected (``5.0`` for 5%).
+
+    The rule: at least 10 finite values, their median absolute value above 0.2, and at
+    least 1% of them below -1 (a loss of more than 100%, which a simple return in
+    decimals cannot have). Divide the column by 100.
+    """

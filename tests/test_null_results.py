@@ -168,3 +168,71 @@ def test_dates_as_datetimes_without_times_are_fine() -> None:
         warnings.simplefilter("error", DataLossWarning)
         res = pf.cross_section(df, "ret", ["x"], country=True)
     assert res.stats["date"].to_list() == [dt.datetime(2024, 1, d) for d in (2, 3, 4)]
+
+
+# --------------------------------------------------------------------------- covariance
+
+
+def test_factor_covariance_on_one_date_warns() -> None:
+    fr = pl.DataFrame({"date": [1, 1], "factor": ["a", "b"], "factor_return": [0.01, 0.02]})
+    with pytest.warns(DataLossWarning, match=r"every covariance is null.*have 1 dates"):
+        out = pf.risk.factor_covariance(fr)
+    assert out["covariance"].null_count() == 4
+
+
+def test_factor_covariance_warm_up_dates_do_not_warn() -> None:
+    # The first dates of a history are null by design; the last date has values.
+    rng = np.random.default_rng(5)
+    fr = pl.DataFrame({"date": np.arange(30), "a": rng.normal(size=30), "b": rng.normal(size=30)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataLossWarning)
+        out = pf.risk.factor_covariance(fr, half_life_vol=10, half_life_corr=20)
+    assert out.filter(pl.col("date") == 0)["covariance"].null_count() == 4
+    assert out.filter(pl.col("date") == 29)["covariance"].null_count() == 0
+
+
+def test_factor_covariance_a_late_factor_on_the_last_date_warns() -> None:
+    rng = np.random.default_rng(6)
+    b = rng.normal(size=30)
+    b[:28] = np.nan  # 'b' starts two dates before the end
+    fr = pl.DataFrame({"date": np.arange(30), "a": rng.normal(size=30), "b": b}).fill_nan(None)
+    with pytest.warns(
+        DataLossWarning,
+        match=r"on the last date, 3 of 4 covariances are null.*1 factors have no variance: 'b'",
+    ):
+        out = pf.risk.factor_covariance(fr, half_life_vol=10, half_life_corr=20, dates="last")
+    assert out.filter(pl.col("factor_1") == "a", pl.col("factor_2") == "a")["covariance"].item()
+
+
+# --------------------------------------------------------------------------- fama_french
+
+
+def _sp500() -> pl.DataFrame:
+    lf = pf.datasets.load_sp500().with_columns(mcap=pl.col("close") * pl.col("shares_outstanding"))
+    return (
+        lf.with_columns(
+            bm=pl.col("book_equity") / pl.col("mcap"),
+            ret=pl.col("close").pct_change().over("asset"),
+        )
+        .select("date", "asset", "mcap", "bm", "ret")
+        .collect()
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fama_french_empty_breakpoint_universe(mode: str) -> None:
+    df = _sp500()
+    out, msgs = _apply(
+        mode, df, lambda f: pf.fama_french(f, breakpoint_universe=pl.col("mcap") < 0)
+    )
+    assert out["SMB"].null_count() == out["HML"].null_count() == out.height > 700
+    assert len(msgs) == 1
+    assert "fama_french: 'SMB', 'HML' null on all" in msgs[0]
+    assert "empty breakpoint universe" in msgs[0]
+
+
+def test_fama_french_with_portfolios_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataLossWarning)
+        out = pf.fama_french(_sp500().lazy()).collect()
+    assert out["HML"].null_count() < out.height

@@ -19,6 +19,8 @@ __all__ = [
     "dispersion",
     "location",
     "nonzero_spread",
+    "pow2_scale",
+    "rescaled",
     "to_expr",
 ]
 
@@ -73,6 +75,22 @@ def dispersion(x: pl.Expr, w: pl.Expr | None, mean: pl.Expr, std_weights: StdWei
 def nonzero_spread(x: pl.Expr, std: pl.Expr) -> pl.Expr:
     """Tell whether ``std`` is a usable (positive, not round-off) scale for ``x``."""
     return std > ZERO_SPREAD_RTOL * x.abs().max()
+
+
+def pow2_scale(magnitude: pl.Expr) -> pl.Expr:
+    """The power of two at or just below a positive ``magnitude`` (``2**-1022`` for 0).
+
+    Dividing by a power of two is exact in binary floating point, so statistics of
+    ``x / pow2_scale(max|x|)`` (values in ``[-2, 2]``, whose squares cannot overflow
+    or underflow) scale back to those of ``x`` bit for bit when ``x`` itself was safe.
+    """
+    return pl.lit(2.0).pow(magnitude.log(2).floor().clip(-1022.0, 1023.0))
+
+
+def rescaled(x: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``(x / s, s)`` with ``s`` the power of two of the group's largest ``|x|``."""
+    scale = pow2_scale(x.abs().max())
+    return x / scale, scale
 
 
 def clip_between(x: pl.Expr, lower: pl.Expr, upper: pl.Expr) -> pl.Expr:

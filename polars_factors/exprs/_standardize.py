@@ -48,10 +48,21 @@ def quantile_clip(x: pl.Expr, lower: float, upper: float) -> pl.Expr:
 
 
 def sigma_clip(x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWeights) -> pl.Expr:
-    mean = _core.location(x, w)
-    std = _core.dispersion(x, w, mean, std_weights)
-    half_width = pl.when(_core.nonzero_spread(x, std)).then(n_sigma * std)
-    return clip_between(x, mean - half_width, mean + half_width)
+    # The moments come from x and w divided by powers of two (exact), so that squares
+    # of values near 1e154 or 1e-160 neither overflow nor underflow; the bounds are
+    # scaled back exactly.
+    xs, scale = _core.rescaled(x)
+    ws = _unit_weights(w)
+    mean = _core.location(xs, ws)
+    std = _core.dispersion(xs, ws, mean, std_weights)
+    half_width = pl.when(_core.nonzero_spread(xs, std)).then(n_sigma * std)
+    return clip_between(x, (mean - half_width) * scale, (mean + half_width) * scale)
+
+
+def _unit_weights(w: pl.Expr | None) -> pl.Expr | None:
+    """Cleaned weights over a power of two of their largest one: a weighted mean is the
+    same for any common scale of the weights, and ``x * w`` cannot overflow."""
+    return None if w is None else w / _core.pow2_scale(w.max())
 
 
 def mad_clip(x: pl.Expr, n_sigma: float) -> pl.Expr:
@@ -219,9 +230,13 @@ def zscore(
 
 def zscore_core(x: pl.Expr, w: pl.Expr | None, std_weights: StdWeights) -> pl.Expr:
     """Z-score a cleaned column ``x`` with cleaned, masked weights ``w``."""
-    mean = _core.location(x, w)
-    std = _core.dispersion(x, w, mean, std_weights)
-    return pl.when(_core.nonzero_spread(x, std)).then((x - mean) / std)
+    # A z-score is scale invariant: compute it from x and w divided by powers of two
+    # (exact), so that values of any magnitude give the z-scores of ordinary ones.
+    xs, _ = _core.rescaled(x)
+    ws = _unit_weights(w)
+    mean = _core.location(xs, ws)
+    std = _core.dispersion(xs, ws, mean, std_weights)
+    return pl.when(_core.nonzero_spread(xs, std)).then((xs - mean) / std)
 
 
 def rank(column: IntoExpr, *, gaussian: bool = False) -> pl.Expr:

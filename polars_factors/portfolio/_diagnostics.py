@@ -16,6 +16,7 @@ import polars as pl
 
 from polars_factors import _frame, _validate
 from polars_factors._frame import temp_name
+from polars_factors._units import check_units
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
 from polars_factors.regression.fama_macbeth import fama_macbeth
@@ -282,6 +283,7 @@ def information_coefficient(
         raise ValueError(msg)
     _check_keys_apart(keys, [signal, *horizons], _IC_OUTPUTS)
     _validate.warn_non_finite(frame, [signal, *horizons], function="information_coefficient")
+    frame = check_units(frame, horizons, function="information_coefficient")
 
     ic = _ic_plan(frame.lazy(), signal, horizons, keys=keys, method=method, min_assets=min_assets)
     lost = {"ic": (pl.col("n_assets") > 0) & pl.col("ic").is_null()}

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from polars_factors import _validate
-from polars_factors._frame import like_input, temp_name
+from polars_factors import _frame, _validate
+from polars_factors._frame import temp_name
+from polars_factors._units import check_units, unchecked
 from polars_factors.portfolio._buckets import assign_buckets, rebalance
 from polars_factors.portfolio._returns import portfolio_returns
 from polars_factors.typing import FrameT
@@ -149,6 +150,7 @@ def fama_french(
     panel = _validate.no_negative(
         panel, check_keys, size, rule="sizes weight the portfolios and must be >= 0."
     )
+    panel = check_units(panel, [returns], function="fama_french")
 
     # Temporary columns: the lagged sizes, the buckets, the six portfolio returns.
     tmp = temp_name(set(schema.names()), "ff_", prefix=True)
@@ -210,7 +212,12 @@ def fama_french(
     for part in parts:
         out = out.join(part, on=date, how="left")
     out = out.sort(date)
-    return like_input(panel, out)
+    factors = [c for c in ("SMB", "HML", "UMD") if c in out.collect_schema().names()]
+    why = (
+        "no formation date gave the six portfolios: an empty breakpoint universe, too few "
+        "stocks with a size and a signal, or a history shorter than the first formation"
+    )
+    return _frame.warn_all_null(panel, out, factors, function="fama_french", reason=why)
 
 
 def _factor_returns(
@@ -253,9 +260,10 @@ def _factor_returns(
         asset=asset,
         check_keys=False,
     )
-    ports = portfolio_returns(
-        held, [size_b, sort_b], returns, weights=w, date=date, check_weights=False
-    )
+    with unchecked():  # fama_french checked the returns' units
+        ports = portfolio_returns(
+            held, [size_b, sort_b], returns, weights=w, date=date, check_weights=False
+        )
     b_size, b_sort = pl.col(size_b), pl.col(sort_b)
     return ports.group_by(date).agg(
         pl.col("return").filter((b_size == s) & (b_sort == v)).first().alias(f"{tmp}p{s}{v}")

@@ -15,6 +15,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import temp_name
+from polars_factors._units import check_units
 from polars_factors.exprs._core import clean
 from polars_factors.portfolio._buckets import assign_buckets
 from polars_factors.portfolio._returns import (
@@ -306,6 +307,7 @@ def quantile_returns(
     q_ = temp_name(set(schema.names()), "quantile")
     _validate.warn_non_finite(frame, [sig, *cols], function="quantile_returns")
     frame = _check_no_negative_weights(frame, w_col, check=check_weights)
+    frame = check_units(frame, cols, function="quantile_returns")
     lf = assign_buckets(
         frame.lazy(), sig, n=n_arg, by=keys, name=q_, date=keys[0], check_keys=False
     )

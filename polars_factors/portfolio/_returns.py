@@ -27,6 +27,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import like_input, temp_name
+from polars_factors._units import check_units
 from polars_factors.exceptions import SchemaError
 from polars_factors.exprs._core import clean
 from polars_factors.portfolio._buckets import assign_buckets
@@ -291,6 +292,7 @@ def portfolio_returns(
     )
     _check_output_names([*keys, *cols], _PORTFOLIO_OUTPUTS)
     frame = _check_no_negative_weights(frame, w_col, check=check_weights)
+    frame = check_units(frame, [ret], function="portfolio_returns")
 
     taken = set(schema.names())
     r_tmp, w_tmp = temp_name(taken, "r"), temp_name(taken, "w")
@@ -465,6 +467,7 @@ def long_short(
     _check_output_names(keys, _LONG_SHORT_OUTPUTS)
     taken = set(schema.names())
     frame = _check_no_negative_weights(frame, w_col, check=check_weights)
+    frame = check_units(frame, [ret], function="long_short")
     if method == "spread":
         n_arg, k = _n_buckets(n, breakpoints)
         bucket = temp_name(taken, "bucket")

@@ -312,6 +312,10 @@ _UNSOLVED = {
     "singular": "singular (collinear or constant exposures, or an industry equal to another)",
     "too_few_assets": "fewer usable assets than factors",
     "no_constraint_weight": "no weight for the industry constraint",
+    "overflow": (
+        "values too large: sums of squares of the returns, exposures or weights overflow "
+        "float64 (values near 1e154 or more; rescale them, e.g. divide by a power of ten)"
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Generic
 import polars as pl
 
 from polars_factors import _validate
+from polars_factors._units import check_units
 from polars_factors.regression import _huber, _solution
 from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model, build_model
 from polars_factors.typing import FrameT
@@ -255,7 +256,7 @@ def cross_section(
         asset=asset,
     )
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
-    lf = frame.lazy()
+    lf = check_units(frame, [model.returns], function="cross_section").lazy()
     if model.method == "huber":
         solution = _huber.solve(lf, model, engine=engine).lazy()
     else:

@@ -23,6 +23,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import report_lost, temp_name, user_stacklevel
+from polars_factors._units import check_units
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError, SchemaError
 from polars_factors.regression._ts_algebra import SumNames, solve_stages
 from polars_factors.typing import ColumnNames, EngineType, FrameT
@@ -141,9 +142,11 @@ def join_factors(
     )
     if isinstance(panel, pl.DataFrame):
         table = factors.collect() if isinstance(factors, pl.LazyFrame) else factors
+        table = check_units(table, names, function="join_factors")
         _warn_unmatched_dates(panel, table, date=date)
         return panel.join(table, on=date, how="left", maintain_order="left")
-    return panel.join(factors.lazy(), on=date, how="left", maintain_order="left")
+    checked = check_units(factors.lazy(), names, function="join_factors")
+    return panel.join(checked, on=date, how="left", maintain_order="left")
 
 
 def _warn_unmatched_dates(panel: pl.DataFrame, factors: pl.DataFrame, *, date: str) -> None:
@@ -333,7 +336,8 @@ def betas(
     )
     if spec.kind != "full" and _validate.checks_in_plan(frame, check_keys):
         spec = replace(spec, order_guard=True)
-    plan = _plan(_check_data(frame, spec, check_keys=check_keys).lazy(), spec)
+    checked = _check_data(frame, spec, check_keys=check_keys)
+    plan = _plan(check_units(checked, [returns, *spec.factors], function="betas").lazy(), spec)
     # A fit with enough observations but no coefficients: a singular design.
     first = _coef_names(spec.factors, intercept=spec.intercept)[0]
     lost = {first: (pl.col("n_obs") >= spec.min_periods) & pl.col(first).is_null()}

@@ -9,6 +9,7 @@ country factor, a dummy per industry).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.exceptions import InsufficientDataError, InvalidDataError
+from polars_factors.exceptions import DataLossWarning, InsufficientDataError, InvalidDataError
 from polars_factors.risk._parts import examples
 from polars_factors.risk.covariance import factor_covariance
 from polars_factors.risk.specific import _check_options, _shrink, specific_risk
@@ -66,13 +67,17 @@ def fit_parts(
     fr = result.factor_returns
     fr = fr.collect(engine=engine) if isinstance(fr, pl.LazyFrame) else fr
     model_date, est_date = _dates(fr.get_column(date), at=at, lag=lag)
-    cov = factor_covariance(
-        fr.filter(pl.col(date) <= pl.lit(est_date)),
-        dates="last",
-        date=date,
-        engine=engine,
-        **dict(covariance or {}),
-    )
+    with warnings.catch_warnings():
+        # A null covariance on the estimation date is an error of the fit below (with
+        # its own message), not a warning first.
+        warnings.filterwarnings("ignore", "factor_covariance: ", DataLossWarning)
+        cov = factor_covariance(
+            fr.filter(pl.col(date) <= pl.lit(est_date)),
+            dates="last",
+            date=date,
+            engine=engine,
+            **dict(covariance or {}),
+        )
     factors = cov.get_column("factor_1").unique(maintain_order=True).to_list()
     country_name = None if country is False else ("country" if country is True else country)
     industries = _check_returns(factors, styles, industry, country_name)

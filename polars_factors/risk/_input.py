@@ -17,6 +17,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import temp_name
+from polars_factors._units import check_units
 from polars_factors.exceptions import (
     InsufficientDataError,
     InvalidDataError,
@@ -105,6 +106,8 @@ def factor_panel(
         wide = wide.sort(date, maintain_order=True)  # one row per date: cheap to sort
     names = [c for c in wide.columns if c != date]
     _check_not_infinite(wide, names, date=date)
+    # Long: all factors' returns pooled in one column (one fix); wide: each column.
+    check_units(df if long else wide, [value] if long else names, function="factor_covariance")
     if wide.height == 0:
         msg = "the factor returns are empty"
         raise InsufficientDataError(msg)

@@ -242,7 +242,7 @@ def covariance_frames(
     >>> from polars_factors.risk.covariance import covariance_frames, factor_covariance
     >>> fr = pl.DataFrame({"date": [1, 2, 3, 4], "mkt": [0.01, -0.02, 0.015, 0.0],
     ...                    "smb": [0.002, 0.004, -0.003, 0.001]})
-    >>> opts = {"half_life_vol": 2, "half_life_corr": 4}
+    >>> opts = {"half_life_vol": 2, "half_life_corr": 4, "nw_lags_vol": 0, "nw_lags_corr": 0}
     >>> frames = covariance_frames(fr, **opts)  # a generator: nothing computed yet
     >>> pl.concat(list(frames)).equals(factor_covariance(fr, **opts))
     True
@@ -260,6 +260,7 @@ def covariance_frames(
         raise ValueError(msg)
     keep = _keep(panel.dates, dates, date=date)
     n_projected = 0
+    any_value, last = False, None
     # Missing returns need the pairwise sums; complete ones keep the cheaper kernel.
     kernel = _ewm if panel.complete else _pairwise
     for start, block, projected in kernel.factor_covariance_blocks(
@@ -274,7 +275,13 @@ def covariance_frames(
     ):
         n_projected += projected
         on = panel.dates.gather(keep.slice(start, block.shape[0]))
-        yield _input.covariance_frame(_input.CovarianceStack(on, panel.factors, block), date=date)
+        out = _input.covariance_frame(_input.CovarianceStack(on, panel.factors, block), date=date)
+        any_value = any_value or out.get_column("covariance").null_count() < out.height
+        last = out
+        yield out
+    _warn_null_covariances(
+        last, any_value=any_value, n_dates=panel.dates.len(), min_periods=min_periods, date=date
+    )
     if n_projected:
         cause = "the Newey-West terms" if panel.complete else "pairwise estimates"
         msg = (
@@ -288,6 +295,42 @@ def covariance_frames(
                 "fewer nw_lags_corr, a longer half_life_corr or dropping sparse factors "
                 "avoid it."
             )
+        )
+        warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+
+
+def _warn_null_covariances(
+    last: pl.DataFrame | None, *, any_value: bool, n_dates: int, min_periods: int, date: str
+) -> None:
+    """Warn when the covariances asked for come out null although there were returns.
+
+    The first dates of a history are null by design (fewer than ``min_periods`` dates
+    so far) and do not warn; a result that is null everywhere, or null for some factors
+    on its last date, does.
+    """
+    if last is None or last.height == 0:
+        return
+    if not any_value:
+        msg = (
+            f"factor_covariance: every covariance is null: no factor pair has "
+            f"min_periods={min_periods} dates of returns in common by the dates asked for "
+            f"(the factor returns have {n_dates} dates). Pass a longer history or a "
+            f"smaller min_periods."
+        )
+        warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+        return
+    on_last = last.filter(pl.col(date) == last.get_column(date).item(-1))
+    nulls = on_last.filter(pl.col("covariance").is_null())
+    if nulls.height:
+        no_var = nulls.filter(pl.col("factor_1") == pl.col("factor_2")).get_column("factor_1")
+        shown = ", ".join(repr(f) for f in no_var.head(5).to_list()) + (
+            " ..." if no_var.len() > 5 else ""
+        )
+        msg = (
+            f"factor_covariance: on the last date, {nulls.height} of {on_last.height} "
+            f"covariances are null (fewer than min_periods={min_periods} dates of returns "
+            f"in common: a short or sparse history)"
+            + (f"; {no_var.len()} factors have no variance: {shown}." if no_var.len() else ".")
         )
         warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 

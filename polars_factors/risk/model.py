@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from polars_factors._units import unchecked
 from polars_factors.risk import _analysis, _fit, _parts
 from polars_factors.risk._analysis import HedgeResult, ModelArrays, PortfolioRiskResult
 from polars_factors.risk._linalg import _matrix
@@ -386,21 +387,22 @@ class RiskModel:
         >>> model.exposures.row(0)
         ('a', 1.0, 1.0, 1.0, 0.0)
         """
-        parts = _fit.fit_parts(
-            panel,
-            result,
-            exposures=exposures,
-            industry=industry,
-            country=country,
-            at=at,
-            lag=lag,
-            size=size,
-            covariance=covariance,
-            specific=specific,
-            date=date,
-            asset=asset,
-            engine=engine,
-        )
+        with unchecked():  # the result's units were checked by cross_section
+            parts = _fit.fit_parts(
+                panel,
+                result,
+                exposures=exposures,
+                industry=industry,
+                country=country,
+                at=at,
+                lag=lag,
+                size=size,
+                covariance=covariance,
+                specific=specific,
+                date=date,
+                asset=asset,
+                engine=engine,
+            )
         return cls.from_parts(
             parts.exposures,
             parts.covariance,

@@ -19,6 +19,7 @@ import polars as pl
 
 from polars_factors import _validate
 from polars_factors._frame import like_input, temp_name
+from polars_factors._units import check_units
 from polars_factors.exprs._core import clean
 from polars_factors.exprs._price import check_int
 from polars_factors.typing import FrameT
@@ -482,6 +483,7 @@ def specific_risk(
         _validate.check_numeric(schema, [size], role="size column")
     residuals = _validate.time_order(residuals, check_keys, date=date, asset=asset)
     residuals = _check_sizes(residuals, size, check_keys=check_keys)
+    residuals = check_units(residuals, [residual], function="specific_risk")
 
     taken = {date, asset, residual, *([size] if size is not None else [])}
     var_n = temp_name(taken, "var")

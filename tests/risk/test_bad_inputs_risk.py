@@ -216,7 +216,8 @@ def test_null_date_still_raises(rng):
 
 def test_all_missing_returns_give_null_matrices(rng):
     x = np.full((6, 2), np.nan)
-    out = pf.risk.factor_covariance(wide_returns(x).fill_nan(None), min_periods=1)
+    with pytest.warns(pf.DataLossWarning, match="every covariance is null"):
+        out = pf.risk.factor_covariance(wide_returns(x).fill_nan(None), min_periods=1)
     assert out.height == 24
     assert out.get_column("covariance").null_count() == 24
 

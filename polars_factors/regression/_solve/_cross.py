@@ -62,8 +62,9 @@ STATUS = (
     "no_data",
     "max_iter",
     "no_constraint_weight",
+    "overflow",
 )
-OK, ILL, SINGULAR, TOO_FEW, NO_DATA, MAX_ITER, NO_CONSTRAINT = range(len(STATUS))
+OK, ILL, SINGULAR, TOO_FEW, NO_DATA, MAX_ITER, NO_CONSTRAINT, OVERFLOW = range(len(STATUS))
 
 #: Above this Jacobi-scaled condition number a date is solved by SVD least squares.
 COND_OK = 1e8
@@ -292,7 +293,8 @@ class LinearFit:
 def _reduce(design: Design, t: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Form the reduced normal equations :math:`T'X'WXT` and :math:`T'X'Wy`."""
     t_t = np.swapaxes(t, 1, 2)
-    return t_t @ design.xtx @ t, (t_t @ design.xty[:, :, None])[:, :, 0]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowed sums: status overflow
+        return t_t @ design.xtx @ t, (t_t @ design.xty[:, :, None])[:, :, 0]
 
 
 def _jacobi(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
@@ -313,7 +315,8 @@ def solve_design(
     r"""Solve :math:`T'X'WXT\, g = T'X'Wy` per date and map back, :math:`f = T g`.
 
     Dates with no rows, fewer rows than free parameters, a condition number above
-    :data:`COND_SINGULAR` or non-finite sums get NaN returns and a status saying why;
+    :data:`COND_SINGULAR` or non-finite sums (``overflow``: products of values near
+    1e154 or more exceed float64) get NaN returns and a status saying why;
     dates between :data:`COND_OK` and :data:`COND_SINGULAR` are solved by SVD least
     squares (``np.linalg.lstsq``) instead of ``np.linalg.solve``.
     """
@@ -332,7 +335,7 @@ def solve_design(
     status = np.full(n_groups, OK, dtype=np.int64)
     status[cond > COND_OK] = ILL
     status[~(cond <= COND_SINGULAR)] = SINGULAR
-    status[~finite] = SINGULAR
+    status[~finite] = OVERFLOW
     if constraint_ok is not None:
         status[~constraint_ok] = NO_CONSTRAINT
     status[design.n_obs < n_free] = TOO_FEW
@@ -491,8 +494,12 @@ def r_squared(
     when centred. NaN where not ``solved``.
     """
     n = design.n_obs
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tss = design.yty - design.wy_sum**2 / design.w_sum if centred else design.yty
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # Where wy**2 overflows (weights near 1e300, finite sums), (wy / w) * wy.
+        wy, w = design.wy_sum, design.w_sum
+        square = wy**2
+        mean_part = np.where(np.isfinite(square), square / w, wy / w * wy)
+        tss = design.yty - mean_part if centred else design.yty
         r2 = 1.0 - np.asarray(ssr) / tss
         k0 = 1.0 if centred else 0.0
         adj = 1.0 - (n - k0) / (n - np.asarray(n_free)) * (1.0 - r2)
