@@ -181,9 +181,20 @@ def neutralize(
     frame = _validate.no_negative(frame, check_keys, weights, rule=_NEGATIVE)
     lf = frame.lazy()
     stats = lf.group_by(model.cell).agg(_sums(model)).collect(engine=engine)
-    out = _residuals(lf, _cell_table(stats, model), model, prep.outputs)
     if isinstance(frame, pl.LazyFrame):
-        return out
+        # The plan reports the values it turns null when collected (the eager call
+        # below reports them at once): flag the present inputs before they are replaced.
+        outputs: list[str] = prep.outputs
+        taken = {*schema.names(), *outputs}
+        had = {o: _frame.temp_name(taken, f"had{i}") for i, o in enumerate(outputs)}
+        flagged = lf.with_columns(
+            pl.col(c).cast(pl.Float64).is_finite().alias(had[o])
+            for c, o in zip(columns_in, outputs, strict=True)
+        )
+        out = _residuals(flagged, _cell_table(stats, model), model, outputs)
+        lost = {o: pl.col(h) & pl.col(o).is_null() for o, h in had.items()}
+        return _frame.warn_lost_in_plan(out, lost, reason=_LOST).drop(had.values())
+    out = _residuals(lf, _cell_table(stats, model), model, prep.outputs)
     result = out.collect(engine=engine)
     before = frame.select(pl.col(c).cast(pl.Float64) for c in prep.columns)
     _frame.warn_lost(before, result.select(prep.outputs), reason=_LOST)

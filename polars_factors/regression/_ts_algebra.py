@@ -30,11 +30,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PIVOT_TOL", "SumNames", "solve_stages"]
+__all__ = ["PIVOT_TOL", "SUM_MIN", "SumNames", "solve_stages"]
 
 #: A regressor whose scaled Cholesky pivot (one minus its R^2 on the regressors before
 #: it, intercept included) is at most this is treated as collinear: the row gets nulls.
 PIVOT_TOL = 1e-10
+#: A positive sum of squares below this has lost its digits to underflow (values below
+#: about 1e-145): the row gets nulls, like one whose sums overflow to inf.
+SUM_MIN = 1e-290
 
 
 @dataclass(frozen=True)
@@ -138,11 +141,16 @@ class _Unrolled:
             self._centre(self.sums.xy[i], f"mx{i}", "my").alias(f"{self.p}cy{i}") for i in range(k)
         )
         out.append(self._centre(self.sums.yy, "my", "my").alias(f"{self.p}syy"))
-        ok = valid
+        # Sums of squares that overflowed (values near 1e154 or more) or underflowed
+        # give no estimate rather than a wrong one.
+        yy = pl.col(self.sums.yy)
+        ok = valid & yy.is_finite() & ((yy == 0) | (yy >= SUM_MIN))
+        ok = ok & self._centre(self.sums.yy, "my", "my").is_finite()
         for i in range(k):
             sxx_ii = self._centre(self.sums.xx[(i, i)], f"mx{i}", f"mx{i}")
             raw_ii = pl.col(self.sums.xx[(i, i)])
             ok = ok & (sxx_ii > PIVOT_TOL * raw_ii if self.intercept else sxx_ii > 0)
+            ok = ok & sxx_ii.is_finite() & raw_ii.is_finite() & (raw_ii >= SUM_MIN)
         out.append(ok.alias(f"{self.p}ok"))
         return out
 

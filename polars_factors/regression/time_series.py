@@ -322,7 +322,7 @@ def betas(
         msg = f"expected a polars DataFrame or LazyFrame; got {type(frame).__name__}."
         raise TypeError(msg)
     schema = frame.collect_schema()
-    spec = _spec(
+    spec: _Spec = _spec(
         schema,
         returns=returns,
         factors=factors,
@@ -343,7 +343,9 @@ def betas(
     lost = {first: (pl.col("n_obs") >= spec.min_periods) & pl.col(first).is_null()}
     why = (
         "fits with enough observations but a singular design: a constant or all-zero "
-        "factor, or collinear factors, in the window"
+        "factor, or collinear factors, in the window; or values too large or too small "
+        "for float64 sums of squares (|values| above about 1e150 or below 1e-145: "
+        "rescale them)"
     )
     return report_lost(frame, plan, lost, reason=why, what="fits", engine=engine)
 
