@@ -180,6 +180,8 @@ def test_factor_covariance_on_one_date_warns() -> None:
     assert out["covariance"].null_count() == 4
 
 
+# Unit-scale random factor returns look like percent to the units check.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 def test_factor_covariance_warm_up_dates_do_not_warn() -> None:
     # The first dates of a history are null by design; the last date has values.
     rng = np.random.default_rng(5)
@@ -191,6 +193,8 @@ def test_factor_covariance_warm_up_dates_do_not_warn() -> None:
     assert out.filter(pl.col("date") == 29)["covariance"].null_count() == 0
 
 
+# Unit-scale random factor returns look like percent to the units check.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 def test_factor_covariance_a_late_factor_on_the_last_date_warns() -> None:
     rng = np.random.default_rng(6)
     b = rng.normal(size=30)

@@ -78,7 +78,7 @@ def nonzero_spread(x: pl.Expr, std: pl.Expr) -> pl.Expr:
 
 
 def pow2_scale(magnitude: pl.Expr) -> pl.Expr:
-    """The power of two at or just below a positive ``magnitude`` (``2**-1022`` for 0).
+    """Return the power of two at or below a positive ``magnitude`` (``2**-1022`` for 0).
 
     Dividing by a power of two is exact in binary floating point, so statistics of
     ``x / pow2_scale(max|x|)`` (values in ``[-2, 2]``, whose squares cannot overflow
@@ -87,10 +87,11 @@ def pow2_scale(magnitude: pl.Expr) -> pl.Expr:
     return pl.lit(2.0).pow(magnitude.log(2).floor().clip(-1022.0, 1023.0))
 
 
-def rescaled(x: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """``(x / s, s)`` with ``s`` the power of two of the group's largest ``|x|``."""
-    scale = pow2_scale(x.abs().max())
-    return x / scale, scale
+def rescaled(x: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Return ``(x / s, s, max|x| / s)``, ``s`` the power of two of the group's largest ``|x|``."""
+    top = x.abs().max()
+    scale = pow2_scale(top)
+    return x / scale, scale, top / scale
 
 
 def clip_between(x: pl.Expr, lower: pl.Expr, upper: pl.Expr) -> pl.Expr:

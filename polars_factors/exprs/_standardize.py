@@ -51,17 +51,20 @@ def sigma_clip(x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWe
     # The moments come from x and w divided by powers of two (exact), so that squares
     # of values near 1e154 or 1e-160 neither overflow nor underflow; the bounds are
     # scaled back exactly.
-    xs, scale = _core.rescaled(x)
+    xs, scale, top = _core.rescaled(x)
     ws = _unit_weights(w)
     mean = _core.location(xs, ws)
     std = _core.dispersion(xs, ws, mean, std_weights)
-    half_width = pl.when(_core.nonzero_spread(xs, std)).then(n_sigma * std)
+    half_width = pl.when(std > _core.ZERO_SPREAD_RTOL * top).then(n_sigma * std)
     return clip_between(x, (mean - half_width) * scale, (mean + half_width) * scale)
 
 
 def _unit_weights(w: pl.Expr | None) -> pl.Expr | None:
-    """Cleaned weights over a power of two of their largest one: a weighted mean is the
-    same for any common scale of the weights, and ``x * w`` cannot overflow."""
+    """Divide cleaned weights by a power of two of their largest one.
+
+    A weighted mean is the same for any common scale of the weights, and ``x * w``
+    cannot overflow.
+    """
     return None if w is None else w / _core.pow2_scale(w.max())
 
 
@@ -232,11 +235,12 @@ def zscore_core(x: pl.Expr, w: pl.Expr | None, std_weights: StdWeights) -> pl.Ex
     """Z-score a cleaned column ``x`` with cleaned, masked weights ``w``."""
     # A z-score is scale invariant: compute it from x and w divided by powers of two
     # (exact), so that values of any magnitude give the z-scores of ordinary ones.
-    xs, _ = _core.rescaled(x)
+    xs, _, top = _core.rescaled(x)
     ws = _unit_weights(w)
     mean = _core.location(xs, ws)
     std = _core.dispersion(xs, ws, mean, std_weights)
-    return pl.when(_core.nonzero_spread(xs, std)).then((xs - mean) / std)
+    # top = max|xs|: the zero-spread test of nonzero_spread without a second max.
+    return pl.when(std > _core.ZERO_SPREAD_RTOL * top).then((xs - mean) / std)
 
 
 def rank(column: IntoExpr, *, gaussian: bool = False) -> pl.Expr:

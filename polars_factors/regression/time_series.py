@@ -145,7 +145,12 @@ def join_factors(
         table = check_units(table, names, function="join_factors")
         _warn_unmatched_dates(panel, table, date=date)
         return panel.join(table, on=date, how="left", maintain_order="left")
-    checked = check_units(factors.lazy(), names, function="join_factors")
+    # A DataFrame of factors is in memory: checked now; a LazyFrame in the plan.
+    checked = (
+        check_units(factors, names, function="join_factors").lazy()
+        if isinstance(factors, pl.DataFrame)
+        else check_units(factors, names, function="join_factors")
+    )
     return panel.join(checked, on=date, how="left", maintain_order="left")
 
 
@@ -337,7 +342,9 @@ def betas(
     if spec.kind != "full" and _validate.checks_in_plan(frame, check_keys):
         spec = replace(spec, order_guard=True)
     checked = _check_data(frame, spec, check_keys=check_keys)
-    plan = _plan(check_units(checked, [returns, *spec.factors], function="betas").lazy(), spec)
+    # The response only: regressors on a scale of 1 may be z-scored features. Factor
+    # returns are checked where they come in (join_factors, the readers).
+    plan = _plan(check_units(checked, [returns], function="betas").lazy(), spec)
     # A fit with enough observations but no coefficients: a singular design.
     first = _coef_names(spec.factors, intercept=spec.intercept)[0]
     lost = {first: (pl.col("n_obs") >= spec.min_periods) & pl.col(first).is_null()}

@@ -325,6 +325,8 @@ def test_ic_by_date_bars_and_rolling_mean(inputs):
     assert len(pfplot.ic_by_date(frame).axes[0].patches) == ic.height // 2
 
 
+# Unit-scale synthetic forward returns: the units check would warn.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 def test_ic_by_date_on_a_lazy_result(inputs):
     rng = np.random.default_rng(3)
     lf = pl.LazyFrame(

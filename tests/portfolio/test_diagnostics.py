@@ -27,6 +27,8 @@ pytestmark = [
         "ignore:.*infinite values were treated as missing:polars_factors.DataLossWarning"
     ),
     pytest.mark.filterwarnings("ignore:.*dates became null:polars_factors.DataLossWarning"),
+    # Unit-scale synthetic returns (N(0, 1) draws) look like percent to the units check.
+    pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning"),
 ]
 
 PRICES = DATA_DIR / "sp500_5yr" / "prices.parquet"

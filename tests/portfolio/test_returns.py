@@ -704,6 +704,8 @@ def test_signal_weights_net_zero_gross_one(df, weighted, lazy):
             assert g == pytest.approx(1.0, abs=1e-9)
 
 
+# Unit-scale generated returns: the units check would warn.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 @SETTINGS
 @given(df=signal_panels(), n=st.integers(2, 5), seed=st.integers(0, 2**16))
 def test_spread_equals_top_minus_bottom(df, n, seed):

@@ -57,6 +57,8 @@ def test_shifting_returns_moves_only_alpha(seed: int, kwargs: dict, shift: float
     assert_columns_close(moved, expected, ["alpha"], rtol=1e-9)
 
 
+# Returns scaled up to 1000x look like percent to the units check.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), kwargs=WINDOWS, scale=st.floats(1e-3, 1e3))
 def test_scaling_returns_scales_estimates_not_t_stats(

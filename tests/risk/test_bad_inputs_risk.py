@@ -222,6 +222,8 @@ def test_all_missing_returns_give_null_matrices(rng):
     assert out.get_column("covariance").null_count() == 24
 
 
+# Unit-scale random factor returns: the units check would warn.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 def test_partial_covariance_matrix_is_refused_with_a_hint(rng):
     x = rng.normal(size=(20, 2))
     x[:15, 1] = np.nan  # 'b' starts late: null row and column on the early dates

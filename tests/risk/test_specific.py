@@ -390,6 +390,8 @@ def _panel_frame(histories: list[list[float | None]], sizes: list[float]) -> pl.
     )
 
 
+# Residuals scaled by c look like percent to the units check.
+@pytest.mark.filterwarnings("ignore::polars_factors.UnitsWarning")
 @settings(max_examples=30, deadline=None)
 @given(
     histories=_panels,
