@@ -167,9 +167,10 @@ def neutralize(
     )  # fmt: skip
     schema: pl.Schema = prep.schema
     columns_in: list[str] = prep.columns
+    regressors: list[str] = _check_against(schema, prep.columns, against)
     model = _Model(
         ys=prep.columns,
-        xs=_check_against(schema, prep.columns, against),
+        xs=regressors,
         industry=_validate.check_industry(
             schema, industry, [*columns_in, *_validate.as_list(against, name="against")]
         ),
@@ -179,6 +180,7 @@ def neutralize(
     )
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
     frame = _validate.no_negative(frame, check_keys, weights, rule=_NEGATIVE)
+    frame = _validate.check_magnitude(frame, [*columns_in, *regressors], function="neutralize")
     lf = frame.lazy()
     stats = lf.group_by(model.cell).agg(_sums(model)).collect(engine=engine)
     if isinstance(frame, pl.LazyFrame):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import polars as pl
@@ -49,6 +49,7 @@ __all__ = [
     "check_half_life",
     "check_industry",
     "check_key_dtypes",
+    "check_magnitude",
     "check_new_columns",
     "check_no_negative",
     "check_numeric",
@@ -736,3 +737,70 @@ def warn_non_finite(
         f"null first to silence this, e.g. pl.when(pl.col({c!r}).is_finite()).then(pl.col({c!r}))."
     )
     warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+
+
+#: Magnitudes whose squares (and products of two) stay normal floating-point numbers:
+#: above ``MAX_MAGNITUDE`` a square overflows to inf, below ``MIN_MAGNITUDE`` (and not
+#: zero) it underflows to a subnormal or 0.
+MAX_MAGNITUDE = 1e150
+MIN_MAGNITUDE = 1e-150
+
+
+def _magnitude_message(function: str, column: str, big: int, tiny: int) -> str:
+    return (
+        f"{function}: column {column!r} has {big} values of magnitude above {MAX_MAGNITUDE:g} "
+        f"and {tiny} nonzero ones below {MIN_MAGNITUDE:g}; their squares overflow or "
+        f"underflow in floating point, which would give a covariance or a residual that "
+        f"looks right but is not. Rescale the column (e.g. pl.col({column!r}) * 1e-100), "
+        f"or null such values."
+    )
+
+
+def _out_of_range(x: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    a = x.cast(pl.Float64).abs()
+    return (a > MAX_MAGNITUDE) & a.is_finite(), (a < MIN_MAGNITUDE) & (a > 0)
+
+
+def check_magnitude(
+    frame: FrameT, columns: Sequence[str], *, function: str, check: CheckKeys = None
+) -> FrameT:
+    """Refuse values whose squares overflow or underflow (:class:`InvalidDataError`).
+
+    For the estimators that square their inputs without rescaling them (covariances,
+    variances, residual regressions): values of magnitude above :data:`MAX_MAGNITUDE`
+    or nonzero below :data:`MIN_MAGNITUDE`. At call time on a DataFrame (one
+    aggregate); inside the plan on a LazyFrame (an elementwise check that raises when
+    the plan is collected; the column passes through it unchanged).
+    """
+    if check is False or not columns:
+        return frame
+    if checks_now(frame, check):
+        for column in columns:
+            big, tiny = _out_of_range(pl.col(column))
+            n_big, n_tiny = frame.lazy().select(big.sum(), tiny.sum().alias("t")).collect().row(0)
+            if n_big or n_tiny:
+                raise InvalidDataError(_magnitude_message(function, column, n_big, n_tiny))
+        return frame
+    assert isinstance(frame, pl.LazyFrame)
+    lf = frame
+    schema = lf.collect_schema()
+    for column in columns:
+        checked = pl.col(column).map_batches(
+            _magnitude_checker(function, column), return_dtype=schema[column], is_elementwise=True
+        )
+        lf = lf.with_columns(checked.alias(column))
+    return lf
+
+
+def _magnitude_checker(function: str, column: str) -> Callable[[pl.Series], pl.Series]:
+    """Return the batch function of :func:`check_magnitude`'s in-plan check of ``column``."""
+
+    def check_batch(values: pl.Series) -> pl.Series:
+        x = values.cast(pl.Float64).abs()
+        n_big = int(((x > MAX_MAGNITUDE) & x.is_finite()).sum())
+        n_tiny = int(((x < MIN_MAGNITUDE) & (x > 0)).sum())
+        if n_big or n_tiny:
+            raise InvalidDataError(_magnitude_message(function, column, n_big, n_tiny))
+        return values
+
+    return check_batch

@@ -106,6 +106,7 @@ def factor_panel(
         wide = wide.sort(date, maintain_order=True)  # one row per date: cheap to sort
     names = [c for c in wide.columns if c != date]
     _check_not_infinite(wide, names, date=date)
+    _validate.check_magnitude(wide, names, function="factor_covariance")
     # Long: all factors' returns pooled in one column (one fix); wide: each column.
     check_units(df if long else wide, [value] if long else names, function="factor_covariance")
     if wide.height == 0:

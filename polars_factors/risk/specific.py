@@ -483,6 +483,7 @@ def specific_risk(
         _validate.check_numeric(schema, [size], role="size column")
     residuals = _validate.time_order(residuals, check_keys, date=date, asset=asset)
     residuals = _check_sizes(residuals, size, check_keys=check_keys)
+    residuals = _validate.check_magnitude(residuals, [residual], function="specific_risk")
     residuals = check_units(residuals, [residual], function="specific_risk")
 
     taken = {date, asset, residual, *([size] if size is not None else [])}

@@ -11,6 +11,7 @@ right.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -279,3 +280,72 @@ def test_long_short_with_weights_near_1e300(run: Run) -> None:
     base = run(panel, fn)
     big = run(panel.with_columns(pl.col("w") * 1e300), fn)
     _close(big["long_short"], base["long_short"], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- refused
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e160])
+def test_factor_covariance_refuses_values_whose_squares_do_not_fit(scale: float) -> None:
+    # 1e-160 squared underflows to 0: a zero covariance that looks right but is not.
+    rng = np.random.default_rng(11)
+    fr = pl.DataFrame(
+        {
+            "date": np.arange(30),
+            "a": rng.normal(size=30) * 0.01 * scale,
+            "b": rng.normal(size=30) * 0.01,
+        }
+    )
+    with pytest.raises(pf.InvalidDataError, match=r"column 'a' has .*Rescale the column"):
+        pf.risk.factor_covariance(fr, half_life_vol=10, half_life_corr=20)
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e160])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_specific_risk_refuses_values_whose_squares_do_not_fit(scale: float, lazy: bool) -> None:
+    rng = np.random.default_rng(12)
+    df = pl.DataFrame(
+        {
+            "date": np.repeat(np.arange(20), 3),
+            "asset": np.tile(["a", "b", "c"], 20),
+            "residual": rng.normal(size=60) * 0.01 * scale,
+        }
+    )
+    if lazy:
+        plan = pf.risk.specific_risk(df.lazy(), half_life=10)  # the check is in the plan
+        with pytest.raises(pf.InvalidDataError, match="specific_risk: column 'residual'"):
+            plan.collect()
+    else:
+        with pytest.raises(pf.InvalidDataError, match="specific_risk: column 'residual'"):
+            pf.risk.specific_risk(df, half_life=10)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_neutralize_refuses_values_whose_squares_do_not_fit(lazy: bool) -> None:
+    df = pl.DataFrame(
+        {
+            "date": [1] * 4,
+            "asset": list("abcd"),
+            "x": [1.0, 2.0, 3.0, 4.0],
+            "y": [1e-170, 2e-170, 0.0, 1e-170],
+        }
+    )
+    # the fit's sums are read at call time, and the check with them: it raises there
+    with pytest.raises(
+        pf.InvalidDataError, match=r"neutralize: column 'y' has 0 values .* nonzero ones below"
+    ):
+        pf.neutralize(df.lazy() if lazy else df, "y", against="x")
+
+
+def test_values_in_range_are_not_refused() -> None:
+    fr = pl.DataFrame(
+        {
+            "date": np.arange(30),
+            "a": np.linspace(-1e140, 1e140, 30),
+            "b": np.linspace(1e-140, 1, 30),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pf.UnitsWarning)  # values this large look like percent
+        out = pf.risk.factor_covariance(fr, half_life_vol=10, half_life_corr=20, dates="last")
+    assert out["covariance"].is_finite().all()

@@ -368,7 +368,11 @@ def test_integer_residuals() -> None:
 
 _panels = st.lists(
     st.lists(
-        st.one_of(st.none(), st.floats(-1.0, 1.0, allow_nan=False, allow_subnormal=False)),
+        st.one_of(
+            st.none(),
+            # nonzero magnitudes below 1e-150 are refused (their squares underflow)
+            st.floats(-1.0, 1.0, allow_nan=False).filter(lambda v: v == 0 or abs(v) >= 1e-140),
+        ),
         min_size=1,
         max_size=12,
     ),
