@@ -19,6 +19,7 @@ from polars_factors.typing import ColumnNames, EngineType, FrameT
 __all__ = [
     "TEMP_PREFIX",
     "Prepared",
+    "WarnOncePerPlan",
     "finish_staged",
     "like_input",
     "prepare",
@@ -219,15 +220,18 @@ def warn_all_null(
     return plan.map_batches(check, schema=plan.collect_schema())
 
 
-class _LossWarner:
-    """The batch function of :func:`warn_lost_in_plan`: warns once, at the first loss.
+class WarnOncePerPlan:
+    """Base of the batch functions of in-plan checks that warn once, at the first finding.
 
-    Polars may run batches on several threads at once (hence the lock), and pickles
-    plans with their functions (for a cluster): the lock is rebuilt on unpickling.
+    A subclass gives :meth:`message` (the warning for a batch, or ``None``) and
+    ``category``. Polars may run batches on several threads at once (hence the lock),
+    and pickles plans with their functions (for a cluster): the lock is rebuilt on
+    unpickling. Once it has warned, the statistics are skipped.
     """
 
-    def __init__(self, names: list[str], *, reason: str, what: str) -> None:
-        self.names, self.reason, self.what = names, reason, what
+    category: type[Warning] = DataLossWarning
+
+    def __init__(self) -> None:
         self.warned = False
         self._lock = threading.Lock()
 
@@ -238,23 +242,40 @@ class _LossWarner:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def message(self, batch: pl.Series) -> str | None:
+        """Return the warning for this batch (a struct of the checked columns), if any."""
+        raise NotImplementedError
+
     def __call__(self, batch: pl.Series) -> pl.Series:
         if not self.warned:
-            counts = batch.struct.unnest().sum().row(0)
-            parts = [
-                f"{name!r}: {n} {self.what} became null ({self.reason})"
-                for name, n in zip(self.names, counts, strict=True)
-                if n
-            ]
+            msg = self.message(batch)
             with self._lock:
-                if parts and not self.warned:
+                if msg is not None and not self.warned:
                     self.warned = True
-                    msg = (
-                        "; ".join(parts) + f" (in one batch of {batch.len()} rows of a lazy "
-                        "plan; at least that many in all: collect a DataFrame for exact counts)."
-                    )
-                    warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+                    warnings.warn(msg, self.category, stacklevel=user_stacklevel())
         return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
+
+
+class _LossWarner(WarnOncePerPlan):
+    """The batch function of :func:`warn_lost_in_plan`."""
+
+    def __init__(self, names: list[str], *, reason: str, what: str) -> None:
+        super().__init__()
+        self.names, self.reason, self.what = names, reason, what
+
+    def message(self, batch: pl.Series) -> str | None:
+        counts = batch.struct.unnest().sum().row(0)
+        parts = [
+            f"{name!r}: {n} {self.what} became null ({self.reason})"
+            for name, n in zip(self.names, counts, strict=True)
+            if n
+        ]
+        if not parts:
+            return None
+        return (
+            "; ".join(parts) + f" (in one batch of {batch.len()} rows of a lazy "
+            "plan; at least that many in all: collect a DataFrame for exact counts)."
+        )
 
 
 def warn_lost_in_plan(

@@ -27,7 +27,6 @@ percent (the statistics it names are that batch's).
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from polars_factors._frame import temp_name, user_stacklevel
+from polars_factors._frame import WarnOncePerPlan, temp_name, user_stacklevel
 from polars_factors.exceptions import UnitsWarning
 from polars_factors.typing import FrameT
 
@@ -149,32 +148,15 @@ def unchecked() -> Iterator[None]:
         _SKIP.reset(token)
 
 
-class _UnitsWarner:
-    """The batch function of the in-plan check: warns once, at the first suspect batch.
+class _UnitsWarner(WarnOncePerPlan):
+    """The batch function of the in-plan check (see ``_frame.WarnOncePerPlan``)."""
 
-    As :class:`polars_factors._frame._LossWarner`: a lock because Polars may run
-    batches on several threads at once, rebuilt on unpickling (plans are pickled with
-    their functions, for a cluster). Once it has warned it skips the statistics.
-    """
+    category = UnitsWarning
 
     def __init__(self, names: list[str], *, function: str) -> None:
+        super().__init__()
         self.names, self.function = names, function
-        self.warned = False
-        self._lock = threading.Lock()
 
-    def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def __call__(self, batch: pl.Series) -> pl.Series:
-        if not self.warned:
-            found = percent_like(batch.struct.unnest())
-            with self._lock:
-                if found and not self.warned:
-                    self.warned = True
-                    msg = _message(self.function, found, batch=batch.len())
-                    warnings.warn(msg, UnitsWarning, stacklevel=user_stacklevel())
-        return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
+    def message(self, batch: pl.Series) -> str | None:
+        found = percent_like(batch.struct.unnest())
+        return _message(self.function, found, batch=batch.len()) if found else None
