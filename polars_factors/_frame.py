@@ -253,18 +253,25 @@ class WarnOncePerPlan:
                 if msg is not None and not self.warned:
                     self.warned = True
                     warnings.warn(msg, self.category, stacklevel=user_stacklevel())
+        return self.result(batch)
+
+    def result(self, batch: pl.Series) -> pl.Series:
+        """Return what the check puts in the plan: a true column (a gate) by default."""
         return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
 
 
 class _LossWarner(WarnOncePerPlan):
-    """The batch function of :func:`warn_lost_in_plan`."""
+    """The batch function of :func:`warn_lost_in_plan`: passes the output through."""
+
+    def result(self, batch: pl.Series) -> pl.Series:
+        return batch.struct.field("value")
 
     def __init__(self, names: list[str], *, reason: str, what: str) -> None:
         super().__init__()
         self.names, self.reason, self.what = names, reason, what
 
     def message(self, batch: pl.Series) -> str | None:
-        counts = batch.struct.unnest().sum().row(0)
+        counts = [int(batch.struct.field("lost").sum())]
         parts = [
             f"{name!r}: {n} {self.what} became null ({self.reason})"
             for name, n in zip(self.names, counts, strict=True)
@@ -285,19 +292,22 @@ def warn_lost_in_plan(
 
     The lazy counterpart of :func:`warn_lost`, shared by the functions that return a
     plan: ``lost`` maps an output name to a Boolean expression, true on a row where the
-    input had data and the output is null. An elementwise check (filters on the keys
-    still reach the scan) counts them batch by batch and emits one
-    :class:`DataLossWarning` per plan, at the first batch that has such rows: the
-    counts it names are those of that batch (at least that many in all). Collect a
+    input had data and the output is null. Each output passes through an elementwise
+    check of its own rows (filters on the keys still reach the scan, and a query that
+    does not read the output does not compute it, nor its check), which emits one
+    :class:`DataLossWarning` per output and plan, at the first batch that has such
+    rows: the count it names is that batch's (at least that many in all). Collect a
     DataFrame (or call the function on one) for exact totals.
     """
-    taken = set(lf.collect_schema().names())
-    fields = {name: temp_name(taken, f"lost{i}") for i, name in enumerate(lost)}
-    ok = temp_name(taken, "ok")
-    check = _LossWarner(list(lost), reason=reason, what=what)
-    flags = pl.struct(e.alias(fields[name]) for name, e in lost.items())
-    check_expr = flags.map_batches(check, return_dtype=pl.Boolean, is_elementwise=True)
-    return lf.with_columns(check_expr.alias(ok)).filter(pl.col(ok)).drop(ok)
+    schema = lf.collect_schema()
+    checks = []
+    for name, flag in lost.items():
+        warner = _LossWarner([name], reason=reason, what=what)
+        both = pl.struct(pl.col(name).alias("value"), flag.alias("lost"))
+        checks.append(
+            both.map_batches(warner, return_dtype=schema[name], is_elementwise=True).alias(name)
+        )
+    return lf.with_columns(checks)
 
 
 def like_input(frame: FrameT, plan: pl.LazyFrame, *, engine: EngineType = "auto") -> FrameT:
