@@ -54,7 +54,10 @@ __all__ = [
     "zscore",
 ]
 
-_ZERO_SPREAD = "their group has zero spread, a single value or no positive weight"
+_ZERO_SPREAD = (
+    "their group has zero spread, a single value or no positive weight, or values beyond "
+    "the magnitudes float64 can square (|x| above 1e145 or below 1e-140)"
+)
 
 #: The rule of negative weights, as in the regressions: an error, opt-out check_keys=False.
 NEGATIVE_WEIGHTS = (
@@ -160,7 +163,8 @@ def winsorize(
             std_weights=std_weights,
         ),
         weights=weights,
-        reason="unexpected",
+        reason="method='sigma': values beyond the magnitudes float64 can square "
+        "(|x| above 1e145 or below 1e-140)",
     )
 
 

@@ -12,15 +12,16 @@ import polars as pl
 from polars_factors.typing import IntoExpr, StdWeights
 
 __all__ = [
+    "MAX_MAGNITUDE",
+    "MIN_MAGNITUDE",
     "ZERO_SPREAD_RTOL",
     "clean",
     "clean_weights",
     "clip_between",
     "dispersion",
+    "in_range",
     "location",
     "nonzero_spread",
-    "pow2_scale",
-    "rescaled",
     "to_expr",
 ]
 
@@ -77,21 +78,25 @@ def nonzero_spread(x: pl.Expr, std: pl.Expr) -> pl.Expr:
     return std > ZERO_SPREAD_RTOL * x.abs().max()
 
 
-def pow2_scale(magnitude: pl.Expr) -> pl.Expr:
-    """Return the power of two at or below a positive ``magnitude`` (``2**-1022`` for 0).
+#: Magnitudes whose squares, and sums of many of them, stay normal float64 numbers.
+MAX_MAGNITUDE = 1e145
+MIN_MAGNITUDE = 1e-140
 
-    Dividing by a power of two is exact in binary floating point, so statistics of
-    ``x / pow2_scale(max|x|)`` (values in ``[-2, 2]``, whose squares cannot overflow
-    or underflow) scale back to those of ``x`` bit for bit when ``x`` itself was safe.
+
+def in_range(x: pl.Expr, w: pl.Expr | None = None) -> pl.Expr:
+    """Return whether the group's largest ``|x|`` (and weight) can be squared in float64.
+
+    Above :data:`MAX_MAGNITUDE` squares overflow (an inf std gives z-scores of 0);
+    below :data:`MIN_MAGNITUDE` they underflow to subnormals or 0 (digits are lost). An
+    all-zero group is in range (its spread is zero, which has its own rule).
     """
-    return pl.lit(2.0).pow(magnitude.log(2).floor().clip(-1022.0, 1023.0))
-
-
-def rescaled(x: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Return ``(x / s, s, max|x| / s)``, ``s`` the power of two of the group's largest ``|x|``."""
     top = x.abs().max()
-    scale = pow2_scale(top)
-    return x / scale, scale, top / scale
+    ok = top.is_between(MIN_MAGNITUDE, MAX_MAGNITUDE) | (top == 0)
+    if w is not None:
+        # Weighted squares w * x**2 must fit too (an overflow gives inf, which fails).
+        w_top = w.max()
+        ok &= (w_top * top * top <= 1e300) & ((w_top >= MIN_MAGNITUDE) | (w_top == 0))
+    return ok
 
 
 def clip_between(x: pl.Expr, lower: pl.Expr, upper: pl.Expr) -> pl.Expr:

@@ -48,24 +48,11 @@ def quantile_clip(x: pl.Expr, lower: float, upper: float) -> pl.Expr:
 
 
 def sigma_clip(x: pl.Expr, w: pl.Expr | None, n_sigma: float, std_weights: StdWeights) -> pl.Expr:
-    # The moments come from x and w divided by powers of two (exact), so that squares
-    # of values near 1e154 or 1e-160 neither overflow nor underflow; the bounds are
-    # scaled back exactly.
-    xs, scale, top = _core.rescaled(x)
-    ws = _unit_weights(w)
-    mean = _core.location(xs, ws)
-    std = _core.dispersion(xs, ws, mean, std_weights)
-    half_width = pl.when(std > _core.ZERO_SPREAD_RTOL * top).then(n_sigma * std)
-    return clip_between(x, (mean - half_width) * scale, (mean + half_width) * scale)
-
-
-def _unit_weights(w: pl.Expr | None) -> pl.Expr | None:
-    """Divide cleaned weights by a power of two of their largest one.
-
-    A weighted mean is the same for any common scale of the weights, and ``x * w``
-    cannot overflow.
-    """
-    return None if w is None else w / _core.pow2_scale(w.max())
+    mean = _core.location(x, w)
+    std = _core.dispersion(x, w, mean, std_weights)
+    half_width = pl.when(_core.nonzero_spread(x, std)).then(n_sigma * std)
+    # Values whose squares do not fit in float64 give a null group, not unclipped values.
+    return pl.when(_core.in_range(x, w)).then(clip_between(x, mean - half_width, mean + half_width))
 
 
 def mad_clip(x: pl.Expr, n_sigma: float) -> pl.Expr:
@@ -233,14 +220,12 @@ def zscore(
 
 def zscore_core(x: pl.Expr, w: pl.Expr | None, std_weights: StdWeights) -> pl.Expr:
     """Z-score a cleaned column ``x`` with cleaned, masked weights ``w``."""
-    # A z-score is scale invariant: compute it from x and w divided by powers of two
-    # (exact), so that values of any magnitude give the z-scores of ordinary ones.
-    xs, _, top = _core.rescaled(x)
-    ws = _unit_weights(w)
-    mean = _core.location(xs, ws)
-    std = _core.dispersion(xs, ws, mean, std_weights)
-    # top = max|xs|: the zero-spread test of nonzero_spread without a second max.
-    return pl.when(std > _core.ZERO_SPREAD_RTOL * top).then((xs - mean) / std)
+    mean = _core.location(x, w)
+    std = _core.dispersion(x, w, mean, std_weights)
+    # Null where the spread is zero, and where the values (or weights) are beyond what
+    # float64 can square: a null the caller reports, never z-scores of 0 from an inf std.
+    ok = _core.nonzero_spread(x, std) & _core.in_range(x, w)
+    return pl.when(ok).then((x - mean) / std)
 
 
 def rank(column: IntoExpr, *, gaussian: bool = False) -> pl.Expr:

@@ -25,7 +25,6 @@ import polars_factors as pf
 pytestmark = pytest.mark.filterwarnings("ignore::polars_factors.exceptions.UnitsWarning")
 
 Run = Callable[..., pl.DataFrame]
-SCALES = [1e-150, 1e150, "max"]  # "max": the largest value becomes 1e300
 
 
 def _panel(seed: int = 7, n_dates: int = 4, n_assets: int = 30) -> pl.DataFrame:
@@ -60,80 +59,115 @@ def _close(got: pl.Series, want: pl.Series, *, rtol: float = 0.0, atol: float = 
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
 
 
-# -- standardization: scale invariant ---------------------------------------------------
+# -- standardization: scale invariant in range, null and reported beyond ---------------
+#
+# The statistics are taken as they are (no rescaling pass, which cost 40-70% of the
+# z-score's time): values whose group maximum |x| is within [1e-140, 1e145] (and
+# weights within the same range) give the z-scores of ordinary values; beyond, the
+# group is null, with a DataLossWarning, never z-scores of 0 from an overflowed std.
+
+IN_RANGE = [1e-120, 1e-60, 1e60, 1e120]
+BEYOND = [1e-160, 1e160, "max"]  # "max": the largest value becomes 1e300
+FLOAT_LIMIT = "magnitudes float64 can square"
 
 
-@pytest.mark.parametrize("c", SCALES)
-def test_zscore_is_scale_invariant(run: Run, c: float | str) -> None:
+@pytest.mark.parametrize("c", IN_RANGE)
+def test_zscore_is_scale_invariant(run: Run, c: float) -> None:
     panel = _panel()
-    k = _factor(panel, c)
     base = run(panel, lambda f: f.factors.zscore("x"))
-    scaled = run(panel.with_columns(pl.col("x") * k), lambda f: f.factors.zscore("x"))
+    scaled = run(panel.with_columns(pl.col("x") * c), lambda f: f.factors.zscore("x"))
     assert run.warnings == []  # type: ignore[attr-defined]
     _close(scaled["x"], base["x"], atol=1e-12)
 
 
-@pytest.mark.parametrize("std_weights", ["equal", "weighted"])
-@pytest.mark.parametrize("c", SCALES)
-def test_weighted_zscore_with_weights_near_1e300(
-    run: Run, c: float | str, std_weights: str
-) -> None:
+@pytest.mark.parametrize("c", BEYOND)
+def test_zscore_beyond_float_range_is_null_and_reported(run: Run, c: float | str) -> None:
     panel = _panel()
     k = _factor(panel, c)
+    out = run(panel.with_columns(pl.col("x") * k), lambda f: f.factors.zscore("x"))
+    assert out["x"].null_count() == out.height
+    assert any(FLOAT_LIMIT in str(m) for m in run.warnings)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("std_weights", ["equal", "weighted"])
+@pytest.mark.parametrize("c", IN_RANGE)
+def test_weighted_zscore_with_large_weights(run: Run, c: float, std_weights: str) -> None:
+    panel = _panel()
 
     def fn(f: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         return f.factors.zscore("x", weights="w", std_weights=std_weights)  # type: ignore[arg-type]
 
     base = run(panel, fn)
-    big = panel.with_columns(pl.col("x") * k, pl.col("w") * 1e300)
+    big = panel.with_columns(pl.col("x") * c, pl.col("w") * 1e20)
     _close(run(big, fn)["x"], base["x"], atol=1e-12)
 
 
-@pytest.mark.parametrize("c", SCALES)
-def test_standardize_is_scale_invariant(run: Run, c: float | str) -> None:
+@pytest.mark.parametrize("std_weights", ["equal", "weighted"])
+def test_weights_near_1e300_are_null_and_reported(run: Run, std_weights: str) -> None:
+    # Before: NaN z-scores (the weighted sums overflowed).
+    panel = _panel().with_columns(pl.col("w") * 1e300)
+    out = run(panel, lambda f: f.factors.zscore("x", weights="w", std_weights=std_weights))
+    assert out["x"].null_count() == out.height
+    assert not out["x"].is_nan().any()
+    assert any(FLOAT_LIMIT in str(m) for m in run.warnings)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("c", IN_RANGE)
+def test_standardize_is_scale_invariant(run: Run, c: float) -> None:
     panel = _panel()
-    k = _factor(panel, c)
 
     def fn(f: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         return f.factors.standardize("x", weights="w")
 
     base = run(panel, fn)
-    scaled = run(panel.with_columns(pl.col("x") * k, pl.col("w") * 1e300), fn)
+    scaled = run(panel.with_columns(pl.col("x") * c, pl.col("w") * 1e20), fn)
     _close(scaled["x"], base["x"], atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["sigma", "mad"])
-@pytest.mark.parametrize("c", SCALES)
-def test_winsorize_scales_with_the_values(run: Run, c: float | str, method: str) -> None:
+@pytest.mark.parametrize("c", IN_RANGE)
+def test_winsorize_scales_with_the_values(run: Run, c: float, method: str) -> None:
     panel = _panel()
-    k = _factor(panel, c)
 
     def fn(f: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         return f.factors.winsorize("x", method=method, n_sigma=1.5)  # type: ignore[arg-type]
 
     base = run(panel, fn)
-    scaled = run(panel.with_columns(pl.col("x") * k), fn)
+    scaled = run(panel.with_columns(pl.col("x") * c), fn)
     clipped = (base["x"] != panel["x"]).sum()
     assert clipped > 0  # the bounds do bite
-    _close(scaled["x"] / k, base["x"], rtol=1e-12)
+    _close(scaled["x"] / c, base["x"], rtol=1e-12)
 
 
-def test_zscore_of_values_near_1e154_is_not_zero() -> None:
+@pytest.mark.parametrize("c", BEYOND)
+def test_sigma_winsorize_beyond_float_range_is_null_not_unclipped(run: Run, c: float | str) -> None:
+    # Before the check, an inf std left every value unclipped: values that look right.
+    panel = _panel()
+    k = _factor(panel, c)
+    out = run(
+        panel.with_columns(pl.col("x") * k),
+        lambda f: f.factors.winsorize("x", method="sigma", n_sigma=1.5),
+    )
+    assert out["x"].null_count() == out.height
+    assert any(FLOAT_LIMIT in str(m) for m in run.warnings)  # type: ignore[attr-defined]
+
+
+def test_zscore_of_values_near_1e154_is_null_not_zero() -> None:
     # Before: the std overflowed to inf and every z-score came out 0.
-    out = pl.DataFrame({"date": [1] * 3, "asset": list("abc"), "x": [1e154, 2e154, 3e154]})
-    z = out.factors.zscore("x")["x"].to_list()
-    np.testing.assert_allclose(z, [-1.224744871391589, 0.0, 1.224744871391589], rtol=1e-14)
+    df = pl.DataFrame({"date": [1] * 3, "asset": list("abc"), "x": [1e154, 2e154, 3e154]})
+    with pytest.warns(pf.DataLossWarning, match="'x': 3 values became null .*float64"):
+        z = df.factors.zscore("x")["x"]
+    assert z.null_count() == 3
 
 
-def test_zscore_of_values_near_1e_minus_300_is_not_null() -> None:
-    # Before: the variance underflowed to 0: all null, a DataLossWarning.
-    out = pl.DataFrame({"date": [1] * 3, "asset": list("abc"), "x": [1e-300, 2e-300, 3e-300]})
-    z = out.factors.zscore("x")["x"].to_list()
-    np.testing.assert_allclose(z, [-1.224744871391589, 0.0, 1.224744871391589], rtol=1e-14)
+def test_zscore_near_the_limits_is_exact() -> None:
+    for top in (1e144, 1e-139):
+        df = pl.DataFrame({"date": [1] * 3, "asset": list("abc"), "x": [top / 3, 2 * top / 3, top]})
+        z = df.factors.zscore("x")["x"].to_list()
+        np.testing.assert_allclose(z, [-1.224744871391589, 0.0, 1.224744871391589], atol=1e-12)
 
 
 def test_zscore_expression_is_bit_for_bit_on_ordinary_data() -> None:
-    # The scaling divides by powers of two: exact, so ordinary results do not move.
     panel = _panel(seed=3, n_dates=1, n_assets=201)
     x = panel["x"].to_numpy()
     got = panel.select(pf.exprs.zscore("x").over("date"))["x"].to_numpy()
@@ -143,7 +177,7 @@ def test_zscore_expression_is_bit_for_bit_on_ordinary_data() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(exponent=st.floats(-200.0, 200.0), seed=st.integers(0, 2**16))
+@given(exponent=st.floats(-120.0, 120.0), seed=st.integers(0, 2**16))
 def test_zscore_scale_invariance_property(exponent: float, seed: int) -> None:
     panel = _panel(seed=seed, n_dates=2, n_assets=12)
     c = 10.0**exponent
@@ -153,7 +187,7 @@ def test_zscore_scale_invariance_property(exponent: float, seed: int) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(exponent=st.floats(-200.0, 200.0), seed=st.integers(0, 2**16))
+@given(exponent=st.floats(-120.0, 120.0), seed=st.integers(0, 2**16))
 def test_sigma_winsorize_scale_property(exponent: float, seed: int) -> None:
     panel = _panel(seed=seed, n_dates=2, n_assets=12)
     c = 10.0**exponent
