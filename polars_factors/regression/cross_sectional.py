@@ -239,7 +239,7 @@ def cross_section(
     └────────┴───────────────┘
     """
     schema = frame.collect_schema()
-    model = build_model(
+    model: Model = build_model(
         schema,
         returns=returns,
         exposures=exposures,
@@ -256,7 +256,11 @@ def cross_section(
         asset=asset,
     )
     _validate.unique_keys(frame, check_keys, date=date, asset=asset)
-    lf = check_units(frame, [model.returns], function="cross_section").lazy()
+    # Returns and exposures whose squares do not fit in float64 give an r2 of 0 (and
+    # wrong Huber fits) that look right: refused, at call time or in the plan.
+    squared: list[str] = [model.returns, *model.exposures]
+    checked = _validate.check_magnitude(frame, squared, function="cross_section")
+    lf = check_units(checked, [model.returns], function="cross_section").lazy()
     if model.method == "huber":
         solution = _huber.solve(lf, model, engine=engine).lazy()
     else:

@@ -234,13 +234,22 @@ def test_cross_section_returns_scale_the_factor_returns(run: Run, c: float) -> N
 
 
 @pytest.mark.parametrize("column", ["ret", "x1"])
-def test_cross_section_overflow_is_reported(run: Run, column: str) -> None:
-    panel = _panel().with_columns(pl.col(column) * 1e160)
-    out = run(panel, _cs())
-    assert out["status"].unique().to_list() == ["overflow"]
-    assert out["factor_return"].null_count() == out.height
-    assert out["r2"].null_count() == out.height
-    assert any("values too large" in str(m) for m in run.warnings)  # type: ignore[attr-defined]
+def test_cross_section_refuses_returns_and_exposures_beyond_float_range(
+    run: Run, column: str
+) -> None:
+    # Returns or exposures whose squares do not fit: refused (before: status "singular",
+    # and at 1e-160 an r2 of 0 and wrong Huber fits that looked right).
+    for scale in (1e160, 1e-160):
+        panel = _panel().with_columns(pl.col(column) * scale)
+        with pytest.raises(pf.InvalidDataError, match=f"cross_section: column '{column}'"):
+            run(panel, _cs())
+
+
+@pytest.mark.parametrize("method", ["wls", "huber"])
+def test_cross_section_tiny_returns_refused_not_r2_of_zero(method: str) -> None:
+    panel = _panel().with_columns(pl.col("ret") * 1e-160)
+    with pytest.raises(pf.InvalidDataError, match="squares overflow or underflow"):
+        pf.cross_section(panel, "ret", ["x1", "x2"], method=method)  # type: ignore[arg-type]
 
 
 # -- betas ------------------------------------------------------------------------------------
