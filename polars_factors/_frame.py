@@ -168,11 +168,7 @@ def report_lost(
         return warn_lost_in_plan(plan, lost, reason=reason, what=what)
     out = plan.collect(engine=engine)
     counts = out.select(e.sum().alias(name) for name, e in lost.items()).row(0)
-    parts = [
-        f"{name!r}: {n} {what} became null ({reason})"
-        for name, n in zip(lost, counts, strict=True)
-        if n
-    ]
+    parts = [_lost(name, n, what, reason) for name, n in zip(lost, counts, strict=True) if n]
     if parts:
         warnings.warn("; ".join(parts) + ".", DataLossWarning, stacklevel=user_stacklevel())
     return out
@@ -195,28 +191,16 @@ def warn_all_null(
     its whole result when collected (a step over the small result, not per batch).
     """
 
-    def message(nulls: list[str], height: int) -> str:
-        return f"{function}: {', '.join(map(repr, nulls))} null on all {height} rows ({reason})."
-
-    if isinstance(frame, pl.DataFrame):
-        out = plan.collect(engine=engine)
-        nulls = [c for c in columns if out.height and out.get_column(c).null_count() == out.height]
-        if nulls:
-            warnings.warn(message(nulls, out.height), DataLossWarning, stacklevel=user_stacklevel())
-        return out
-
     def check(result: pl.DataFrame) -> pl.DataFrame:
-        nulls = [
-            c
-            for c in columns
-            if result.height and result.get_column(c).null_count() == result.height
-        ]
+        n = result.height
+        nulls = [c for c in columns if n and result.get_column(c).null_count() == n]
         if nulls:
-            warnings.warn(
-                message(nulls, result.height), DataLossWarning, stacklevel=user_stacklevel()
-            )
+            msg = f"{function}: {', '.join(map(repr, nulls))} null on all {n} rows ({reason})."
+            warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
         return result
 
+    if isinstance(frame, pl.DataFrame):
+        return check(plan.collect(engine=engine))
     return plan.map_batches(check, schema=plan.collect_schema())
 
 
@@ -260,29 +244,28 @@ class WarnOncePerPlan:
         return pl.repeat(value=True, n=batch.len(), dtype=pl.Boolean, eager=True)
 
 
+def _lost(name: str, n: int, what: str, reason: str) -> str:
+    return f"{name!r}: {n} {what} became null ({reason})"
+
+
 class _LossWarner(WarnOncePerPlan):
-    """The batch function of :func:`warn_lost_in_plan`: passes the output through."""
+    """The batch function of :func:`warn_lost_in_plan`: passes one output through."""
+
+    def __init__(self, name: str, *, reason: str, what: str) -> None:
+        super().__init__()
+        self.name, self.reason, self.what = name, reason, what
+
+    def message(self, batch: pl.Series) -> str | None:
+        n = int(batch.struct.field("lost").sum())
+        if not n:
+            return None
+        return _lost(self.name, n, self.what, self.reason) + (
+            f" (in one batch of {batch.len()} rows of a lazy plan; at least that many in "
+            "all: collect a DataFrame for exact counts)."
+        )
 
     def result(self, batch: pl.Series) -> pl.Series:
         return batch.struct.field("value")
-
-    def __init__(self, names: list[str], *, reason: str, what: str) -> None:
-        super().__init__()
-        self.names, self.reason, self.what = names, reason, what
-
-    def message(self, batch: pl.Series) -> str | None:
-        counts = [int(batch.struct.field("lost").sum())]
-        parts = [
-            f"{name!r}: {n} {self.what} became null ({self.reason})"
-            for name, n in zip(self.names, counts, strict=True)
-            if n
-        ]
-        if not parts:
-            return None
-        return (
-            "; ".join(parts) + f" (in one batch of {batch.len()} rows of a lazy "
-            "plan; at least that many in all: collect a DataFrame for exact counts)."
-        )
 
 
 def warn_lost_in_plan(
@@ -302,7 +285,7 @@ def warn_lost_in_plan(
     schema = lf.collect_schema()
     checks = []
     for name, flag in lost.items():
-        warner = _LossWarner([name], reason=reason, what=what)
+        warner = _LossWarner(name, reason=reason, what=what)
         both = pl.struct(pl.col(name).alias("value"), flag.alias("lost"))
         checks.append(
             both.map_batches(warner, return_dtype=schema[name], is_elementwise=True).alias(name)

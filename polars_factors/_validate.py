@@ -560,6 +560,18 @@ def guard_no_negative(lf: pl.LazyFrame, column: str, *, rule: str) -> pl.LazyFra
             raise WeightError(_negative_message(column, negative, rule))
         return values
 
+    return _pass_through(lf, column, check)
+
+
+def _pass_through(
+    lf: pl.LazyFrame, column: str, check: Callable[[pl.Series], pl.Series]
+) -> pl.LazyFrame:
+    """Replace ``column`` by itself passed through ``check``, elementwise, batch by batch.
+
+    ``check`` raises or returns its batch unchanged. A filter on ``column`` cannot be
+    pushed below the check (it would hide rows from it); filters on other columns still
+    reach the scan; a query that does not read ``column`` does not run the check.
+    """
     dtype = lf.collect_schema()[column]
     checked = pl.col(column).map_batches(check, return_dtype=dtype, is_elementwise=True)
     return lf.with_columns(checked.alias(column))
@@ -756,9 +768,21 @@ def _magnitude_message(function: str, column: str, big: int, tiny: int) -> str:
     )
 
 
-def _out_of_range(x: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    a = x.cast(pl.Float64).abs()
-    return (a > MAX_MAGNITUDE) & a.is_finite(), (a < MIN_MAGNITUDE) & (a > 0)
+def _raise_out_of_range(
+    frame: pl.DataFrame | pl.LazyFrame, columns: Sequence[str], *, function: str
+) -> None:
+    """Raise :class:`InvalidDataError` for the first column with values out of range."""
+    exprs = []
+    for i, column in enumerate(columns):
+        a = pl.col(column).cast(pl.Float64).abs()
+        exprs.append(((a > MAX_MAGNITUDE) & a.is_finite()).sum().alias(f"big{i}"))
+        exprs.append(((a < MIN_MAGNITUDE) & (a > 0)).sum().alias(f"tiny{i}"))
+    table = frame.select(exprs)
+    counts = (table.collect() if isinstance(table, pl.LazyFrame) else table).row(0)
+    for i, column in enumerate(columns):
+        n_big, n_tiny = counts[2 * i], counts[2 * i + 1]
+        if n_big or n_tiny:
+            raise InvalidDataError(_magnitude_message(function, column, n_big, n_tiny))
 
 
 def check_magnitude(
@@ -775,20 +799,12 @@ def check_magnitude(
     if check is False or not columns:
         return frame
     if checks_now(frame, check):
-        for column in columns:
-            big, tiny = _out_of_range(pl.col(column))
-            n_big, n_tiny = frame.lazy().select(big.sum(), tiny.sum().alias("t")).collect().row(0)
-            if n_big or n_tiny:
-                raise InvalidDataError(_magnitude_message(function, column, n_big, n_tiny))
+        _raise_out_of_range(frame, columns, function=function)  # one pass, every column
         return frame
     assert isinstance(frame, pl.LazyFrame)
     lf = frame
-    schema = lf.collect_schema()
     for column in columns:
-        checked = pl.col(column).map_batches(
-            _magnitude_checker(function, column), return_dtype=schema[column], is_elementwise=True
-        )
-        lf = lf.with_columns(checked.alias(column))
+        lf = _pass_through(lf, column, _magnitude_checker(function, column))
     return lf
 
 
@@ -796,11 +812,7 @@ def _magnitude_checker(function: str, column: str) -> Callable[[pl.Series], pl.S
     """Return the batch function of :func:`check_magnitude`'s in-plan check of ``column``."""
 
     def check_batch(values: pl.Series) -> pl.Series:
-        x = values.cast(pl.Float64).abs()
-        n_big = int(((x > MAX_MAGNITUDE) & x.is_finite()).sum())
-        n_tiny = int(((x < MIN_MAGNITUDE) & (x > 0)).sum())
-        if n_big or n_tiny:
-            raise InvalidDataError(_magnitude_message(function, column, n_big, n_tiny))
+        _raise_out_of_range(values.to_frame(column), [column], function=function)
         return values
 
     return check_batch

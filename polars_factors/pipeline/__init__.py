@@ -12,7 +12,7 @@ does)::
     from polars_factors.pipeline import demo_config, run
 
     result = run(demo_config("demo_output"))
-    print("\\n".join(result.summary))
+    print(result.summary())
 
 A configuration is a frozen dataclass; ``polars-factors run`` builds it from TOML:
 
