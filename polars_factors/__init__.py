@@ -31,6 +31,7 @@ from polars_factors.exceptions import (
     FileFormatError,
     InsufficientDataError,
     InvalidDataError,
+    LayoutError,
     MissingDependencyError,
     PartitionError,
     RankDeficientWarning,
@@ -40,12 +41,14 @@ from polars_factors.exceptions import (
     UnknownAssetError,
     UnsortedError,
     WeightError,
+    WorkerVersionError,
 )
 
 if TYPE_CHECKING:
     from polars_factors import (
         asset_pricing,
         datasets,
+        distributed,
         exprs,
         features,
         io,
@@ -90,7 +93,7 @@ if TYPE_CHECKING:
 # numpy, scipy) load when a function is first used.
 _SUBMODULES = frozenset(
     {
-        "asset_pricing", "datasets", "exceptions", "exprs", "features", "io", "partition",
+        "asset_pricing", "datasets", "distributed", "exceptions", "exprs", "features", "io", "partition",
         "pipeline", "plot", "portfolio", "regression", "risk", "standardization",
     }
 )  # fmt: skip
@@ -132,6 +135,7 @@ __all__ = [
     "FileFormatError",
     "InsufficientDataError",
     "InvalidDataError",
+    "LayoutError",
     "MissingDependencyError",
     "PartitionError",
     "RankDeficientWarning",
@@ -141,6 +145,7 @@ __all__ = [
     "UnknownAssetError",
     "UnsortedError",
     "WeightError",
+    "WorkerVersionError",
     "__version__",
     "asset_pricing",
     "assign_buckets",
@@ -150,6 +155,7 @@ __all__ = [
     "combine",
     "cross_section",
     "datasets",
+    "distributed",
     "exceptions",
     "exprs",
     "fama_french",

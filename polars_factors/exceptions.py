@@ -29,6 +29,7 @@ __all__ = [
     "FileFormatError",
     "InsufficientDataError",
     "InvalidDataError",
+    "LayoutError",
     "MissingDependencyError",
     "PartitionError",
     "RankDeficientWarning",
@@ -38,6 +39,7 @@ __all__ = [
     "UnknownAssetError",
     "UnsortedError",
     "WeightError",
+    "WorkerVersionError",
 ]
 
 
@@ -106,6 +108,18 @@ class MissingDependencyError(FactorsError, ImportError):
 
 class PartitionError(FactorsError, ValueError):
     """A plan cannot be split as asked (a step works across the chunks' key)."""
+
+
+class LayoutError(PartitionError):
+    """Files are laid out so that a partitioned task would give wrong answers.
+
+    E.g. a date split across two files for per-date work, or an asset split across
+    files for rolling work (:mod:`polars_factors.distributed`).
+    """
+
+
+class WorkerVersionError(FactorsError, RuntimeError):
+    """A worker runs another version of polars_factors or Polars than the client."""
 
 
 class FactorsWarning(UserWarning):

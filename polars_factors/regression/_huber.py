@@ -31,12 +31,29 @@ if TYPE_CHECKING:
 __all__ = ["solve"]
 
 
-def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame:
-    """Huber fit of every date; the long solution frame (see ``_solution``)."""
+def solve(
+    lf: pl.LazyFrame,
+    model: Model,
+    *,
+    engine: EngineType,
+    industries: list[str] | None = None,
+    warn: bool = True,
+) -> pl.DataFrame:
+    """Huber fit of every date; the long solution frame (see ``_solution``).
+
+    ``industries``: the factor list of the whole panel when ``lf`` holds whole dates
+    of a part of it (checked by the caller); ``warn=False`` leaves the per-date
+    warnings to the caller.
+    """
     rows = lf.select(model.row_columns()).collect(engine=engine)
     cells = rows.group_by(model.cell).agg(model.cell_sums(pl.col(model.col("w"))))
-    _solution.check_cells(cells, model)
-    ctx = _solution.prepare(cells, model, _solution.industries_of(cells, model))
+    if industries is None:
+        _solution.check_cells(cells, model)
+        industries = _solution.industries_of(cells, model)
+    elif cells.height == 0 or int(cells.get_column(model.col("n_used")).sum()) == 0:
+        # A part of the panel with no usable row: its dates have no data.
+        return _solution.solve_batch(cells, model, industries=industries, warn=False)
+    ctx = _solution.prepare(cells, model, industries)
     fit0 = _cross.solve_design(ctx.design, ctx.transform, constraint_ok=ctx.constraint_ok)
     data = _used_rows(rows, ctx, model)
     irls = _Irls(model, ctx, data)
@@ -64,9 +81,10 @@ def solve(lf: pl.LazyFrame, model: Model, *, engine: EngineType) -> pl.DataFrame
         status=state.status,
         iterations=state.iteration,
     )
-    per_date = out.filter(pl.col(model.col("first")))
-    _solution.warn_excluded(model, per_date)
-    _solution.warn_unsolved(model, per_date)
+    if warn:
+        per_date = out.filter(pl.col(model.col("first")))
+        _solution.warn_excluded(model, per_date)
+        _solution.warn_unsolved(model, per_date)
     return out
 
 

@@ -349,14 +349,20 @@ def warn_unsolved(model: Model, stats: pl.DataFrame) -> None:
     warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 
 
-def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
+def solve_batch(
+    cells: pl.DataFrame, model: Model, *, industries: list[str] | None = None, warn: bool = True
+) -> pl.DataFrame:
     """Turn cell sums into the solution frame (the ``map_batches`` step of the plan).
 
     The dates are solved in chunks of :data:`CHUNK_DATES`, so that memory does not
     grow with the length of the panel beyond the cell table and the result.
+    ``industries``: the factor list of the whole panel, when ``cells`` hold only some
+    of its dates (checked by the caller); ``warn=False`` leaves the per-date warnings
+    to the caller.
     """
-    check_cells(cells, model)
-    industries = industries_of(cells, model)
+    if industries is None:
+        check_cells(cells, model)
+        industries = industries_of(cells, model)
     chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
     chunks = cells.select(chunk).get_column(model.col("chunk"))
     frames = []
@@ -372,8 +378,11 @@ def solve_batch(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
                 n_free=fit.n_free, cond=fit.cond, status=fit.status,
             )
         )  # fmt: skip
+    if not frames:  # no date (only possible for a part of a panel)
+        return pl.DataFrame(schema=solution_schema(model))
     out = pl.concat(frames).sort(model.date, maintain_order=True, nulls_last=True)
-    per_date = out.filter(pl.col(model.col("first")))
-    warn_excluded(model, per_date)
-    warn_unsolved(model, per_date)
+    if warn:
+        per_date = out.filter(pl.col(model.col("first")))
+        warn_excluded(model, per_date)
+        warn_unsolved(model, per_date)
     return out

@@ -1,0 +1,118 @@
+"""Start a Dask cluster on this machine with one Polars thread pool per worker sized right."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from polars_factors.exceptions import MissingDependencyError
+
+__all__ = ["connect", "local_cluster"]
+
+
+def _dask() -> Any:
+    try:
+        import dask  # noqa: PLC0415
+        import dask.distributed  # noqa: PLC0415
+    except ImportError as err:
+        msg = (
+            "polars_factors.distributed needs Dask for a cluster: pip install "
+            "'polars_factors[dask]' (any object with map(fn, iterable), such as a "
+            "concurrent.futures executor, works without it)."
+        )
+        raise MissingDependencyError(msg) from err
+    return dask
+
+
+def local_cluster(
+    n_workers: int = 2,
+    *,
+    threads_per_worker: int = 1,
+    polars_threads: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Start a ``dask.distributed.LocalCluster`` whose workers are processes.
+
+    Each worker's Polars thread pool gets ``polars_threads`` threads (default:
+    the machine's cores divided among the workers), set through
+    ``POLARS_MAX_THREADS`` before the worker process starts (Polars reads it once,
+    at import; Dask's ``env=`` comes too late when the script imports Polars).
+
+    Parameters
+    ----------
+    n_workers
+        Number of worker processes.
+    threads_per_worker
+        Dask threads per worker (tasks run at once in a worker); 1 suits Polars
+        work, which is multi-threaded itself.
+    polars_threads
+        Polars threads per worker.
+    **kwargs
+        Passed on to ``LocalCluster`` (e.g. ``memory_limit="4GiB"``); the
+        dashboard is off unless ``dashboard_address`` is given.
+
+    Returns
+    -------
+    dask.distributed.LocalCluster
+        Use it as a context manager, and connect with ``Client(cluster)``.
+
+    Raises
+    ------
+    MissingDependencyError
+        Dask is not installed (extra ``dask``).
+
+    Notes
+    -----
+    Workers are spawned processes: a script that starts a cluster must do so under
+    ``if __name__ == "__main__":``.
+    """
+    dask = _dask()
+    if polars_threads is None:
+        polars_threads = max(1, (os.cpu_count() or 1) // max(n_workers, 1))
+    kwargs.setdefault("dashboard_address", None)
+    environ = {"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": str(polars_threads)}
+    with dask.config.set(environ):
+        return dask.distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            **kwargs,
+        )
+
+
+def connect(address: str, *, timeout: float = 30.0) -> Any:
+    """Connect to a Dask scheduler and check its workers' versions.
+
+    Parameters
+    ----------
+    address
+        The scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    timeout
+        Seconds to wait for the scheduler.
+
+    Returns
+    -------
+    dask.distributed.Client
+
+    Raises
+    ------
+    MissingDependencyError
+        Dask is not installed.
+    OSError
+        No scheduler answers at ``address`` within ``timeout``.
+    TimeoutError
+        The scheduler has no worker within ``timeout``.
+    WorkerVersionError
+        A worker runs another polars_factors or Polars version than this process.
+    """
+    from polars_factors.distributed._tasks import check_workers  # noqa: PLC0415
+
+    dask = _dask()
+    client = dask.distributed.Client(address, timeout=timeout, set_as_default=False)
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+        check_workers(client)
+    except BaseException:
+        client.close()
+        raise
+    return client

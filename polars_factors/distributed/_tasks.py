@@ -1,0 +1,205 @@
+"""What every distributed task shares: the version check, the warnings relay, the executor.
+
+A task is a small frozen dataclass (a spec and a list of files) whose call runs on a
+worker. It first compares the worker's versions of polars_factors and Polars with the
+client's (:class:`Versions`): a frame pickled by one Polars may not load in another,
+and a plan built by another polars_factors may compute something else. It then runs
+with every warning recorded, and returns an :class:`Outcome`: its value and the
+warnings, which the client issues again (a warning issued on a Dask worker would
+otherwise only reach the worker's log).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import polars as pl
+
+from polars_factors._frame import user_stacklevel
+from polars_factors.exceptions import WorkerVersionError
+
+__all__ = [
+    "Mapper",
+    "Outcome",
+    "Task",
+    "Versions",
+    "check_workers",
+    "resolve_executor",
+    "run_tasks",
+]
+
+T = TypeVar("T")
+
+
+class Mapper(Protocol):
+    """Anything with ``map(fn, iterable)`` that yields results in order."""
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``fn`` to every item, yielding the results in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Versions:
+    """The versions of polars_factors and Polars of one process."""
+
+    polars_factors: str
+    polars: str
+
+    @classmethod
+    def here(cls) -> Versions:
+        """Return the versions of this process."""
+        import polars_factors  # noqa: PLC0415  (the package itself, for its version)
+
+        return cls(polars_factors.__version__, pl.__version__)
+
+    def check(self, where: str = "this worker") -> None:
+        """Raise :class:`WorkerVersionError` unless this process has these versions."""
+        refuse(client=self, worker=Versions.here(), where=where)
+
+
+def refuse(*, client: Versions, worker: Versions, where: str) -> None:
+    """Raise :class:`WorkerVersionError` when a worker's versions differ from the client's."""
+    if worker == client:
+        return
+    msg = (
+        f"{where} runs polars_factors {worker.polars_factors} with Polars {worker.polars}, "
+        f"but the client runs polars_factors {client.polars_factors} with Polars "
+        f"{client.polars}: frames and plans do not travel between versions. Install the "
+        "client's versions on every worker (the same environment or image), then restart "
+        "the workers."
+    )
+    raise WorkerVersionError(msg)
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A task's value and the warnings it issued (category, message)."""
+
+    value: T
+    warnings: tuple[tuple[type[Warning], str], ...]
+
+
+@dataclass(frozen=True)
+class Task(Generic[T]):
+    """Run ``work`` on a worker: check versions, record warnings, return an :class:`Outcome`."""
+
+    work: Callable[[], T]
+    versions: Versions
+
+    def __call__(self) -> Outcome[T]:
+        self.versions.check()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = self.work()
+        return Outcome(value, tuple((w.category, str(w.message)) for w in caught))
+
+
+def _call(task: Task[T]) -> Outcome[T]:
+    return task()
+
+
+def resolve_executor(executor: object) -> Mapper | None:
+    """Return the mapper to run tasks with (``None``: in this process).
+
+    A Dask ``Client`` is turned into its ``get_executor()`` (``Client.map`` returns
+    futures, not results) after :func:`check_workers`; anything else must have ``map``.
+    """
+    if executor is None:
+        return None
+    if callable(getattr(executor, "get_executor", None)) and callable(
+        getattr(executor, "run", None)
+    ):
+        check_workers(executor)
+        return executor.get_executor()  # type: ignore[attr-defined,no-any-return]
+    if not callable(getattr(executor, "map", None)):
+        msg = (
+            "`executor` must have a `map(fn, iterable)` method (a concurrent.futures "
+            "executor, a Dask Client or Client.get_executor()); got "
+            f"{type(executor).__name__}."
+        )
+        raise TypeError(msg)
+    client = getattr(executor, "_client", None)  # Dask's ClientExecutor
+    if client is not None and callable(getattr(client, "run", None)):
+        check_workers(client)
+    return executor  # type: ignore[return-value]
+
+
+def _worker_info() -> dict[str, Any]:
+    info = Versions.here()
+    return {
+        "polars_factors": info.polars_factors,
+        "polars": info.polars,
+        "polars_threads": pl.thread_pool_size(),
+        "pid": os.getpid(),
+    }
+
+
+def check_workers(client: Any) -> pl.DataFrame:
+    """Check that every worker of a Dask client runs the client's versions.
+
+    Runs a tiny function on every worker (``client.run``).
+
+    Parameters
+    ----------
+    client
+        A ``dask.distributed.Client``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``worker, polars_factors, polars, polars_threads, pid``: one row per worker
+        (``polars_threads`` is each worker's Polars thread pool: set
+        ``POLARS_MAX_THREADS`` so that the workers of a machine do not oversubscribe
+        its cores, see :func:`local_cluster`).
+
+    Raises
+    ------
+    WorkerVersionError
+        A worker runs another polars_factors or Polars version (the first one found
+        is named).
+    InsufficientDataError
+        The client has no worker.
+    """
+    from polars_factors.exceptions import InsufficientDataError  # noqa: PLC0415
+
+    info: dict[str, dict[str, Any]] = client.run(_worker_info)
+    if not info:
+        msg = (
+            "the Dask client has no worker; start workers or wait for them "
+            "(client.wait_for_workers(n))."
+        )
+        raise InsufficientDataError(msg)
+    mine = Versions.here()
+    for address, row in sorted(info.items()):
+        worker = Versions(row["polars_factors"], row["polars"])
+        refuse(client=mine, worker=worker, where=f"worker {address}")
+    return pl.DataFrame(
+        [{"worker": address, **row} for address, row in sorted(info.items())],
+        schema={
+            "worker": pl.String,
+            "polars_factors": pl.String,
+            "polars": pl.String,
+            "polars_threads": pl.Int64,
+            "pid": pl.Int64,
+        },
+    )
+
+
+def run_tasks(executor: Mapper | None, tasks: Sequence[Task[T]]) -> Iterator[T]:
+    """Run tasks in order (through ``executor`` or here), re-issuing their warnings here.
+
+    Identical warnings of several tasks are issued once.
+    """
+    results = map(_call, tasks) if executor is None else executor.map(_call, tasks)
+    seen: set[tuple[type[Warning], str]] = set()
+    for outcome in results:
+        for category, message in outcome.warnings:
+            if (category, message) not in seen:
+                seen.add((category, message))
+                warnings.warn(message, category, stacklevel=user_stacklevel())
+        yield outcome.value
