@@ -15,7 +15,7 @@ $(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[test,dev,docs,plot]"
+	$(PIP) install -e ".[test,dev,docs,plot,dask]"
 	touch $@ $(VENV)/.demo-installed
 
 # The whole pipeline on the bundled sample data: parquet results and a report with

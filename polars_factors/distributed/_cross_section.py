@@ -31,7 +31,7 @@ __all__ = ["cross_section"]
 
 
 def _checked(parts: tuple[FilePart, ...], model: Model) -> pl.LazyFrame:
-    """The scan of a task's files, with the call's in-plan checks (magnitudes, units)."""
+    """Return the scan of a task's files, with the call's in-plan checks (magnitudes, units)."""
     lf = _validate.check_magnitude(
         scan(parts), [model.returns, *model.exposures], function="cross_section"
     )
@@ -330,7 +330,7 @@ _HUBER_LAYOUT = (
 def _dates_of(
     solution: pl.DataFrame, group: tuple[FilePart, ...], ds: Dataset, model: Model
 ) -> pl.DataFrame:
-    """The part of the solution a task needs: its dates when the files are date ranges."""
+    """Return the part of the solution a task needs: its dates when the files are date ranges."""
     keyed = [p for p in group if p.lo is not None]
     if ds.by != "date" or not keyed:
         return solution

@@ -124,7 +124,7 @@ def expand_paths(source: Paths) -> list[str]:
         if path.is_dir():
             found = sorted(str(p) for p in path.glob("*.parquet"))
         elif glob.has_magic(text):
-            found = sorted(glob.glob(text))
+            found = sorted(glob.glob(text))  # noqa: PTH207  (an absolute or relative pattern)
         else:
             found = [text] if path.is_file() else []
         if not found:

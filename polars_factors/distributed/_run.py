@@ -119,16 +119,14 @@ def _parts(
             lo, hi = min(p.lo for p in keyed), max(p.hi for p in keyed)
             context = _context(ds, group, lo, dtype, lookback)
             window = (ds.date, dtype, lo, hi, lookback)
-        tasks.append(
-            _Part(files, build, engine, context or (), window, out, compression)  # type: ignore[arg-type]
-        )
+        tasks.append(_Part(files, build, engine, context or (), window, out, compression))
     return tasks
 
 
 def _context(
     ds: Dataset, group: tuple[FilePart, ...], lo: Any, dtype: pl.DataType, lookback: Lookback
 ) -> tuple[str, ...]:
-    """The files outside ``group`` with dates in ``[lo - lookback, lo)``."""
+    """Return the files outside ``group`` with dates in ``[lo - lookback, lo)``."""
     start = pl.select(_start(key_literal(lo, dtype), dtype, lookback)).item()
     lo_value = pl.select(key_literal(lo, dtype)).item()
     mine = {p.path for p in group}
@@ -179,7 +177,7 @@ def collect(
     versions = Versions.here()
     mapper = resolve_executor(executor)
     frames = list(run_tasks(mapper, [Task(t, versions) for t in tasks]))
-    return pl.concat(frames, how="vertical")  # type: ignore[arg-type]
+    return pl.concat([f for f in frames if isinstance(f, pl.DataFrame)], how="vertical")
 
 
 def sink_parquet(
@@ -287,13 +285,14 @@ def sink_parquet(
     mapper = resolve_executor(executor)
     temp.mkdir()
     try:
-        n_rows = sum(run_tasks(mapper, [Task(t, versions) for t in tasks]))  # type: ignore[arg-type]
+        counts = run_tasks(mapper, [Task(t, versions) for t in tasks])
+        n_rows = sum(n for n in counts if isinstance(n, int))
         _replace(temp, target)
     except BaseException:
         _remove(temp)
         raise
     files = tuple(target / Path(t.out).name for t in tasks if t.out is not None)
-    return SinkReport(target, files, len(tasks), int(n_rows), time.perf_counter() - start)
+    return SinkReport(target, files, len(tasks), n_rows, time.perf_counter() - start)
 
 
 def layout(
