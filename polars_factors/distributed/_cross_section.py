@@ -246,8 +246,8 @@ def cross_section(
     >>> panel = pf.datasets.synthetic_panel(n_dates=12, n_assets=60, seed=3).panel
     >>> ds = pf.distributed.layout(panel, tempfile.mkdtemp(), by="asset", rows=240)
     >>> res = pf.distributed.cross_section(
-    ...     ds, "fwd_return", ["style_1", "style_2"], industry="industry", country=True)
-    >>> ref = pf.cross_section(panel, "fwd_return", ["style_1", "style_2"],
+    ...     ds, "returns", ["style_1", "style_2"], industry="industry", country=True)
+    >>> ref = pf.cross_section(panel, "returns", ["style_1", "style_2"],
     ...                        industry="industry", country=True).collect()
     >>> a, b = res.factor_returns["factor_return"], ref.factor_returns["factor_return"]
     >>> bool(((a - b).abs() < 1e-12).all())

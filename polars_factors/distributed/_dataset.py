@@ -240,12 +240,13 @@ def _check_keys(
     )
     if shared.height:
         value, files = shared.row(0)
+        shown = repr(value) if isinstance(value, str) else str(value)
         names = ", ".join(Path(f).name for f in files[:3]) + (", ..." if len(files) > 3 else "")
         what = "per-date work (by='date') needs every date whole in one file"
         if by == "asset":
             what = "rolling work (by='asset') needs every asset's whole history in one file"
         msg = (
-            f"{by} {value!r} has rows in {len(files)} files ({names}); {what} "
+            f"{by} {shown} has rows in {len(files)} files ({names}); {what} "
             f"({shared.height} {by}s are split). Lay the data out with "
             f"pf.distributed.layout(source, folder, by={by!r})."
         )

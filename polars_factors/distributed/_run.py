@@ -165,12 +165,14 @@ def collect(
     >>> import polars as pl
     >>> import polars_factors as pf
     >>> panel = pf.datasets.synthetic_panel(n_dates=6, n_assets=40, seed=1).panel
-    >>> folder = tempfile.mkdtemp()
-    >>> ds = pf.distributed.layout(panel, folder, by="date", rows=80)
-    >>> ic = partial(pf.information_coefficient, factors="style_1", returns="fwd_return")
-    >>> out = pf.distributed.collect(ds, build=ic)
-    >>> out.equals(ic(panel).collect())
-    True
+    >>> ds = pf.distributed.layout(panel, tempfile.mkdtemp(), by="date", rows=80)
+    >>> def terciles(lf):
+    ...     lf = pf.assign_buckets(lf, "style_1", n=3, check_keys=False)
+    ...     return pf.portfolio_returns(lf, "style_1_bucket", "returns", weights="mcap")
+    >>> out = pf.distributed.collect(ds, build=terciles)
+    >>> ref = terciles(panel).collect().sort("date", "style_1_bucket")
+    >>> out.height, float((out["return"] - ref["return"]).abs().max()) < 1e-15
+    (18, True)
     """
     ds = _as_dataset(source, by, date=date, asset=asset)
     tasks = _parts(ds, build=build, rows=rows, engine=engine, lookback=lookback)

@@ -12,6 +12,7 @@ otherwise only reach the worker's log).
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -84,6 +85,13 @@ class Outcome(Generic[T]):
     warnings: tuple[tuple[type[Warning], str], ...]
 
 
+#: Python's warning filters are global to a process (``catch_warnings`` is not
+#: thread-safe before 3.14): the tasks of one process run one at a time, so that each
+#: records its own warnings. Polars work is multi-threaded itself; parallelism comes
+#: from worker processes (one Dask thread per worker).
+_RECORDING = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Task(Generic[T]):
     """Run ``work`` on a worker: check versions, record warnings, return an :class:`Outcome`."""
@@ -93,7 +101,7 @@ class Task(Generic[T]):
 
     def __call__(self) -> Outcome[T]:
         self.versions.check()
-        with warnings.catch_warnings(record=True) as caught:
+        with _RECORDING, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             value = self.work()
         return Outcome(value, tuple((w.category, str(w.message)) for w in caught))

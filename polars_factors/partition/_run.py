@@ -199,6 +199,7 @@ def collect(
     )  # fmt: skip
     if not task.chunks:
         return task.empty()
+    executor = _resolve(executor)
     scratch = Path(tempfile.gettempdir()) / f"polars_factors-shuffle-{uuid.uuid4().hex[:8]}"
     parts: list[pl.DataFrame] = []
     with _shuffled(task, scratch, shuffle=shuffle, by=by, date=date, asset=asset, rows=rows) as run:
@@ -392,6 +393,15 @@ def _map(executor: Mapper | None, fn: Callable[[Chunk], Any], chunks: list[Chunk
     return map(fn, chunks) if executor is None else executor.map(fn, chunks)
 
 
+def _resolve(executor: Mapper | None) -> Mapper | None:
+    """Check an executor (a Dask ``Client`` becomes its executor after a version check)."""
+    if executor is None:
+        return None
+    from polars_factors.distributed._tasks import resolve_executor  # noqa: PLC0415
+
+    return resolve_executor(executor)
+
+
 @contextlib.contextmanager
 def _shuffled(
     task: _Task,
@@ -488,8 +498,12 @@ def sink_parquet(
         Called after each chunk as ``on_chunk(chunk, n_rows)`` (progress).
     executor
         Runs the chunks: anything with ``map(fn, iterable)`` yielding results in
-        order (e.g. a ``concurrent.futures`` executor). Default: one after another
-        in this process. With ``layout="file"`` finished chunks wait in memory
+        order (e.g. a ``concurrent.futures`` executor, Dask's
+        ``Client.get_executor()``), or a Dask ``Client`` (its workers' versions are
+        checked first, :func:`polars_factors.distributed.check_workers`). Default:
+        one after another in this process. The chunk's task carries the plan
+        pickled, so the workers must run the client's Polars; for file-based
+        tasks that carry no plan see :mod:`polars_factors.distributed`. With ``layout="file"`` finished chunks wait in memory
         until they are written in order; prefer ``layout="directory"``.
     build
         Build each chunk's plan from the chunk's rows of ``plan`` (then the source):
@@ -551,6 +565,7 @@ def sink_parquet(
         plan, by=by, date=date, asset=asset, rows=rows, size=size, chunks=chunks,
         engine=engine, build=build, lookback=lookback,
     )  # fmt: skip
+    executor = _resolve(executor)
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     scratch = target.with_name(f".{target.name}.shuffle-{uuid.uuid4().hex[:8]}")
