@@ -201,13 +201,17 @@ def check_workers(client: Any) -> pl.DataFrame:
 def run_tasks(executor: Mapper | None, tasks: Sequence[Task[T]]) -> Iterator[T]:
     """Run tasks in order (through ``executor`` or here), re-issuing their warnings here.
 
-    Identical warnings of several tasks are issued once.
+    The warnings are issued once every task has run (or one failed): a task running
+    in a thread of this process records every warning of the process while it runs,
+    so one issued here meanwhile would be taken for the task's. Identical warnings
+    of several tasks are issued once.
     """
     results = map(_call, tasks) if executor is None else executor.map(_call, tasks)
-    seen: set[tuple[type[Warning], str]] = set()
-    for outcome in results:
-        for category, message in outcome.warnings:
-            if (category, message) not in seen:
-                seen.add((category, message))
-                warnings.warn(message, category, stacklevel=user_stacklevel())
-        yield outcome.value
+    pending: dict[tuple[type[Warning], str], None] = {}
+    try:
+        for outcome in results:
+            pending.update(dict.fromkeys(outcome.warnings))
+            yield outcome.value
+    finally:
+        for category, message in pending:
+            warnings.warn(message, category, stacklevel=user_stacklevel())

@@ -9,6 +9,7 @@ the Barra constraint, Huber; the errors a distributed run adds (layouts) and kee
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,7 @@ def test_any_cut_of_the_rows_gives_the_same_fit(
     panel = messy_panel(seed, n_dates=8, n_assets=30).sample(fraction=1.0, shuffle=True, seed=seed)
     folder = tmp_path_factory.mktemp("cuts")
     bounds = sorted({0, *(c % panel.height for c in cuts), panel.height})
-    for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(bounds)):
         panel.slice(a, b - a).write_parquet(folder / f"f{i:02d}.parquet")
     kw = MODELS["wls-barra"]
     ref, _ = reference(panel, **kw)
