@@ -298,7 +298,7 @@ def sink_parquet(
 
 
 def layout(
-    source: pl.LazyFrame | pl.DataFrame | Paths,
+    source: pl.LazyFrame | pl.DataFrame | Dataset | Paths,
     path: str | os.PathLike[str],
     *,
     by: SplitKey,
@@ -322,7 +322,8 @@ def layout(
     Parameters
     ----------
     source
-        A LazyFrame or DataFrame, or parquet files (glob, folder, list).
+        A LazyFrame or DataFrame, a :class:`Dataset` (e.g. date files to lay out
+        again by asset), or parquet files (glob, folder, list).
     path
         Output folder (``part-NNNNN.parquet``, in key order), written atomically.
     by
@@ -363,6 +364,8 @@ def layout(
     _validate.check_choice("by", by, ("date", "asset"))
     if isinstance(source, (pl.LazyFrame, pl.DataFrame)):
         lf = source.lazy()
+    elif isinstance(source, Dataset):
+        lf = source.scan()
     else:
         from polars_factors.distributed._dataset import expand_paths  # noqa: PLC0415
 
