@@ -69,7 +69,9 @@ def local_cluster(
     dask = _dask()
     if polars_threads is None:
         polars_threads = max(1, (os.cpu_count() or 1) // max(n_workers, 1))
-    kwargs.setdefault("dashboard_address", None)
+    # A free port: the scheduler serves HTTP (health, metrics) even without a dashboard,
+    # on 8787 by default, which another cluster may hold.
+    kwargs.setdefault("dashboard_address", ":0")
     environ = {"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": str(polars_threads)}
     with dask.config.set(environ):
         return dask.distributed.LocalCluster(
