@@ -205,3 +205,22 @@ def test_rows_groups_files(
     assert report.n_chunks == len(by_date.groups(400)) < len(by_date.parts)
     ref, _ = whole(fn, panel_df)
     assert_frame_equal(sort_like(pl.read_parquet(tmp_path / "o")), ref, **TOL)
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_each_engine(
+    engine: str,
+    by_date: pf.distributed.Dataset,
+    by_asset: pf.distributed.Dataset,
+    panel_df: pl.DataFrame,
+) -> None:
+    fn = PER_DATE["standardize"]
+    ref, _ = whole(fn, panel_df)
+    ours, _ = recorded(pf.distributed.collect, by_date, build=fn, engine=engine)
+    assert_frame_equal(sort_like(ours), ref, **TOL)
+    kw: dict[str, Any] = {"industry": "sector", "country": True, "weights": "mcap"}
+    ref_cs, _ = recorded(pf.cross_section, panel_df, "ret", ["x", "y"], check_keys=False, **kw)
+    ours_cs, _ = recorded(
+        pf.distributed.cross_section, by_asset, "ret", ["x", "y"], engine=engine, **kw
+    )
+    assert_frame_equal(ours_cs.factor_returns, ref_cs.factor_returns, **TOL)
