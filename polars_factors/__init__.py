@@ -93,8 +93,8 @@ if TYPE_CHECKING:
 # numpy, scipy) load when a function is first used.
 _SUBMODULES = frozenset(
     {
-        "asset_pricing", "datasets", "distributed", "exceptions", "exprs", "features", "io", "partition",
-        "pipeline", "plot", "portfolio", "regression", "risk", "standardization",
+        "asset_pricing", "datasets", "distributed", "exceptions", "exprs", "features", "io",
+        "partition", "pipeline", "plot", "portfolio", "regression", "risk", "standardization",
     }
 )  # fmt: skip
 _NAMES = {name: module for module, name in PANEL_FUNCTIONS} | {

@@ -3,8 +3,14 @@
 Progress goes to stderr, the short summary to stdout. Errors are one line on stderr,
 ``polars-factors: error: ...``, with exit code 2 for usage and configuration errors
 (an output folder that is a file, not writable, or not empty without ``--overwrite``
-included) and 1 for data errors; never a traceback (unless ``--traceback``). A step
-that cannot run on the data is skipped with a note, and the run still exits 0.
+included, and a Dask scheduler that does not answer, a worker of another version, or
+Dask missing with ``--scheduler``) and 1 for data errors; never a traceback (unless
+``--traceback``). A step that cannot run on the data is skipped with a note, and the
+run still exits 0.
+
+``--scheduler ADDRESS`` (or ``[cluster] scheduler``) runs the per-chunk work on a Dask
+cluster; ``--scheduler local`` starts one on this machine for the run. Without it,
+Dask is not imported.
 """
 
 from __future__ import annotations
@@ -16,7 +22,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from polars_factors import __version__
-from polars_factors.exceptions import ConfigError, FactorsError
+from polars_factors.exceptions import (
+    ConfigError,
+    FactorsError,
+    MissingDependencyError,
+    WorkerVersionError,
+)
 
 __all__ = ["main"]
 
@@ -55,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     common.add_argument(
         "--traceback", action="store_true", help="show the full traceback of an error"
+    )
+    common.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help=(
+            "run the per-chunk work on a Dask cluster: a scheduler's address "
+            "(tcp://host:8786), whose workers see the input and output folders at the "
+            "same paths, or 'local' (a cluster of [cluster] workers processes, default 2, "
+            "on this machine for the run); overrides [cluster] scheduler; needs "
+            "pip install 'polars_factors[dask]'"
+        ),
     )
     common.add_argument(
         "--overwrite",
@@ -103,12 +126,19 @@ def _fail(exc: BaseException, code: int) -> int:
 
 def _execute(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # Imported here: `polars-factors --help` does not load the pipeline.
-    from polars_factors.pipeline import demo_config, load_config, run, with_output  # noqa: PLC0415
+    from polars_factors.pipeline import (  # noqa: PLC0415
+        demo_config,
+        load_config,
+        run,
+        with_output,
+        with_scheduler,
+    )
 
     if args.command == "demo":
         cfg = demo_config(args.output)
     else:
         cfg = with_output(load_config(args.config), args.output)
+    cfg = with_scheduler(cfg, args.scheduler)
     try:
         result = run(
             cfg,
@@ -137,7 +167,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return _execute(args, argv)
-    except (ConfigError, FileNotFoundError, IsADirectoryError) as exc:
+    except (
+        ConfigError,
+        FileNotFoundError,
+        IsADirectoryError,
+        MissingDependencyError,
+        WorkerVersionError,
+    ) as exc:
         if args.traceback:
             raise
         return _fail(exc, EXIT_USAGE)

@@ -503,8 +503,9 @@ def sink_parquet(
         checked first, :func:`polars_factors.distributed.check_workers`). Default:
         one after another in this process. The chunk's task carries the plan
         pickled, so the workers must run the client's Polars; for file-based
-        tasks that carry no plan see :mod:`polars_factors.distributed`. With ``layout="file"`` finished chunks wait in memory
-        until they are written in order; prefer ``layout="directory"``.
+        tasks that carry no plan see :mod:`polars_factors.distributed`. With
+        ``layout="file"`` finished chunks wait in memory until they are written in
+        order; prefer ``layout="directory"``.
     build
         Build each chunk's plan from the chunk's rows of ``plan`` (then the source):
         ``build(source.filter(key in chunk))``. For work whose plan Polars cannot

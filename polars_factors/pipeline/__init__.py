@@ -29,19 +29,28 @@ from __future__ import annotations
 from polars_factors.pipeline._config import (
     CANONICAL_COLUMNS,
     STYLES,
+    ClusterConfig,
     DataConfig,
     ModelConfig,
     PipelineConfig,
     load_config,
     parse_config,
 )
-from polars_factors.pipeline._run import DEMO_OUTPUT, RunResult, demo_config, run, with_output
+from polars_factors.pipeline._run import (
+    DEMO_OUTPUT,
+    RunResult,
+    demo_config,
+    run,
+    with_output,
+    with_scheduler,
+)
 from polars_factors.pipeline._steps import Results
 
 __all__ = [
     "CANONICAL_COLUMNS",
     "DEMO_OUTPUT",
     "STYLES",
+    "ClusterConfig",
     "DataConfig",
     "ModelConfig",
     "PipelineConfig",
@@ -52,4 +61,5 @@ __all__ = [
     "parse_config",
     "run",
     "with_output",
+    "with_scheduler",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,8 @@ __all__ = [
     "describe",
     "integer",
     "paths",
+    "positive_number",
+    "scheduler",
     "string",
     "strings",
 ]
@@ -55,6 +59,42 @@ def integer(minimum: int) -> Check:
         return value
 
     return check
+
+
+def positive_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadValueError("a number > 0")
+    if not math.isfinite(value) or value <= 0:
+        raise BadValueError("a number > 0")
+    return float(value)
+
+
+#: Schemes of Dask's network communication layers.
+SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[A-Za-z]+)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
+    r":(?P<port>[0-9]{1,5})$"
+)
+
+
+def scheduler(value: Any) -> str:
+    """Return ``value`` if it is ``"local"`` or a Dask scheduler address.
+
+    An address is ``scheme://host:port`` (``tcp``, ``tls``, ...) or ``host:port``.
+    """
+    expected = '"local" or a Dask scheduler address such as "tcp://10.0.0.5:8786"'
+    if not isinstance(value, str):
+        raise BadValueError(expected)
+    if value == "local":
+        return value
+    match = _ADDRESS.match(value)
+    if match is None:
+        hint = closest(value, ["local"]) or "an address is scheme://host:port or host:port"
+        raise BadValueError(expected, hint)
+    scheme = match.group("scheme")
+    if scheme is not None and scheme.lower() not in SCHEMES:
+        raise BadValueError(expected, f"the scheme must be one of {', '.join(SCHEMES)}")
+    return value
 
 
 def date(value: Any) -> dt.date:

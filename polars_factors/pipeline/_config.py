@@ -26,15 +26,19 @@ from polars_factors.pipeline._checks import (
     describe,
     integer,
     paths,
+    positive_number,
+    scheduler,
     string,
     strings,
 )
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "LOCAL",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "STYLES",
+    "ClusterConfig",
     "DataConfig",
     "ModelConfig",
     "PipelineConfig",
@@ -63,6 +67,8 @@ METHODS = ("wls", "huber")
 FORMATS = ("auto", "parquet", "csv")
 #: Parameters of the rolling time-series betas: alpha, mkt, smb, hml.
 BETA_PARAMETERS = 4
+#: ``[cluster] scheduler`` (and ``--scheduler``) of a Dask cluster started for the run.
+LOCAL = "local"
 
 
 @dataclass(frozen=True)
@@ -219,6 +225,56 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Where the per-chunk work of a run goes: this process, or a Dask cluster.
+
+    Attributes
+    ----------
+    scheduler
+        ``None``: every step runs in this process. ``"local"``: a Dask
+        ``LocalCluster`` of ``workers`` processes on this machine, started for the
+        run and closed at its end. Else the address of a running Dask scheduler,
+        ``"tcp://10.0.0.5:8786"`` (or ``"10.0.0.5:8786"``), whose workers must see
+        the output folder and the input files at the same paths (a shared
+        filesystem) and run the same versions of polars_factors and Polars.
+    workers
+        Worker processes of ``scheduler = "local"`` (a running scheduler has its own).
+    timeout
+        Seconds to wait for the scheduler to answer and for its first worker.
+
+    Raises
+    ------
+    ConfigError
+        ``scheduler`` is neither ``"local"`` nor an address (``host:port`` with an
+        optional ``tcp://``, ``tls://``, ...), ``workers`` is under 1, ``timeout``
+        is not a positive number.
+    """
+
+    scheduler: str | None = None
+    workers: int = 2
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        problem = ""
+        if self.scheduler is not None:
+            try:
+                scheduler(self.scheduler)
+            except BadValueError as bad:
+                problem = (
+                    f"[cluster] scheduler must be {bad.expected}, got {describe(self.scheduler)}"
+                    + (f"; {bad.hint}" if bad.hint else "")
+                )
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            problem = f"[cluster] workers must be an integer >= 1, got {describe(self.workers)}"
+        try:
+            positive_number(self.timeout)
+        except BadValueError:
+            problem = f"[cluster] timeout must be a number > 0, got {describe(self.timeout)}"
+        if problem:
+            raise ConfigError(problem)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything ``polars-factors`` needs for one run.
 
@@ -235,6 +291,8 @@ class PipelineConfig:
     chunk_rows
         Rows per chunk of the per-date and per-asset steps (memory: about a few
         hundred bytes per row of a chunk).
+    cluster
+        Where the per-chunk work runs (:class:`ClusterConfig`; default: here).
 
     Raises
     ------
@@ -249,6 +307,7 @@ class PipelineConfig:
     figures: bool = True
     source: str = "defaults"
     chunk_rows: int = 1_000_000
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     def __post_init__(self) -> None:
         assets, model = self.data.assets, self.model
@@ -304,11 +363,17 @@ _MODEL_KEYS: dict[str, Check] = {
     "focus_asset": string,
 }
 _OUTPUT_KEYS: dict[str, Check] = {"dir": string, "figures": boolean, "chunk_rows": integer(1)}
+_CLUSTER_KEYS: dict[str, Check] = {
+    "scheduler": scheduler,
+    "workers": integer(1),
+    "timeout": positive_number,
+}
 _TABLES: dict[str, dict[str, Check] | None] = {
     "data": _DATA_KEYS,
     "columns": None,  # canonical name -> the file's column
     "model": _MODEL_KEYS,
     "output": _OUTPUT_KEYS,
+    "cluster": _CLUSTER_KEYS,
 }
 
 
@@ -358,8 +423,9 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     ------
     ConfigError
         An unknown table or key, a value of the wrong type, a bad choice, a missing
-        ``[data] panel``, or settings that contradict each other (``start`` after
-        ``end``, ``momentum_lookback`` not above ``momentum_skip``, two canonical
+        ``[data] panel``, ``[cluster] workers`` with a running scheduler, or
+        settings that contradict each other (``start`` after ``end``,
+        ``momentum_lookback`` not above ``momentum_skip``, two canonical
         columns mapped to one column, ...; see :class:`DataConfig`,
         :class:`ModelConfig` and :class:`PipelineConfig`).
 
@@ -387,8 +453,15 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     columns = _columns(document.get("columns", {}), source)
     model = _checked("model", document.get("model", {}), _MODEL_KEYS, source)
     output = _checked("output", document.get("output", {}), _OUTPUT_KEYS, source)
+    cluster = _checked("cluster", document.get("cluster", {}), _CLUSTER_KEYS, source)
     if "panel" not in data:
         msg = f"{source}: [data] panel is required (a parquet or CSV path or glob)"
+        raise ConfigError(msg)
+    if "workers" in cluster and cluster.get("scheduler", LOCAL) != LOCAL:
+        msg = (
+            f"{source}: [cluster] workers is the size of scheduler = {LOCAL!r}; a running "
+            f"scheduler ({cluster['scheduler']}) has its own workers: remove workers"
+        )
         raise ConfigError(msg)
 
     def resolve(path: str) -> str:
@@ -401,6 +474,7 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
         return PipelineConfig(
             data=DataConfig(columns=columns, **data),
             model=ModelConfig(**model),
+            cluster=ClusterConfig(**cluster),
             output=Path(resolve(output.get("dir", "polars_factors_output"))),
             figures=output.get("figures", True),
             source=source,

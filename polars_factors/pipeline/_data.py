@@ -63,7 +63,9 @@ def _files(patterns: tuple[str, ...], source: str) -> list[str]:
             msg = f"{source}: [data] panel: {file} is listed more than once"
             raise ConfigError(msg)
         seen.add(Path(file).resolve())
-    return files
+    # Absolute: the scans travel to the workers of a cluster, whose working directory
+    # is not this one.
+    return [str(Path(file).absolute()) for file in files]
 
 
 def _scan_file(file: str, data: DataConfig, source: str) -> tuple[pl.LazyFrame, pl.Schema]:

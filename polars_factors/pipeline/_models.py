@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -28,6 +28,50 @@ def _regression_keywords(res: Results, model: ModelConfig) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class _ChunkFit:
+    """The cross-section step's results on one chunk of dates."""
+
+    residuals: pl.DataFrame
+    factor_returns: pl.DataFrame
+    stats: pl.DataFrame
+    ic: dict[str, pf.portfolio.ICResult[pl.DataFrame]]
+    quantiles: dict[str, pf.portfolio.QuantileReturnsResult[pl.DataFrame]]
+
+
+@dataclass(frozen=True)
+class _FitChunk:
+    """The cross-section step on one chunk of dates: a task, run here or on a worker.
+
+    It returns everything it computes (no side effect), so that an executor may run
+    it in another process.
+    """
+
+    exposures: pl.LazyFrame
+    dtype: pl.DataType
+    styles: tuple[str, ...]
+    method: str
+    quantiles: int
+    keywords: dict[str, object]
+
+    def __call__(self, chunk: pf.partition.Chunk) -> _ChunkFit:
+        frame = self.exposures.filter(chunk.predicate(self.dtype)).collect()
+        fit = pf.cross_section(
+            frame,
+            "fwd_ret",
+            list(self.styles),
+            method=self.method,  # type: ignore[arg-type]
+            check_keys=False,  # standardize() checked that (date, asset) is unique
+            **self.keywords,  # type: ignore[arg-type]
+        )
+        ic = {s: pf.portfolio.information_coefficient(frame, s, "fwd_ret") for s in self.styles}
+        q = {
+            s: pf.portfolio.quantile_returns(frame, s, "fwd_ret", n=self.quantiles)
+            for s in self.styles
+        }
+        return _ChunkFit(fit.residuals, fit.factor_returns, fit.stats, ic, q)
+
+
 def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink) -> None:
     """Step 4: next-day returns on the exposures per date, Fama-MacBeth, IC, quantiles.
 
@@ -36,39 +80,37 @@ def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sin
     industry constraint (:func:`polars_factors.cross_section`); factor returns are
     dated by the formation date *t*. Rank IC and quantile returns of every style
     against the same next-day return. Everything here is per date: it runs over
-    chunks of dates, each read once, and the residuals are written chunk by chunk.
+    chunks of dates, each read once (through ``sink.executor``), and the residuals
+    are written chunk by chunk; the small per-date frames are gathered here.
     """
-    parts: dict[str, list[Any]] = {"fr": [], "stats": []}
+    chunks = pf.partition.plan_chunks(exposures, rows=sink.rows)
+    task = _FitChunk(
+        exposures,
+        exposures.collect_schema()["date"],
+        tuple(res.styles),
+        model.method,
+        model.quantiles,
+        _regression_keywords(res, model),
+    )
+    fits: list[_ChunkFit] = []
 
-    def fit_chunk(rows: pl.LazyFrame) -> pl.LazyFrame:
-        # Runs once per chunk (the partition layer's default mapper, in order): the
-        # small per-date frames are kept, the residuals returned to be written.
-        chunk = rows.collect()
-        fit = pf.cross_section(
-            chunk,
-            "fwd_ret",
-            res.styles,
-            method=model.method,  # type: ignore[arg-type]
-            check_keys=False,  # standardize() checked that (date, asset) is unique
-            **_regression_keywords(res, model),  # type: ignore[arg-type]
-        )
-        parts["fr"].append(fit.factor_returns)
-        parts["stats"].append(fit.stats)
-        for style in res.styles:
-            ic = pf.portfolio.information_coefficient(chunk, style, "fwd_ret")
-            q = pf.portfolio.quantile_returns(chunk, style, "fwd_ret", n=model.quantiles)
-            parts.setdefault(f"ic_{style}", []).append(ic)
-            parts.setdefault(f"quantiles_{style}", []).append(q)
-        return fit.residuals.lazy()
+    def residuals() -> Iterator[pl.DataFrame]:
+        done = map(task, chunks) if sink.executor is None else sink.executor.map(task, chunks)
+        for chunk, part in zip(chunks, done, strict=True):
+            fits.append(part)
+            yield part.residuals
+            if sink.on_chunk is not None:
+                sink.on_chunk(chunk, part.residuals.height)
 
-    residuals = sink.write(exposures, "residuals", res, build=fit_chunk)
-    if not parts["fr"]:
+    sink.write_frames("residuals", residuals(), res)
+    if not fits:
         msg = "the exposures have no date to regress"
         raise InsufficientDataError(msg)
-    fit = pf.CrossSectionResult(
-        factor_returns=pl.concat(parts["fr"]),
-        residuals=residuals,
-        stats=pl.concat(parts["stats"]),
+    # Mixed frames: the residuals are a scan of their file, the small frames in memory.
+    fit: pf.CrossSectionResult[Any] = pf.CrossSectionResult(
+        factor_returns=pl.concat([f.factor_returns for f in fits]),
+        residuals=res.files["residuals"],
+        stats=pl.concat([f.stats for f in fits]),
         method=model.method,
     )
     res.objects["cross_section"] = fit
@@ -83,7 +125,7 @@ def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sin
     }
     ics, ic_summaries, quantiles, quantile_summaries = [], [], [], []
     for style in res.styles:
-        ic_parts, q_parts = parts[f"ic_{style}"], parts[f"quantiles_{style}"]
+        ic_parts, q_parts = [f.ic[style] for f in fits], [f.quantiles[style] for f in fits]
         ic = replace(ic_parts[0], ic=pl.concat([p.ic for p in ic_parts]))
         q = replace(
             q_parts[0],
@@ -125,13 +167,19 @@ def betas(
     panel = panel.select(
         "date", "asset", (pl.col("ret") - pl.col("rf")).alias("excess"), *FF3
     ).filter(pl.col("excess").is_not_null() & pl.col("mkt").is_not_null())
-    full = pf.partition.collect(
-        panel,
-        by="asset",
-        rows=sink.rows,
-        build=lambda rows: pf.betas(rows, "excess", FF3, check_keys=False),
-        shuffle=True,
-    )
+    # Through a scratch file of the output folder rather than pf.partition.collect:
+    # its shuffle files would sit in this machine's temporary folder, which the
+    # workers of a cluster do not see.
+    scratch = sink.temp("betas")
+    try:
+        pf.partition.sink_parquet(
+            panel, scratch, by="asset", rows=sink.rows,
+            build=lambda rows: pf.betas(rows, "excess", FF3, check_keys=False),
+            shuffle=True, executor=sink.executor,
+        )  # fmt: skip
+        full = pl.read_parquet(scratch)
+    finally:
+        sink.clean("betas")
     res.tables["betas"] = full.filter(pl.col("beta_mkt").is_not_null()).sort("asset")
 
     def rolling(rows: pl.LazyFrame) -> pl.LazyFrame:

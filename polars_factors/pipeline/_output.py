@@ -167,12 +167,17 @@ def _now() -> str:
 
 @dataclasses.dataclass
 class Manifest:
-    """``manifest.json`` of a run: rewritten (atomically) as the run goes, finished last."""
+    """``manifest.json`` of a run: rewritten (atomically) as the run goes, finished last.
+
+    ``cluster`` is where the per-chunk work ran (the scheduler's address, the number
+    of workers; ``None``: in this process).
+    """
 
     folder: Path
     cfg: PipelineConfig
     command: Sequence[str] | None
     started: str = dataclasses.field(default_factory=_now)
+    cluster: dict[str, object] | None = None
 
     def write(
         self,
@@ -194,6 +199,7 @@ class Manifest:
             "started": self.started,
             "ended": _now() if finished else None,
             "config": dataclasses.asdict(self.cfg),
+            "cluster": self.cluster,
             "steps": {"run": steps, "skipped": skipped},
             "weights": weights,
             "files": [{"path": name, "rows": rows} for name, rows in files.items()],

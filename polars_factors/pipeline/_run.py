@@ -14,17 +14,20 @@ import polars as pl
 
 import polars_factors as pf
 from polars_factors.exceptions import (
+    ConfigError,
     InsufficientDataError,
     InvalidDataError,
     SingularMatrixError,
     WeightError,
 )
 from polars_factors.pipeline import _models, _output, _report, _steps
+from polars_factors.pipeline._checks import BadValueError, describe, scheduler
+from polars_factors.pipeline._cluster import Cluster, open_cluster
 from polars_factors.pipeline._config import ModelConfig, PipelineConfig
 from polars_factors.pipeline._data import load_fama_french, load_panel
 from polars_factors.pipeline._steps import Results
 
-__all__ = ["DEMO_OUTPUT", "RunResult", "demo_config", "run"]
+__all__ = ["DEMO_OUTPUT", "RunResult", "demo_config", "run", "with_output", "with_scheduler"]
 
 DEMO_OUTPUT = Path("polars_factors_demo")
 STEPS = (
@@ -182,7 +185,7 @@ def _focus(desc: pl.LazyFrame, cfg: PipelineConfig, res: Results) -> str | None:
     return str(last.item(0, "asset")) if last.height else None
 
 
-def _summary(cfg: PipelineConfig, res: Results, output: Path) -> list[str]:
+def _summary(cfg: PipelineConfig, res: Results, output: Path, cluster: Cluster | None) -> list[str]:
     s = res.summary
 
     def fmt(values: dict[str, float], spec: str) -> str:
@@ -190,6 +193,7 @@ def _summary(cfg: PipelineConfig, res: Results, output: Path) -> list[str]:
 
     lines = [
         f"data: {cfg.source}",
+        *([cluster.line()] if cluster is not None else []),
         (
             f"panel: {s['rows']:,} rows, {s['dates']} dates ({s['first']} .. {s['last']}), "
             f"{s['assets']} assets"
@@ -243,6 +247,7 @@ def run(
     on_step: Callable[[str], None] | None = None,
     overwrite: bool = False,
     command: Sequence[str] | None = None,
+    executor: object = None,
 ) -> RunResult:
     """Run the whole pipeline and write its outputs into ``cfg.output``.
 
@@ -261,6 +266,16 @@ def run(
         left alone. Without it such a folder is refused (``--overwrite``).
     command
         The command line, recorded in ``manifest.json`` (``polars-factors`` passes it).
+    executor
+        Runs the per-chunk work of the steps (descriptors, standardization,
+        Fama-French sorts, cross-section, betas): a Dask ``Client`` (its workers'
+        versions are checked first), ``Client.get_executor()``, a
+        ``ThreadPoolExecutor``, or anything with ``map(fn, iterable)`` that yields
+        results in order; the caller closes it. ``None`` (default): the cluster of
+        ``cfg.cluster`` (``[cluster]``, ``--scheduler``), or this process when it
+        names none. The tasks hold local functions, so the executor must ship them
+        with cloudpickle, as Dask does: a ``ProcessPoolExecutor`` is refused. Its
+        workers must see the input files and the output folder at the same paths.
 
     Returns
     -------
@@ -273,10 +288,21 @@ def run(
         ``DuplicateKeyError``); ``ConfigError`` for an output folder that is a file,
         is not writable, or is not empty (without ``overwrite``), before any work.
         Steps 2 to 7 that cannot run on the data (:data:`SKIPPABLE`) are skipped
-        with a note instead, and the steps that need them too.
+        with a note instead, and the steps that need them too. ``ConfigError`` also
+        for a scheduler that does not answer within ``cfg.cluster.timeout``.
+    MissingDependencyError
+        ``cfg.cluster`` names a scheduler and Dask is not installed
+        (``pip install 'polars_factors[dask]'``).
+    WorkerVersionError
+        A worker of the cluster runs another polars_factors or Polars version.
 
     Notes
     -----
+    With a cluster, the chunks of the per-row steps run on the workers, which read
+    their rows and write or return their results; the cross-sectional aggregates,
+    the Fama-MacBeth summary, the risk model and the report stay here. The run's
+    outputs are those of a run in this process.
+
     Every file is written under a temporary name and renamed when complete.
     ``manifest.json`` is written first with ``"finished": false``, rewritten after each
     step, and written last with ``"finished": true``: a folder whose manifest is not
@@ -286,24 +312,31 @@ def run(
     res = Results()
     prog = _Progress(progress, res, on_step)
     # Lazy scans and schema checks first: a bad path or column fails before any step,
-    # then the output folder, before any computation.
+    # then the cluster and the output folder, before any computation.
     panel = load_panel(cfg.data, source=cfg.source, notes=res.notes)
     ff = load_fama_french(cfg.data)
-    output = _output.prepare(cfg.output, overwrite=overwrite)
-    record = _Record(_output.Manifest(output, cfg, command), res, prog)
-    record()
-    try:
-        figs = _steps_and_figures(cfg, panel, ff, res, prog, record)
-        text = _report.markdown(cfg, res, figs, prog.timings)
-        _output.atomic_write(output / "report.md", lambda p: p.write_text(text, "utf-8"))
-        record.report = True
-    except BaseException as exc:
-        with suppress(OSError):  # the error itself is what the caller must see
-            message = str(exc).strip().splitlines()
-            record(error=": ".join([type(exc).__name__, *message[:1]]))
-        raise
+    # The cluster before the output folder: a scheduler that does not answer leaves
+    # the folder (and a previous run's outputs, with overwrite) as it was.
+    with open_cluster(cfg.cluster, executor) as cluster:
+        output = _output.prepare(cfg.output, overwrite=overwrite)
+        manifest = _output.Manifest(
+            output, cfg, command, cluster=None if cluster is None else cluster.manifest()
+        )
+        record = _Record(manifest, res, prog)
+        record()
+        try:
+            mapper = None if cluster is None else cluster.mapper
+            figs = _steps_and_figures(cfg, panel, ff, res, prog, record, mapper)
+            text = _report.markdown(cfg, res, figs, prog.timings)
+            _output.atomic_write(output / "report.md", lambda p: p.write_text(text, "utf-8"))
+            record.report = True
+        except BaseException as exc:
+            with suppress(OSError):  # the error itself is what the caller must see
+                message = str(exc).strip().splitlines()
+                record(error=": ".join([type(exc).__name__, *message[:1]]))
+            raise
     seconds = time.perf_counter() - start
-    summary = [*_summary(cfg, res, output), f"wall time: {seconds:.1f} s"]
+    summary = [*_summary(cfg, res, output, cluster), f"wall time: {seconds:.1f} s"]
     record(finished=True)
     return RunResult(output=output, results=res, lines=summary, seconds=seconds)
 
@@ -315,12 +348,17 @@ def _steps_and_figures(  # noqa: PLR0917  (run's state, passed on)
     res: Results,
     prog: _Progress,
     record: _Record,
+    executor: pf.partition.Mapper | None,
 ) -> dict[str, tuple[str, str]]:
     """Run steps 1 to 7, recording the manifest after each; return the figures drawn."""
     model, output = cfg.model, cfg.output
     # The per-row tables are written by their step, chunk by chunk; the small ones
-    # (per date, per asset, per factor) are written as each step finishes.
-    sink = _steps.Sink(output, rows=cfg.chunk_rows, on_chunk=prog.chunk)
+    # (per date, per asset, per factor) are written as each step finishes. The
+    # chunks' plans name files of the output folder: absolute paths, which a worker
+    # of a cluster (another working directory) reads as they are.
+    sink = _steps.Sink(
+        output.absolute(), rows=cfg.chunk_rows, on_chunk=prog.chunk, executor=executor
+    )
     with prog.step(0):
         desc = _steps.descriptors(panel, model, res, sink)
     record()
@@ -361,3 +399,36 @@ def _steps_and_figures(  # noqa: PLR0917  (run's state, passed on)
 def with_output(cfg: PipelineConfig, output: str | Path | None) -> PipelineConfig:
     """Return ``cfg`` with its output folder replaced when ``output`` is given."""
     return cfg if output is None else replace(cfg, output=Path(output))
+
+
+def with_scheduler(cfg: PipelineConfig, scheduler_address: str | None) -> PipelineConfig:
+    """Return ``cfg`` with its Dask scheduler replaced when one is given (``--scheduler``).
+
+    Parameters
+    ----------
+    cfg
+        The settings.
+    scheduler_address
+        ``"local"`` (a local cluster of ``cfg.cluster.workers`` processes for the
+        run) or the address of a running scheduler, ``"tcp://10.0.0.5:8786"``;
+        ``None``: ``cfg`` as it is.
+
+    Raises
+    ------
+    ConfigError
+        ``scheduler_address`` is neither ``"local"`` nor an address.
+
+    Examples
+    --------
+    >>> cfg = with_scheduler(demo_config("out"), "tcp://10.0.0.5:8786")
+    >>> cfg.cluster.scheduler
+    'tcp://10.0.0.5:8786'
+    """
+    if scheduler_address is None:
+        return cfg
+    try:
+        scheduler(scheduler_address)
+    except BadValueError as bad:
+        msg = f"--scheduler must be {bad.expected}, got {describe(scheduler_address)}"
+        raise ConfigError(msg + (f"; {bad.hint}" if bad.hint else "")) from None
+    return replace(cfg, cluster=replace(cfg.cluster, scheduler=scheduler_address))

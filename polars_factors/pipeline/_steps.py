@@ -88,12 +88,15 @@ class Sink:
     """Writes a step's per-row tables into the output folder as the step runs.
 
     Through :mod:`polars_factors.partition`: chunks of about ``rows`` rows of whole
-    dates (or assets), so the memory of a step is that of one chunk.
+    dates (or assets), so the memory of a step is that of one chunk. ``executor``
+    runs the chunks (``None``: here, one after another); every partitioned call of
+    the steps passes it on.
     """
 
     output: Path
     rows: int
     on_chunk: Callable[[pf.partition.Chunk, int], None] | None = None
+    executor: pf.partition.Mapper | None = None
 
     def write(
         self,
@@ -109,7 +112,7 @@ class Sink:
         path = self.output / f"{name}.parquet"
         report = pf.partition.sink_parquet(
             source, path, by=by, rows=self.rows, build=build, on_chunk=self.on_chunk,
-            shuffle=shuffle,
+            shuffle=shuffle, executor=self.executor,
         )  # fmt: skip
         out = pl.scan_parquet(path)
         res.files[name] = out
@@ -197,7 +200,7 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     scratch = sink.temp("descriptors_by_asset")
     pf.partition.sink_parquet(
         panel, scratch, by="asset", rows=sink.rows, build=build, layout="directory",
-        on_chunk=sink.on_chunk, shuffle=True,
+        on_chunk=sink.on_chunk, shuffle=True, executor=sink.executor,
     )  # fmt: skip
     try:
         by_asset = pl.scan_parquet(scratch / "*.parquet")
@@ -308,7 +311,7 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
     scratch = sink.temp("exposures")
     pf.partition.sink_parquet(
         lf.select(*keep, "ret", "fwd_ret", *res.styles), scratch, rows=sink.rows,
-        on_chunk=sink.on_chunk,
+        on_chunk=sink.on_chunk, executor=sink.executor,
     )  # fmt: skip
     try:
         return _usable_exposures(pl.scan_parquet(scratch), keep, res, sink, model.min_count)
@@ -377,6 +380,7 @@ def fama_french(desc: pl.LazyFrame, ff: pl.DataFrame, res: Results, sink: Sink) 
             rows, size="mcap", book_to_market=value, momentum=momentum
         ),
         on_chunk=sink.on_chunk,
+        executor=sink.executor,
     )
     factors = [c for c in ("SMB", "HML", "UMD") if c in ours.columns]
     ours = ours.filter(pl.any_horizontal(pl.col(factors).is_not_null()))

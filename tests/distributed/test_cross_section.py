@@ -13,7 +13,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,8 +32,10 @@ TOL = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-12}
 #: Standard errors, t-stats and R² come from the residual sum of squares, a difference
 #: of sums (y'Wy - f'X'Wy) whose rounding grows like 1 / (1 - R²): on a date with R² =
 #: 0.9995 a different order of the sums moves the t-stats by 1e-12 relative.
+#: A condition number is computed from the eigenvalues of the (scaled) normal equations:
+#: its rounding grows with itself (1.6e-11 relative at 1.2e5).
 SSR_TOL = {"check_exact": False, "rel_tol": 1e-9, "abs_tol": 1e-12}
-FROM_SSR = ["std_error", "t_stat", "r2", "adj_r2"]
+FROM_SSR = ["std_error", "t_stat", "r2", "adj_r2", "condition_number"]
 
 MODELS: dict[str, dict[str, Any]] = {
     "ols": {"exposures": ["x", "y"], "method": "ols", "country": True},
@@ -240,9 +241,3 @@ def test_any_cut_of_the_rows_gives_the_same_fit(
     ref, _ = reference(panel, **kw)
     ours, _ = distributed(folder, **kw)
     assert_same(ours, ref)
-    np.testing.assert_allclose(
-        ours.factor_returns["factor_return"].fill_null(np.nan).to_numpy(),
-        ref.factor_returns["factor_return"].fill_null(np.nan).to_numpy(),
-        rtol=1e-12,
-        atol=1e-14,
-    )
