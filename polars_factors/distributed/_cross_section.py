@@ -7,14 +7,20 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 import polars as pl
 
 from polars_factors import _validate
 from polars_factors._units import check_units
 from polars_factors.distributed._dataset import Dataset, FilePart, Paths, dataset, scan
-from polars_factors.distributed._tasks import Task, Versions, resolve_executor, run_tasks
+from polars_factors.distributed._tasks import (
+    Mapper,
+    Task,
+    Versions,
+    resolve_executor,
+    run_tasks,
+)
 from polars_factors.exceptions import InsufficientDataError, LayoutError
 from polars_factors.partition._chunks import key_literal
 from polars_factors.partition._run import _remove, _replace
@@ -59,19 +65,32 @@ class _CellSums:
 
 @dataclass(frozen=True)
 class _Residuals:
-    """Map: the residuals of a group of files, from the solution of its dates."""
+    """Map: the residuals of a group of files, from the solution of its dates.
+
+    ``solution`` is the slim solution (:func:`_slim`) of the task's dates, or the path
+    of a parquet file holding it for every date (written once next to the outputs,
+    rather than sent with every task).
+    """
 
     parts: tuple[FilePart, ...]
     model: Model
-    solution: pl.DataFrame
+    solution: pl.DataFrame | str
     engine: EngineType
     out: str | None
 
     def __call__(self) -> pl.DataFrame | int:
-        frame = _residuals(scan(self.parts), self.solution.lazy(), self.model).collect(
-            engine=self.engine
+        solution = (
+            pl.scan_parquet(self.solution)
+            if isinstance(self.solution, str)
+            else self.solution.lazy()
         )
+        frame = _residuals(scan(self.parts), solution, self.model).collect(engine=self.engine)
         return _write(frame, self.out)
+
+
+def _slim(solution: pl.DataFrame, model: Model) -> pl.DataFrame:
+    """Return the columns of the solution that the residuals need."""
+    return solution.select(model.date, "factor", "factor_return", model.col("kind"), "status")
 
 
 @dataclass(frozen=True)
@@ -103,14 +122,30 @@ def _write(frame: pl.DataFrame, out: str | None) -> pl.DataFrame | int:
 
 
 def _reduce(parts: Iterable[pl.DataFrame], model: Model) -> pl.DataFrame:
-    """Add up the cell sums of the tasks as they arrive (two tables in memory at a time)."""
+    """Add up the cell sums of the tasks as they arrive.
+
+    The tables waiting are added to the running total once they hold as many rows as
+    it: tables of asset files (each covering every cell) are folded in one by one
+    (two tables in memory), tables of date files (disjoint cells) are merged a
+    logarithmic number of times instead of at every task (the total doubles).
+    """
+
+    def add(frames: list[pl.DataFrame]) -> pl.DataFrame:
+        both = pl.concat(frames, how="vertical")
+        return both.group_by(model.cell).agg(pl.all().sum())
+
     total: pl.DataFrame | None = None
+    waiting: list[pl.DataFrame] = []
     for part in parts:
-        both = part if total is None else pl.concat([total, part], how="vertical")
-        total = both.group_by(model.cell).agg(pl.all().sum())
+        waiting.append(part)
+        if total is None or sum(w.height for w in waiting) >= total.height:
+            total = add(waiting if total is None else [total, *waiting])
+            waiting = []
     if total is None:  # pragma: no cover - a dataset has at least one file
         msg = "the dataset has no file."
         raise InsufficientDataError(msg)
+    if waiting:
+        total = add([total, *waiting])
     return total.sort(model.cell, nulls_last=True)
 
 
@@ -267,44 +302,17 @@ def cross_section(
         huber_t=huber_t, max_iter=max_iter, tol=tol, warn_excluded=warn_excluded,
         date=date, asset=asset,
     )  # fmt: skip
-    groups = ds.groups(rows)
-    versions = Versions.here()
-    mapper = resolve_executor(executor)
-    cells = _reduce(
-        run_tasks(mapper, [Task(_CellSums(g, model, engine), versions) for g in groups]), model
-    )
+    run = _Run(ds, model, ds.groups(rows), Versions.here(), resolve_executor(executor), engine)
+    cells = _reduce(run.map([_CellSums(g, model, engine) for g in run.groups]), model)
     temp = None
     if residuals_path is not None:
         target = Path(residuals_path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
         temp.mkdir()
-    outs = [
-        None if temp is None else str(temp / f"part-{i:05d}.parquet") for i in range(len(groups))
-    ]
     try:
-        if huber:
-            _solution.check_cells(cells, model)
-            industries = _solution.industries_of(cells, model)
-            tasks = [
-                Task(_Huber(g, model, industries, engine, out), versions)
-                for g, out in zip(groups, outs, strict=True)
-            ]
-            pieces = list(run_tasks(mapper, tasks))
-            solution = pl.concat([s for s, _ in pieces], how="vertical").sort(
-                model.date, maintain_order=True, nulls_last=True
-            )
-            per_date = solution.filter(pl.col(model.col("first")))
-            _solution.warn_excluded(model, per_date)
-            _solution.warn_unsolved(model, per_date)
-            residuals = [r for _, r in pieces]
-        else:
-            solution = _solution.solve_batch(cells, model)
-            tasks_r = [
-                Task(_Residuals(g, model, _dates_of(solution, g, ds, model), engine, out), versions)
-                for g, out in zip(groups, outs, strict=True)
-            ]
-            residuals = list(run_tasks(mapper, tasks_r))
+        fit = _huber_fit if model.method == "huber" else _linear_fit
+        solution, residuals = fit(run, cells, temp)
         if temp is not None:
             _replace(temp, Path(residuals_path))  # type: ignore[arg-type]
     except BaseException:
@@ -318,6 +326,71 @@ def cross_section(
         return CrossSectionResult(factor_returns, pl.concat(frames), stats, model.method)
     resid = pl.scan_parquet(Path(residuals_path) / "*.parquet")
     return CrossSectionResult(factor_returns.lazy(), resid, stats.lazy(), model.method)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One distributed fit: the dataset, the model, the tasks' file groups, the executor."""
+
+    ds: Dataset
+    model: Model
+    groups: list[tuple[FilePart, ...]]
+    versions: Versions
+    mapper: Mapper | None
+    engine: EngineType
+
+    def map(self, works: list[Any]) -> list[Any]:
+        """Run one task per work item; return their values in order."""
+        return list(run_tasks(self.mapper, [Task(w, self.versions) for w in works]))
+
+    def outs(self, temp: Path | None) -> list[str | None]:
+        """Return each task's output file (``None``: return the residuals instead)."""
+        return [
+            None if temp is None else str(temp / f"part-{i:05d}.parquet")
+            for i in range(len(self.groups))
+        ]
+
+
+Fit = tuple[pl.DataFrame, list[Any]]
+
+
+def _linear_fit(run: _Run, cells: pl.DataFrame, temp: Path | None) -> Fit:
+    """OLS/WLS: solve the summed cells here, then a map for the residuals."""
+    model = run.model
+    solution = _solution.solve_batch(cells, model)
+    slim = _slim(solution, model)
+    shared: str | None = None
+    if temp is not None and run.ds.by != "date":
+        # Every task needs every date: one file on the shared file system.
+        shared = str(temp / ".solution.parquet")
+        slim.write_parquet(shared)
+    works = [
+        _Residuals(g, model, shared or _dates_of(slim, g, run.ds, model), run.engine, out)
+        for g, out in zip(run.groups, run.outs(temp), strict=True)
+    ]
+    residuals = run.map(works)
+    if shared is not None:
+        Path(shared).unlink()
+    return solution, residuals
+
+
+def _huber_fit(run: _Run, cells: pl.DataFrame, temp: Path | None) -> Fit:
+    """Huber: the whole panel checked from its cells, then each task fits its dates."""
+    model = run.model
+    _solution.check_cells(cells, model)
+    industries = _solution.industries_of(cells, model)
+    works = [
+        _Huber(g, model, industries, run.engine, out)
+        for g, out in zip(run.groups, run.outs(temp), strict=True)
+    ]
+    pieces = run.map(works)
+    solution = pl.concat([s for s, _ in pieces], how="vertical").sort(
+        model.date, maintain_order=True, nulls_last=True
+    )
+    per_date = solution.filter(pl.col(model.col("first")))
+    _solution.warn_excluded(model, per_date)
+    _solution.warn_unsolved(model, per_date)
+    return solution, [r for _, r in pieces]
 
 
 _HUBER_LAYOUT = (

@@ -24,6 +24,7 @@ from polars_factors._frame import user_stacklevel
 from polars_factors.exceptions import WorkerVersionError
 
 __all__ = [
+    "DaskMapper",
     "Mapper",
     "Outcome",
     "Task",
@@ -89,7 +90,7 @@ class Outcome(Generic[T]):
 #: thread-safe before 3.14): the tasks of one process run one at a time, so that each
 #: records its own warnings. Polars work is multi-threaded itself; parallelism comes
 #: from worker processes (one Dask thread per worker).
-_RECORDING = threading.Lock()
+_RECORDING = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -111,19 +112,59 @@ def _call(task: Task[T]) -> Outcome[T]:
     return task()
 
 
+@dataclass(frozen=True)
+class DaskMapper:
+    """Run tasks on a Dask client, a bounded number ahead, releasing each result once read.
+
+    ``Client.get_executor().map`` keeps every future (and its result, on a worker)
+    until the whole map is read, and hashes each task to merge equal ones
+    (``pure=True``): at scale the workers would hold every task's result at once,
+    and two equal tasks writing files would run once. Here at most ``ahead`` tasks
+    are submitted and not yet read, each with ``pure=False``, and a result leaves the
+    cluster when the client has it.
+    """
+
+    client: Any
+    ahead: int
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``fn`` to every item on the cluster, yielding the results in order."""
+        items = iter(zip(*iterables, strict=True))
+        window: list[Any] = []
+        for args in items:
+            window.append(self.client.submit(fn, *args, pure=False))
+            if len(window) >= self.ahead:
+                break
+        while window:
+            future = window.pop(0)
+            try:
+                result = future.result()
+            except BaseException:
+                self.client.cancel(window)
+                raise
+            future.release()
+            yield result
+            for args in items:
+                window.append(self.client.submit(fn, *args, pure=False))
+                break
+
+
+def _is_client(obj: object) -> bool:
+    return callable(getattr(obj, "submit", None)) and callable(getattr(obj, "run", None))
+
+
 def resolve_executor(executor: object) -> Mapper | None:
     """Return the mapper to run tasks with (``None``: in this process).
 
-    A Dask ``Client`` is turned into its ``get_executor()`` (``Client.map`` returns
-    futures, not results) after :func:`check_workers`; anything else must have ``map``.
+    A Dask ``Client`` (or its ``get_executor()``) becomes a :class:`DaskMapper` after
+    :func:`check_workers`; anything else must have ``map``.
     """
-    if executor is None:
-        return None
-    if callable(getattr(executor, "get_executor", None)) and callable(
-        getattr(executor, "run", None)
-    ):
-        check_workers(executor)
-        return executor.get_executor()  # type: ignore[attr-defined,no-any-return]
+    if executor is None or isinstance(executor, DaskMapper):
+        return executor
+    client = executor if _is_client(executor) else getattr(executor, "_client", None)
+    if client is not None and _is_client(client):
+        n_workers = len(check_workers(client))
+        return DaskMapper(client, ahead=max(2 * n_workers, 4))
     if not callable(getattr(executor, "map", None)):
         msg = (
             "`executor` must have a `map(fn, iterable)` method (a concurrent.futures "
@@ -131,9 +172,6 @@ def resolve_executor(executor: object) -> Mapper | None:
             f"{type(executor).__name__}."
         )
         raise TypeError(msg)
-    client = getattr(executor, "_client", None)  # Dask's ClientExecutor
-    if client is not None and callable(getattr(client, "run", None)):
-        check_workers(client)
     return executor  # type: ignore[return-value]
 
 

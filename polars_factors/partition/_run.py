@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -229,10 +230,18 @@ class _Task:
             rows = self.source.head(0)
         elif self.parts is not None:
             part = self.parts.get(chunk.index)
-            if part is not None and part.exists():
-                rows = pl.scan_parquet(part)
-            else:  # a given chunk without rows
+            if part is None:  # a chunk without rows
                 rows = self.source.head(0)
+            elif part.exists():
+                rows = pl.scan_parquet(part)
+            else:
+                msg = (
+                    f"chunk {chunk.index}'s scratch file {str(part)!r} (shuffle=True) is not "
+                    "visible here: the workers must share the client's file system (for "
+                    "collect(), the scratch folder is the client's temporary folder; use "
+                    "sink_parquet to a shared path, or shuffle=False)."
+                )
+                raise PartitionError(msg)
         elif self.lookback is None:
             rows = self.source.filter(chunk.predicate(self.dtype))
         else:
@@ -341,7 +350,8 @@ def shuffle_chunks(task: _Task, *, key: str, via: str, rows: int, scratch: Path)
     finally:
         for writer in writers.values():
             writer.close()
-    return dataclasses.replace(task, parts=paths)
+    written = {chunks[i].index: paths[chunks[i].index] for i in writers}
+    return dataclasses.replace(task, parts=written)
 
 
 def _via_probe(source: pl.LazyFrame, via: str) -> pl.LazyFrame | None:
@@ -389,8 +399,17 @@ def _may_shuffle(task: _Task, *, via: str, shuffle: bool) -> bool:
 
 
 def _map(executor: Mapper | None, fn: Callable[[Chunk], Any], chunks: list[Chunk]) -> Iterator[Any]:
-    """Run ``fn`` on every chunk, in order: through ``executor``, or here one by one."""
-    return map(fn, chunks) if executor is None else executor.map(fn, chunks)
+    """Run ``fn`` on every chunk, in order: through ``executor``, or here one by one.
+
+    Through an executor each chunk is a task of :mod:`polars_factors.distributed`: its
+    worker's versions are checked first and its warnings are issued again here.
+    """
+    if executor is None:
+        return map(fn, chunks)
+    from polars_factors.distributed._tasks import Task, Versions, run_tasks  # noqa: PLC0415
+
+    versions = Versions.here()
+    return run_tasks(executor, [Task(functools.partial(fn, chunk), versions) for chunk in chunks])
 
 
 def _resolve(executor: Mapper | None) -> Mapper | None:

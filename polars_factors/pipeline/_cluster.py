@@ -117,8 +117,11 @@ def open_cluster(cfg: ClusterConfig, executor: object = None) -> Iterator[Cluste
     elif cfg.scheduler is None:
         yield None
     else:
+        from polars_factors.distributed._tasks import resolve_executor  # noqa: PLC0415
+
         with _dask_client(cfg) as client:
-            yield _dask(client, client.get_executor(pure=False), local=cfg.scheduler == LOCAL)
+            mapper = resolve_executor(client)  # submits with pure=False, a few tasks ahead
+            yield _dask(client, mapper, local=cfg.scheduler == LOCAL)  # type: ignore[arg-type]
 
 
 def _given(executor: object) -> Cluster | None:
@@ -135,7 +138,7 @@ def _given(executor: object) -> Cluster | None:
     mapper = resolve_executor(executor)
     if mapper is None:
         return None
-    client = getattr(mapper, "_client", None)  # Dask's ClientExecutor
+    client = getattr(mapper, "client", None)  # distributed._tasks.DaskMapper
     if client is not None and hasattr(client, "scheduler"):
         return _dask(client, mapper, local=False)
     if isinstance(executor, ThreadPoolExecutor):
