@@ -11,10 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import polars_factors as pf
 from polars_factors.exceptions import ColumnNotFoundError, LayoutError
+from tests.distributed.conftest import messy_panel
 
 KEYS = ["date", "asset"]
 
@@ -123,3 +126,28 @@ def test_groups_cut_files_into_tasks(by_date: pf.distributed.Dataset) -> None:
     assert len(by_date.groups(10**9)) == 1
     with pytest.raises(ValueError, match="rows"):
         by_date.groups(0)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    by=st.sampled_from(["date", "asset"]),
+    rows=st.integers(1, 400),
+)
+def test_layout_property(
+    seed: int, by: str, rows: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Property: any target size gives files of whole keys holding every row once."""
+    panel = messy_panel(seed, n_dates=7, n_assets=25)
+    ds = pf.distributed.layout(panel, tmp_path_factory.mktemp("prop"), by=by, rows=rows)  # type: ignore[arg-type]
+    back = pl.concat([pl.read_parquet(f) for f in ds.files])
+    assert_frame_equal(back.sort(KEYS), panel.sort(KEYS))
+    owners = back.group_by(by).agg(pl.len())  # every key once per file it is in
+    per_file = pl.concat(
+        [
+            pl.read_parquet(f, columns=[by]).unique().with_columns(pl.lit(i).alias("f"))
+            for i, f in enumerate(ds.files)
+        ]
+    )
+    assert per_file.group_by(by).agg(pl.len()).get_column("len").max() == 1
+    assert owners.height == per_file.height
