@@ -27,12 +27,17 @@ clock runs around the library call only. Peaks: the child's ``ru_maxrss`` (with 
 cluster it also holds the scheduler and the nannies of the LocalCluster, which run in
 the client process), and each worker's ``ru_maxrss`` read with ``client.run`` after the
 call (a fresh cluster per measurement, so no restart is needed; the workers' idle
-figure after the warm-up is shown too). On the cluster the executor is wrapped by a
-timer that records, per map, the tasks' own compute time on the workers, the time the
-client spends between results (the reduce of the cell sums), the size of the results
-and of a pickled task, and the gap between the maps (the solve); the wrapper passes the
-library's own ``_call`` through and hands the library the client, so the version check
-runs as it would with ``executor=client``.
+figure after the warm-up is shown too). On the cluster the library gets a timing
+wrapper of its own mapper, ``resolve_executor(client)`` (a ``DaskMapper``: the workers'
+versions checked, at most ``max(2 x workers, 4)`` tasks submitted and not yet read, each
+result released once read), built inside the timed region so that the version check is
+timed as with ``executor=client``; it passes the library's ``_call`` through and
+records, per map, the tasks' own compute time on the workers, the client's time between
+results, the size of the results and of a pickled task (and of the shared solution
+file that the residual tasks of asset files read). The library's reduce of the cell
+sums (``_cross_section._reduce``) is wrapped too, in the cluster children only: its
+time after each table (a merge, or only a list append), the tables' heights, and its
+end, so that the solve is the time from the end of the reduce to the residual map.
 
 After each case its cluster result is compared with the in-process one (factor returns:
 max abs difference <= ``--tolerance``, default 1e-12; the residual and sink output files
@@ -43,8 +48,9 @@ the same nulls), and the factor returns of both with those of the plain in-proce
 The projection to ``--project-rows`` (500M) rows on ``--project-workers`` (32) workers
 is arithmetic on the measured per-task costs (see :func:`project` and the section of
 ``RESULTS.md``): worker seconds per row of each map, the per-task overhead, the client's
-reduce per cell row, the solve per date, the result and task sizes per cell or date,
-and the transfer rate of a result frame to the client.
+reduce per merge and per merged row, the solve per date, the result and task sizes per
+cell or date, and the transfer rate of a result frame to the client; for the asset
+files also with the tasks grouped to two per worker (``rows=``).
 
 Usage (from the repository root)::
 
@@ -62,6 +68,7 @@ prints the tables but writes nothing and exits with 1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -74,7 +81,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +92,7 @@ import polars as pl
 
 import polars_factors as pf
 from polars_factors.distributed import Dataset
+from polars_factors.distributed import _cross_section as cs_impl
 from polars_factors.distributed._tasks import Task, Versions, resolve_executor, run_tasks
 
 # This file has the name of Dask's `distributed` package, and running it as a script puts
@@ -329,6 +337,7 @@ class MapRecord:
     start: float
     tasks: int
     sent_bytes: int  # one pickled task (the first)
+    shared_bytes: int = 0  # the shared solution file the residual tasks read (asset files)
     end: float = 0.0
     steps: list[float] = field(default_factory=list)  # the consumer's time after each result
     task_s: list[float] = field(default_factory=list)
@@ -336,29 +345,18 @@ class MapRecord:
     bytes: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "end": self.end,
-            "tasks": self.tasks,
-            "sent_bytes": self.sent_bytes,
-            "client_s": sum(self.steps),
-            "steps": self.steps,
-            "task_s": self.task_s,
-            "rows": self.rows,
-            "bytes": self.bytes,
-        }
+        return {**dataclasses.asdict(self), "client_s": sum(self.steps)}
 
 
 class TimedMapper:
-    """A Dask executor whose maps record what :class:`MapRecord` holds.
-
-    ``_client`` is what ``resolve_executor`` looks for to check the workers' versions,
-    as it does for ``executor=client``.
+    """The library's Dask mapper (``resolve_executor(client)``: the workers' versions
+    checked, tasks a few ahead, each result released once read), timed: its maps
+    record what :class:`MapRecord` holds.
     """
 
     def __init__(self, client: Any) -> None:
-        self._client = client
-        self._inner = client.get_executor()
+        self.client = client
+        self._inner = resolve_executor(client)
         self.maps: list[MapRecord] = []
         self.origin = time.perf_counter()
         self.instrument_s = 0.0  # pickling the first task to size it: not the library's
@@ -368,10 +366,12 @@ class TimedMapper:
 
         (items,) = iterables
         tasks = list(items)
-        t0 = time.perf_counter()
+        start = time.perf_counter()
         sent = len(cloudpickle.dumps(tasks[0])) if tasks else 0
-        self.instrument_s += time.perf_counter() - t0
-        rec = MapRecord(time.perf_counter() - self.origin, len(tasks), sent)
+        shared = getattr(getattr(tasks[0], "work", None), "solution", None) if tasks else None
+        shared_bytes = Path(shared).stat().st_size if isinstance(shared, str) else 0
+        self.instrument_s += time.perf_counter() - start
+        rec = MapRecord(start - self.origin, len(tasks), sent, shared_bytes)
         self.maps.append(rec)
         results = self._inner.map(functools.partial(_timed_call, fn), tasks)
         return self._iterate(results, rec)
@@ -385,6 +385,50 @@ class TimedMapper:
             yield outcome
             rec.steps.append(time.perf_counter() - t0)
         rec.end = time.perf_counter() - self.origin
+
+
+@dataclass
+class ReduceRecord:
+    """One call of the library's reduce of the cell sums (times from the call start)."""
+
+    start: float
+    streamed: bool  # the tables came while the map ran (not a list of every result)
+    end: float = 0.0
+    heights: list[int] = field(default_factory=list)  # each table's rows, in order
+    steps: list[float] = field(default_factory=list)  # the reduce's time after each table
+    tail_s: float = 0.0  # after the last table: the merge of the tables left, the sort
+    cells: int = 0  # rows of the summed table
+
+
+class TimedReduce:
+    """``_cross_section._reduce`` (which ``cross_section`` looks up at each call), timed.
+
+    Its time after each table (up to its next read) is a merge when the waiting tables
+    reached the total's rows, else a list append; waiting for a table is not counted.
+    """
+
+    def __init__(self, inner: Callable[..., pl.DataFrame]) -> None:
+        self.inner = inner
+        self.origin = time.perf_counter()
+        self.records: list[ReduceRecord] = []
+
+    def __call__(self, parts: Iterable[pl.DataFrame], model: Any) -> pl.DataFrame:
+        rec = ReduceRecord(time.perf_counter() - self.origin, not isinstance(parts, Sequence))
+        self.records.append(rec)
+        fed = [0.0]
+
+        def feed() -> Iterator[pl.DataFrame]:
+            for part in parts:
+                rec.heights.append(part.height)
+                t0 = time.perf_counter()
+                yield part
+                rec.steps.append(time.perf_counter() - t0)
+            fed[0] = time.perf_counter()
+
+        total = self.inner(feed(), model)
+        now = time.perf_counter()
+        rec.tail_s, rec.end, rec.cells = now - fed[0], now - self.origin, total.height
+        return total
 
 
 def start_cluster(workers: int) -> tuple[Any, Any, dict[str, Any]]:
@@ -415,21 +459,25 @@ def child_case(case: Case, mode: str, args: argparse.Namespace) -> dict[str, Any
     cluster = client = None
     info: dict[str, Any] = {}
     executor: TimedMapper | None = None
+    reduce = TimedReduce(cs_impl._reduce)
     if mode == "cluster":
         cluster, client, info = start_cluster(args.workers)
-        executor = TimedMapper(client)
+        cs_impl._reduce = reduce  # this child only (a fresh process per case and mode)
     else:
         _warm()
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    if executor is not None:
-        executor.origin = start
+    if client is not None:  # the version check (resolve_executor) is timed
+        executor = TimedMapper(client)
+        executor.origin = reduce.origin = start
     result = case.run(ds, out, executor)
     seconds = time.perf_counter() - start - (executor.instrument_s if executor else 0.0)
     after = resource.getrusage(resource.RUSAGE_SELF)
     if client is not None:
         info["worker_peak_mb"] = sorted(client.run(_maxrss_mb).values())
         info["maps"] = [m.summary() for m in executor.maps]  # type: ignore[union-attr]
+        if reduce.records:
+            info["reduce"] = dataclasses.asdict(reduce.records[0])
         client.close()
         cluster.close()
     if isinstance(result, pl.DataFrame):
@@ -457,7 +505,7 @@ def child_overhead(args: argparse.Namespace) -> dict[str, Any]:
     versions = Versions.here()
 
     def tasks(offset: int, count: int) -> list[Task[int]]:
-        # Distinct arguments: Dask's map gives equal tasks one key (it would run one).
+        # Distinct arguments: the sums below check that every task ran once.
         return [Task(functools.partial(int, offset + i), versions) for i in range(count)]
 
     start = time.perf_counter()
@@ -467,7 +515,7 @@ def child_overhead(args: argparse.Namespace) -> dict[str, Any]:
     checks = []
     for _ in range(5):
         start = time.perf_counter()
-        mapper = resolve_executor(client)  # check_workers, then get_executor()
+        mapper = resolve_executor(client)  # check_workers, then a DaskMapper
         checks.append(time.perf_counter() - start)
     list(run_tasks(mapper, tasks(10 * n, 20)))  # warm-up
     start = time.perf_counter()
@@ -613,31 +661,43 @@ class Shape:
         return self.rows / self.tasks
 
 
-def reduce_rows(tasks: int, cells: int, *, by_asset: bool) -> float:
-    """Rows that the client's reduce concatenates and groups, summed over its steps.
+def task_cells(shape: Shape, *, by_asset: bool) -> float:
+    """Cell rows of a task's table: its dates' cells (date files), or for asset files
+    every date times the industries its assets cover (each asset's industry drawn
+    uniformly, as in this panel: ``K (1 - (1 - 1/K)^assets)`` per date)."""
+    if not by_asset:
+        return shape.cells / shape.tasks
+    assets = shape.rows / shape.dates / shape.tasks
+    return shape.dates * N_INDUSTRIES * (1.0 - (1.0 - 1.0 / N_INDUSTRIES) ** assets)
 
-    Step k groups the running total (the cells seen so far) with task k's table. Date
-    files hold disjoint dates: table = cells / tasks, total_k = k x table. Asset files
-    each hold (almost) every (date, industry) cell: table = total_k = cells.
+
+def reduce_merges(heights: list[float], cells: float, *, by_asset: bool) -> list[tuple[int, float]]:
+    """The merges of the client's reduce (``_cross_section._reduce``): (step, rows).
+
+    The tables wait in a list; once they hold as many rows as the running total, the
+    total and they are concatenated and grouped (``rows``: the total plus the waiting
+    tables; the first table alone makes the first total). Step ``i``: after table
+    ``i``; ``len(heights)``: after the last one (the tables left). The total is the
+    distinct cells seen: date files hold disjoint cells (the sum of the tables),
+    asset files overlap (each table an independent share ``h / cells`` of the cells).
     """
-    if by_asset:
-        return cells + 2.0 * cells * (tasks - 1)
-    table = cells / tasks
-    return table * tasks * (tasks - 1) / 2 + cells
-
-
-def step_rows(rows: list[int], cells: int) -> list[float]:
-    """Rows of each reduce step: the running total (the distinct cells seen so far, at
-    most ``cells``; date files add disjoint cells) plus the task's table."""
-    out, seen = [], 0
-    for h in rows:
-        out.append(min(seen, cells) + h)
+    out: list[tuple[int, float]] = []
+    total: float | None = None
+    waiting, seen, missed = 0.0, 0.0, 1.0
+    for i, h in enumerate(heights):
+        waiting += h
         seen += h
+        missed *= max(0.0, 1.0 - h / cells)
+        if total is None or waiting >= total:
+            out.append((i, (total or 0.0) + waiting))
+            total, waiting = (cells * (1.0 - missed) if by_asset else min(seen, cells)), 0.0
+    if waiting and total is not None:
+        out.append((len(heights), total + waiting))
     return out
 
 
 def fit_reduce(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Least squares ``step seconds = a + b x rows`` (a, b >= 0) over the reduce steps."""
+    """Least squares ``merge seconds = a + b x rows`` (a, b >= 0) over the merges."""
     x = np.array([p[0] for p in points])
     y = np.array([p[1] for p in points])
     if len(x) > 1 and np.ptp(x) > 0:
@@ -649,16 +709,24 @@ def fit_reduce(points: list[tuple[float, float]]) -> tuple[float, float]:
     return 0.0, float((x * y).sum() / (x * x).sum())
 
 
-def reduce_points(
-    runs: dict[tuple[str, str], list[dict[str, Any]]], cells: int
-) -> list[tuple[float, float]]:
-    """(rows, seconds) of every reduce step of the cross-section cluster runs."""
+def reduce_points(runs: dict[tuple[str, str], list[dict[str, Any]]]) -> list[tuple[float, float]]:
+    """(rows, seconds) of every merge inside the reduce's loop, in the cross-section
+    cluster runs (the merge of the tables left after the last one is timed with the
+    final sort: not a point)."""
     points = []
     for name in (c for c in CASES if CASES[c].regression and (c, "cluster") in runs):
         for run in runs[name, "cluster"]:
-            m = run["maps"][0]
-            points += list(zip(step_rows(m["rows"], cells), m["steps"], strict=True))
+            red = run["reduce"]
+            merges = reduce_merges(
+                red["heights"], red["cells"], by_asset=CASES[name].layout == "asset"
+            )
+            points += [(rows, red["steps"][i]) for i, rows in merges if i < len(red["steps"])]
     return points
+
+
+def ahead(workers: int) -> int:
+    """Tasks the library's ``DaskMapper`` keeps submitted and not yet read."""
+    return max(2 * workers, 4)
 
 
 def _map_terms(m: dict[str, Any], rows: int) -> dict[str, float]:
@@ -685,9 +753,13 @@ def project(
 ) -> dict[str, float]:
     """Seconds of each term of the model at ``there``, from the run measured at ``here``.
 
-    Sinks: T = F + N' tau + R' kappa / W'. Cross-section:
-    T = F + max(N' tau + R' kappa1 / W', N' b' / B + N' a + b S') + sigma D'
-        + N' (tau + s' / B) + R' kappa2 / W', with ``fit`` = (a, b) of the reduce steps.
+    Sinks: T = F + N' tau + R' kappa / W'. Cross-section, with ``fit`` = (a, b) of the
+    merges and M' merges of S' rows in all (:func:`reduce_merges` at ``there``):
+    T = F + max(N' tau + R' kappa1 / W', N' b' / B) + M' a + b S' + sigma D'
+        + N' (tau + s' / B) + R' kappa2 / W'
+    when the library hands the reduce the list of every result (as measured now); if
+    the measured reduce got the results as they came, M' a + b S' joins N' b' / B
+    inside the max.
     """
     tau, fixed, rate = ovh["cluster_task_s"], ovh["check_s"], ovh["transfer_mb_s"] * 1024**2
     maps = [_map_terms(m, run["rows"]) for m in run["maps"]]
@@ -698,33 +770,50 @@ def project(
         out["kappa1"] = maps[0]["kappa"]
         return out
     by_asset = case.layout == "asset"
-    cells_p = there.cells
-    table_p = cells_p if by_asset else cells_p / n  # cell rows per task result
+    red = run["reduce"]
+    table_p = task_cells(there, by_asset=by_asset)  # cell rows per task result
+    merges = reduce_merges([table_p] * n, there.cells, by_asset=by_asset)
     a, b = fit
-    solve_s = run["maps"][1]["start"] - run["maps"][0]["end"]
-    # What a residual task carries: the solution of its dates (all dates, asset files).
-    sent_per_date = maps[1]["sent_bytes"] / (here.dates if by_asset else here.dates / here.tasks)
-    sent_p = sent_per_date * (there.dates if by_asset else there.dates / n)
-    out["fetch"] = n * table_p * maps[0]["bytes_per_row"] / rate
-    out["reduce"] = n * a + b * reduce_rows(n, cells_p, by_asset=by_asset)
+    solve_s = run["maps"][1]["start"] - red["end"]
+    if by_asset:  # a residual task names the shared solution file: it carries no solution
+        sent_p = float(maps[1]["sent_bytes"])
+        shared_p = run["maps"][1]["shared_bytes"] / here.dates * there.dates
+    else:  # the slim solution of its dates
+        sent_p = maps[1]["sent_bytes"] / (here.dates / here.tasks) * (there.dates / n)
+        shared_p = 0.0
+    cell_bytes = maps[0]["bytes_per_row"]
+    out["fetch"] = n * table_p * cell_bytes / rate
+    out["reduce"] = len(merges) * a + b * sum(rows for _, rows in merges)
     out["solve"] = solve_s / here.dates * there.dates
     out["ship"] = n * sent_p / rate
     out["overhead2"] = n * tau
     out["map2"] = r * maps[1]["kappa"] / w
-    client = out["fetch"] + out["reduce"]
     worker = out["overhead"] + out["map"]
+    streamed = bool(red["streamed"])
+    client = out["fetch"] + (out["reduce"] if streamed else 0.0)
     out["total"] = (
-        fixed + max(client, worker) + out["solve"] + out["ship"] + out["overhead2"] + out["map2"]
+        fixed
+        + max(client, worker)
+        + (0.0 if streamed else out["reduce"])
+        + out["solve"]
+        + out["ship"]
+        + out["overhead2"]
+        + out["map2"]
     )
-    cell_bytes = maps[0]["bytes_per_row"]
     out |= {
         "kappa1": maps[0]["kappa"],
         "kappa2": maps[1]["kappa"],
         "sigma": solve_s / here.dates,
+        "merges": len(merges),
+        "merged_rows": sum(rows for _, rows in merges),
+        "table_rows": table_p,
         "table_mb": table_p * cell_bytes / 1024**2,
         "sent_mb": sent_p / 1024**2,
-        "cells_mb": cells_p * cell_bytes / 1024**2,  # the client's running total
-        "retained_gb": -(-n // w) * table_p * cell_bytes / 1024**3,  # per worker, to map end
+        "shared_mb": shared_p / 1024**2,
+        "cells_mb": there.cells * cell_bytes / 1024**2,  # the client's summed table
+        "results_gb": n * table_p * cell_bytes / 1024**3,  # every table of the map
+        "ahead_gb": min(ahead(w), n) * table_p * cell_bytes / 1024**3,  # on the cluster
+        "streamed": float(streamed),
     }
     return out
 
@@ -799,44 +888,60 @@ def render(
     lines += [
         "",
         (
-            "Cluster runs, per map (from the timing wrapper of the executor): the tasks' own "
-            "compute time on the workers, worker microseconds per input row (kappa), "
-            "efficiency = sum of task time / (workers x map wall), the client's time between "
-            "results (the reduce of the cell sums; its first and last step), the mean result per "
-            "task, the pickled size "
-            "of a task; for the cross-sections the gap between the two maps (the solve of every "
-            "date)."
+            "Cluster runs, per map (from the timing wrapper of the library's mapper): the "
+            "tasks' own compute time on the workers, worker microseconds per input row "
+            "(kappa), efficiency = sum of task time / (workers x map wall), the client's time "
+            "between results (its first and last step), the mean result per task, the pickled "
+            "size of a task. For the cross-sections also the client's reduce of the cell sums "
+            "(`_reduce`, wrapped: its own time, not the wait for results; its merges and the "
+            "rows they concatenate and group, from its rule on the tables' heights; `after "
+            "the map`: it was handed the list of every result) and the solve of every date "
+            "(from the end of the reduce to the start of the residual map)."
         ),
         "",
         (
             "| case | map | tasks | sum task (s) | max task (s) | kappa (us/row) | map wall (s) | "
-            "efficiency | client between results (s) (first / last) | result / task | "
-            "task sent (MB) | solve (s) |"
+            "efficiency | client between results (s) (first / last) | client reduce (s) "
+            "[merges, rows] | result / task | task sent (MB) | solve (s) |"
         ),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|",
     ]
     for name in (c for c in CASES if (c, "cluster") in runs):
+        case = CASES[name]
         r = min(runs[name, "cluster"], key=lambda x: x["seconds"])
+        red = r.get("reduce")
         for i, m in enumerate(r["maps"]):
             t = _map_terms(m, r["rows"])
-            what = "cell sums" if CASES[name].regression and i == 0 else "residuals"
-            what = what if CASES[name].regression else "build + write"
+            what = "cell sums" if case.regression and i == 0 else "residuals"
+            what = what if case.regression else "build + write"
             result = "-"
             if t["table_rows"]:
                 mb = statistics.mean(m["bytes"]) / 1024**2
                 result = f"{t['table_rows']:,.0f} rows, {mb:.1f} MB"
-            solve = "-"
-            if i == 1:
-                solve = f"{m['start'] - r['maps'][0]['end']:.2f}"
+            reduce = solve = "-"
+            if red is not None and i == 0:
+                merges = reduce_merges(
+                    red["heights"], red["cells"], by_asset=case.layout == "asset"
+                )
+                reduce = (
+                    f"{sum(red['steps']) + red['tail_s']:.2f} [{len(merges)}, "
+                    f"{sum(rows for _, rows in merges):,.0f}]"
+                    + ("" if red["streamed"] else " after the map")
+                )
+            if red is not None and i == 1:
+                solve = f"{m['start'] - red['end']:.2f}"
             client = f"{t['client_s']:.2f}"
             if t["client_s"] >= 0.01:
                 client += f" ({m['steps'][0] * 1e3:.0f} / {m['steps'][-1] * 1e3:.0f} ms)"
+            sent = f"{m['sent_bytes'] / 1024**2:.2f}"
+            if m["shared_bytes"]:
+                sent += f" (+ shared file {m['shared_bytes'] / 1024**2:.2f})"
             lines.append(
                 f"| `{name}` | {what} | {m['tasks']} | {t['task_s']:.2f} | "
                 f"{max(m['task_s']):.2f} | "
                 f"{t['kappa'] * 1e6:.2f} | {t['wall']:.2f} | "
-                f"{t['task_s'] / (args.workers * t['wall']):.2f} | {client} | "
-                f"{result} | {m['sent_bytes'] / 1024**2:.2f} | {solve} |"
+                f"{t['task_s'] / (args.workers * t['wall']):.2f} | {client} | {reduce} | "
+                f"{result} | {sent} | {solve} |"
             )
     lines += [
         "",
@@ -844,7 +949,8 @@ def render(
             f"Overhead ({ovh['tasks']} no-op tasks through `run_tasks`, then divided): "
             f"{ovh['local_task_s'] * 1e6:.0f} us per task in process, "
             f"{ovh['cluster_task_s'] * 1e3:.2f} ms per task on the cluster ({args.workers} "
-            f"workers); the version check of every call (`check_workers` + `get_executor`): "
+            f"workers); the version check of every call (`resolve_executor(client)`: "
+            "`check_workers`, then the `DaskMapper`): "
             f"{ovh['check_s'] * 1e3:.1f} ms; a {TRANSFER_ROWS * 64 / 1e6:.0f} MB result frame "
             f"reaches the client at {ovh['transfer_mb_s']:,.0f} MB/s; cluster start "
             f"{ovh['start_s']:.1f} s."
@@ -884,22 +990,32 @@ def render_projection(
     here = Shape(dates * assets, dates, args.workers, files, dates * N_INDUSTRIES)
     rows_per_task = args.project_task_rows or here.rows_per_task
     n = max(1, round(args.project_rows / rows_per_task))
-    there = Shape(
-        args.project_rows, args.project_dates, args.project_workers, n,
-        args.project_dates * N_INDUSTRIES,
-    )  # fmt: skip
+    w = args.project_workers
+    there = Shape(args.project_rows, args.project_dates, w, n, args.project_dates * N_INDUSTRIES)
+    grouped = dataclasses.replace(there, tasks=2 * w)  # asset files, two tasks per worker
     p_assets = args.project_rows // args.project_dates
-    points = reduce_points(runs, here.cells)
+    points = reduce_points(runs)
     a, b = fit_reduce(points) if points else (0.0, 0.0)
+    reduces = [
+        run["reduce"]
+        for (name, mode), rs in runs.items()
+        if mode == "cluster" and CASES[name].regression
+        for run in rs
+    ]
+    streamed = any(red["streamed"] for red in reduces)
+    cover = task_cells(there, by_asset=True) / there.cells
     lines = [
-        f"### Projection: {args.project_rows / 1e6:,.0f}M rows on {args.project_workers} workers",
+        f"### Projection: {args.project_rows / 1e6:,.0f}M rows on {w} workers",
         "",
         (
             f"Arithmetic, not a measurement. Shape: D' = {there.dates:,} dates x {p_assets:,} "
-            f"assets, R' = {there.rows:,} rows, {N_INDUSTRIES} industries (C' = {there.cells:,} "
-            f"(date, industry) cells), tasks of {rows_per_task:,.0f} rows (N' = {n:,}), "
-            f"W' = {there.workers} workers of one core each, as fast as one worker here. "
-            "Measured here (cluster runs and `overhead` above):"
+            f"assets, R' = {there.rows:,} rows, K = {N_INDUSTRIES} industries (C' = "
+            f"{there.cells:,} (date, industry) cells), tasks of {rows_per_task:,.0f} rows "
+            f"(N' = {n:,}) and, for the asset files, also grouped into two tasks per worker "
+            f"(`rows=R'/(2W')` of `pf.distributed.cross_section`, {there.rows / (2 * w):,.0f} "
+            f"rows: N' = {2 * w}, as the docs advise for asset files), W' = {w} workers of one "
+            "core each, as fast as one worker here. Measured here (cluster runs and "
+            "`overhead` above):"
         ),
         "",
         f"- F = {ovh['check_s'] * 1e3:.1f} ms: the version check of a call;",
@@ -914,89 +1030,142 @@ def render_projection(
         f"- B = {ovh['transfer_mb_s']:,.0f} MB/s: a result (or a task) through the client;",
         (
             "- b' = cell-table bytes per task at D' (bytes per cell row as measured, times the "
-            "cell rows of a task: C' / N' for date files, C' for asset files, whose every file "
-            "holds every date);"
+            "cell rows of a task: C' / N' for date files; for asset files D' times the "
+            f"industries that the task's R' / (D' N') assets cover, K (1 - (1 - 1/K)^assets) "
+            f"with each asset's industry drawn uniformly as here: {cover:.0%} of C' at "
+            f"N' = {n:,}, {task_cells(grouped, by_asset=True) / there.cells:.0%} at "
+            f"N' = {2 * w});"
         ),
         (
-            f"- a = {a * 1e3:.2f} ms per step and b = {b * 1e9:.0f} ns per row: the client's "
-            "reduce, one step per result that concatenates the running total with the "
-            "task's table and groups them, fitted as a + b x rows over the "
-            f"{len(points)} steps of both cross-section runs (rows: the distinct cells "
-            "seen so far plus the table); S' = the rows of all steps at the new shape: "
-            "C' (N' + 1) / 2 for date files (disjoint dates: the total grows) and "
-            "C' (2 N' - 1) for asset files (every table holds every cell);"
+            f"- a = {a * 1e3:.2f} ms per merge and b = {b * 1e9:.0f} ns per row: the client's "
+            "reduce (`_reduce`). The tables wait in a list and are added to the running total "
+            "(one concat + group_by of the total and the waiting tables) once they hold as "
+            "many rows as the total; fitted as a + b x rows over the "
+            f"{len(points)} merges inside its loop in both cross-section runs (each merge "
+            "timed as the reduce's time after the table that triggered it; the other steps "
+            "only append to the list). M' merges of S' rows in all at the new shape, by the "
+            "same rule: asset files whose tables cover every cell are added one by one "
+            "(M' = N', two tables a merge: S' = C' (2 N' - 1), about 2 C' N'; tables covering "
+            "a share of the cells wait until they hold the total's rows: fewer, larger "
+            "merges); date files (disjoint cells) double the total (M' about log2 N' + 1, "
+            "S' about 2 C');"
         ),
-        "- sigma = solve seconds per date (the gap between the two maps, on the client);",
         (
-            "- s' = bytes of a residual task (it carries the solution of its dates: all D' "
-            "dates for asset files)."
+            "- sigma = solve seconds per date (on the client, from the end of the reduce to "
+            "the start of the residual map: the batch solve, the slim solution, for asset "
+            "files writing it to the shared file);"
+        ),
+        (
+            "- s' = bytes shipped with a residual task: a task of date files carries the slim "
+            "solution of its dates (date, factor, factor_return, kind, status: the measured "
+            "task scaled to D' / N' dates); a task of asset files carries only the name of "
+            "the shared file (the slim solution of every date, written once next to the "
+            "outputs), so its s' is the measured task as is. Each task of asset files reads "
+            "that file (its size at D' in the table, scaled from the file here): the read is "
+            "inside kappa2 as measured, with a file of D dates, not scaled to D'."
         ),
         "",
         "Sinks: T = F + N' tau + R' kappa / W'.",
         "",
-        (
-            "Cross-section: T = F + max(N' tau + R' kappa1 / W', N' b' / B + N' a + b S') "
-            "+ sigma D' "
-            "+ N' (tau + s' / B) + R' kappa2 / W' (the client fetches and reduces while the "
+    ]
+    if streamed:
+        lines.append(
+            "Cross-section: T = F + max(N' tau + R' kappa1 / W', N' b' / B + M' a + b S') "
+            "+ sigma D' + N' (tau + s' / B) + R' kappa2 / W' (measured here, the reduce "
+            "got the results as they came: the client fetches and reduces while the "
             "workers compute; the map of residuals starts after the solve)."
-        ),
+        )
+    else:
+        lines.append(
+            "Cross-section: T = F + max(N' tau + R' kappa1 / W', N' b' / B) + M' a + b S' "
+            "+ sigma D' + N' (tau + s' / B) + R' kappa2 / W' (the client fetches the "
+            "results while the workers compute; as measured here, `cross_section` hands the "
+            "reduce the list of every result, so the reduce starts when the map ends; then "
+            "the solve, then the map of residuals)."
+        )
+    lines += [
         "",
         (
-            "| case | N' tau (s) | R' kappa1 / W' (s) [kappa1] | N' b' / B (s) [b'] | "
-            "N' a + b S' (s) | sigma D' (s) [sigma] | N' s' / B (s) [s'] | "
+            "| case | N' | N' tau (s) | R' kappa1 / W' (s) [kappa1] | N' b' / B (s) [b'] | "
+            "M' a + b S' (s) [M', S'] | sigma D' (s) [sigma] | N' s' / B (s) [s'] | "
             "R' kappa2 / W' (s) [kappa2] | **T (s)** | measured here (s) |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     memory: list[str] = []
     for name in (c for c in CASES if (c, "cluster") in runs):
         case = CASES[name]
         r = min(runs[name, "cluster"], key=lambda x: x["seconds"])
-        p = project(case, r, ovh, here, there, fit=(a, b))
-        cells = [f"{p['overhead']:.1f}", f"{p['map']:.1f} [{p['kappa1'] * 1e6:.2f} us/row]"]
-        if case.regression:
-            cells += [
-                f"{p['fetch']:.1f} [{p['table_mb']:.2f} MB]",
-                f"{p['reduce']:.1f}",
-                f"{p['solve']:.1f} [{p['sigma'] * 1e3:.2f} ms/date]",
-                f"{p['ship']:.1f} [{p['sent_mb']:.2f} MB]",
-                f"{p['map2']:.1f} [{p['kappa2'] * 1e6:.2f} us/row]",
+        shapes = [(f"`{name}`", there, f"{r['seconds']:.1f}")]
+        if case.regression and case.layout == "asset":
+            shapes.append((f"`{name}` (rows=R'/(2W'))", grouped, "-"))
+        for label, at, measured in shapes:
+            p = project(case, r, ovh, here, at, fit=(a, b))
+            cells = [
+                f"{at.tasks:,}",
+                f"{p['overhead']:.1f}",
+                f"{p['map']:.1f} [{p['kappa1'] * 1e6:.2f} us/row]",
             ]
-            memory.append(
-                f"- `{name}`: the client's cell table at D' is {p['cells_mb']:,.0f} MB (about "
-                "three during a reduce step)"
-                + (
-                    f"; each worker keeps {p['retained_gb']:.1f} GB of results until the map of "
-                    "cell sums ends (N' / W' tables of b')"
-                    if case.layout == "asset"
-                    else ""
-                )
-                + "."
+            if case.regression:
+                ship = f"{p['ship']:.1f} [{p['sent_mb']:.2f} MB"
+                ship += f"; shared file {p['shared_mb']:.0f} MB]" if p["shared_mb"] else "]"
+                cells += [
+                    f"{p['fetch']:.1f} [{p['table_mb']:.2f} MB]",
+                    f"{p['reduce']:.1f} [{p['merges']:,.0f}, {p['merged_rows'] / 1e6:,.1f}M]",
+                    f"{p['solve']:.1f} [{p['sigma'] * 1e3:.2f} ms/date]",
+                    ship,
+                    f"{p['map2']:.1f} [{p['kappa2'] * 1e6:.2f} us/row]",
+                ]
+                memory.append(_memory_line(label, p, at, streamed=streamed))
+            else:
+                cells += ["-"] * 5
+            lines.append(
+                f"| {label} | " + " | ".join(cells) + f" | **{p['total']:.0f}** | {measured} |"
             )
-        else:
-            cells += ["-"] * 5
-        lines.append(
-            f"| `{name}` | " + " | ".join(cells) + f" | **{p['total']:.0f}** | {r['seconds']:.1f} |"
-        )
     lines += [
         "",
         (
             "Not in the model: reading the files from a shared file system (here they come "
-            "from the page cache of one disk), stragglers and a slower or busier scheduler."
+            "from the page cache of one disk), the shared solution file read by every residual "
+            "task of asset files beyond its cost here, stragglers and a slower or busier "
+            "scheduler; kappa is taken per row as measured here, whatever the rows per task "
+            "and the cells per task's table."
         ),
     ]
     if memory:
+        client = (
+            "the summed table and the tables waiting (as many rows as it at most)"
+            if streamed
+            else "every cell table of the map until the map ends (N' b': `cross_section` "
+            "hands the reduce the list of every result), then the summed table and a merge"
+        )
         lines += [
             "",
             (
-                "Memory: a worker's peak follows the rows of a task (unchanged), except that "
-                "Dask's executor keeps every result of a `map` on the workers until the last "
-                "one is read, and the client holds the running total of the cell sums:"
+                "Memory: a worker's peak follows the rows of a task (the grouped tasks hold "
+                f"{there.rows / (2 * w) / rows_per_task:,.0f} times the rows of those measured "
+                f"here). The cluster holds at most ahead = max(2 W', 4) = {ahead(w)} results "
+                "not yet read (the library's `DaskMapper` submits a task as the client reads a "
+                "result, and releases each result once read): ahead x b' across the cluster. "
+                f"The client holds {client}:"
             ),
             "",
             *memory,
         ]
     return lines
+
+
+def _memory_line(label: str, p: dict[str, float], at: Shape, *, streamed: bool) -> str:
+    held = "" if streamed else f"; every table of the map: {_gb(p['results_gb'])} (N' b')"
+    return (
+        f"- {label}: the summed table at D' is {p['cells_mb']:,.0f} MB{held}; on the "
+        f"cluster at most {_gb(p['ahead_gb'])} of results "
+        f"({min(ahead(at.workers), at.tasks)} tables of {p['table_mb']:,.1f} MB)."
+    )
+
+
+def _gb(gb: float) -> str:
+    return f"{gb:,.1f} GB" if gb >= 1 else f"{gb * 1024:,.0f} MB"
 
 
 # ---------------------------------------------------------------------------- main

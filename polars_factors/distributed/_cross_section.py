@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
@@ -303,7 +303,8 @@ def cross_section(
         date=date, asset=asset,
     )  # fmt: skip
     run = _Run(ds, model, ds.groups(rows), Versions.here(), resolve_executor(executor), engine)
-    cells = _reduce(run.map([_CellSums(g, model, engine) for g in run.groups]), model)
+    # The cell tables are added up as they arrive, while the workers compute the rest.
+    cells = _reduce(run.results([_CellSums(g, model, engine) for g in run.groups]), model)
     temp = None
     if residuals_path is not None:
         target = Path(residuals_path)
@@ -339,9 +340,13 @@ class _Run:
     mapper: Mapper | None
     engine: EngineType
 
+    def results(self, works: list[Any]) -> Iterator[Any]:
+        """Run one task per work item; yield their values in order, as they come."""
+        return run_tasks(self.mapper, [Task(w, self.versions) for w in works])
+
     def map(self, works: list[Any]) -> list[Any]:
         """Run one task per work item; return their values in order."""
-        return list(run_tasks(self.mapper, [Task(w, self.versions) for w in works]))
+        return list(self.results(works))
 
     def outs(self, temp: Path | None) -> list[str | None]:
         """Return each task's output file (``None``: return the residuals instead)."""
