@@ -60,6 +60,7 @@ class _CellSums:
             .group_by(model.cell)
             .agg(model.cell_sums(pl.col(model.col("w"))))
             .collect(engine=self.engine)
+            .sort(model.cell, nulls_last=True)  # the client adds equal cells column-wise
         )
 
 
@@ -127,16 +128,25 @@ def _reduce(parts: Iterable[pl.DataFrame], model: Model) -> pl.DataFrame:
     The tables waiting are added to the running total once they hold as many rows as
     it: tables of asset files (each covering every cell) are folded in one by one
     (two tables in memory), tables of date files (disjoint cells) are merged a
-    logarithmic number of times instead of at every task (the total doubles).
+    logarithmic number of times instead of at every task (the total doubles). A
+    table with exactly the total's cells (both sorted by cell, as the tasks return
+    them) is added column by column, without a ``group_by``.
     """
 
     def add(frames: list[pl.DataFrame]) -> pl.DataFrame:
         both = pl.concat(frames, how="vertical")
-        return both.group_by(model.cell).agg(pl.all().sum())
+        return both.group_by(model.cell).agg(pl.all().sum()).sort(model.cell, nulls_last=True)
+
+    def same_cells(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+        return a.height == b.height and a.select(model.cell).equals(b.select(model.cell))
 
     total: pl.DataFrame | None = None
     waiting: list[pl.DataFrame] = []
     for part in parts:
+        if total is not None and not waiting and same_cells(total, part):
+            sums = [c for c in total.columns if c not in model.cell]
+            total = total.with_columns(pl.col(c) + part.get_column(c) for c in sums)
+            continue
         waiting.append(part)
         if total is None or sum(w.height for w in waiting) >= total.height:
             total = add(waiting if total is None else [total, *waiting])

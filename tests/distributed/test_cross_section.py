@@ -13,6 +13,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -241,3 +242,53 @@ def test_any_cut_of_the_rows_gives_the_same_fit(
     ref, _ = reference(panel, **kw)
     ours, _ = distributed(folder, **kw)
     assert_same(ours, ref)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shapes=st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=8),
+    seed=st.integers(0, 1000),
+)
+def test_reduce_equals_one_group_by(shapes: list[tuple[int, bool]], seed: int) -> None:
+    """Property: the incremental reduce (column-wise adds, waiting merges) is one group_by.
+
+    Each drawn table covers either the same cells as the first (the column-wise path)
+    or a shifted range of dates (the merge path).
+    """
+    from polars_factors.distributed._cross_section import _reduce  # noqa: PLC0415
+    from polars_factors.regression._model import build_model  # noqa: PLC0415
+
+    schema = pl.Schema(
+        {
+            "date": pl.Int64,
+            "asset": pl.String,
+            "ret": pl.Float64,
+            "x": pl.Float64,
+            "sector": pl.String,
+        }
+    )
+    model = build_model(
+        schema, returns="ret", exposures=["x"], industry="sector", country=True, weights=None,
+        constraint_weights=None, method="ols", huber_t=1.345, max_iter=50, tol=1e-8,
+        warn_excluded=0.5, date="date", asset="asset",
+    )  # fmt: skip
+    rng = np.random.default_rng(seed)
+    tables = []
+    for shift, same in shapes:
+        dates = np.repeat(np.arange(5) + (0 if same else shift), 2)
+        frame = pl.DataFrame(
+            {
+                "date": dates,
+                "asset": [f"a{i}" for i in range(dates.size)],
+                "ret": rng.normal(size=dates.size),
+                "x": rng.normal(size=dates.size),
+                "sector": ["s0", "s1"] * 5,
+            }
+        )
+        tables.append(
+            frame.lazy().select(model.row_columns()).group_by(model.cell)
+            .agg(model.cell_sums(pl.col(model.col("w")))).collect().sort(model.cell)
+        )  # fmt: skip
+    ours = _reduce(iter(tables), model)
+    oracle = pl.concat(tables).group_by(model.cell).agg(pl.all().sum()).sort(model.cell)
+    assert_frame_equal(ours, oracle, check_dtypes=False, **TOL)
