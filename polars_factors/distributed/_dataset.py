@@ -35,12 +35,15 @@ class FilePart:
     lo, hi
         Its first and last value of the split key (``None`` without a split key, or
         for a file without a non-null key).
+    null_keys
+        Its rows with a null split key (counted with a split key only).
     """
 
     path: str
     rows: int
     lo: Any = None
     hi: Any = None
+    null_keys: int = 0
 
 
 @dataclass(frozen=True)
@@ -255,14 +258,14 @@ def _check_keys(
         pl.col("n").sum().alias("rows"),
         pl.col(key).min().alias("lo"),
         pl.col(key).max().alias("hi"),
+        pl.col("n").filter(pl.col(key).is_null()).sum().alias("nulls"),
     )
     los, his = (exact_keys(per_file.get_column(c)).to_list() for c in ("lo", "hi"))
     found = {
-        p: (n, lo, hi)
-        for p, n, lo, hi in zip(per_file.get_column(path), per_file["rows"], los, his, strict=True)
+        p: FilePart(p, int(n), lo, hi, int(nulls))
+        for p, n, lo, hi, nulls in zip(
+            per_file.get_column(path), per_file["rows"], los, his, per_file["nulls"], strict=True
+        )
     }
     # A file with no row at all does not appear in the scan.
-    return tuple(
-        FilePart(p, int(found[p][0]), found[p][1], found[p][2]) if p in found else FilePart(p, 0)
-        for p in paths
-    )
+    return tuple(found.get(p, FilePart(p, 0)) for p in paths)

@@ -15,7 +15,7 @@ import polars as pl
 from polars_factors import _validate
 from polars_factors.distributed._dataset import Dataset, FilePart, Paths, dataset
 from polars_factors.distributed._tasks import Task, Versions, resolve_executor, run_tasks
-from polars_factors.exceptions import LayoutError
+from polars_factors.exceptions import InvalidDataError, LayoutError
 from polars_factors.partition._chunks import SplitKey, key_literal
 from polars_factors.partition._run import (
     Lookback,
@@ -107,6 +107,14 @@ def _parts(
             msg = "`lookback` needs a dataset split by date (by='date')."
             raise ValueError(msg)
         check_lookback(lookback)
+        nulls = [p for p in ds.parts if p.null_keys]
+        if nulls:
+            msg = (
+                f"{sum(p.null_keys for p in nulls)} rows have a null {ds.date!r} (first in "
+                f"{Path(nulls[0].path).name}): with `lookback` each task keeps the rows of "
+                "its own dates, so they would be in no output. Drop or fix them first."
+            )
+            raise InvalidDataError(msg)
     dtype = pl.scan_parquet(ds.files[0]).collect_schema()[ds.date]
     groups = [g for g in ds.groups(rows) if any(p.rows for p in g)] or ds.groups(rows)[:1]
     tasks = []
@@ -250,6 +258,8 @@ def sink_parquet(
     ------
     LayoutError
         The dataset makes no layout promise, or keeps another one than ``by``.
+    InvalidDataError
+        With ``lookback``: rows with a null date (they would be in no task's dates).
     WorkerVersionError
         A worker runs another polars_factors or Polars version than the client.
 
@@ -342,8 +352,17 @@ def layout(
     Dataset
         The files written, checked for ``by`` (see :func:`dataset`).
 
+    Raises
+    ------
+    InvalidDataError
+        Rows with a null split key (they would belong to no file).
+    ColumnNotFoundError
+        A key column is missing.
+
     Notes
     -----
+    Reads the split key column once more first (the null check).
+
     Asset *ranges* sized by row count rather than a hash of the asset: as balanced,
     stable across Polars versions (Polars' hash is not), and each file's key
     statistics then describe it. Rows keep their source order within a file, so an
@@ -370,6 +389,16 @@ def layout(
         from polars_factors.distributed._dataset import expand_paths  # noqa: PLC0415
 
         lf = pl.scan_parquet(expand_paths(source))
+    key = date if by == "date" else asset
+    _validate.check_columns_exist(lf.collect_schema(), [date, asset], role="panel key")
+    n_null = lf.select(pl.col(key).is_null().sum()).collect(engine=engine).item()
+    if n_null:
+        msg = (
+            f"{n_null} rows have a null {key!r}: a layout by {by} puts every row in the file "
+            f"of its {by}, and these have none. Drop or fix them first, e.g. "
+            f"lf.filter(pl.col({key!r}).is_not_null())."
+        )
+        raise InvalidDataError(msg)
     # Asset ranges of date-sorted files: one pass over the files by chunks of dates
     # (which skip row groups) instead of one pass per asset range. Date ranges read
     # date-sorted files directly.

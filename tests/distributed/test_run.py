@@ -224,3 +224,21 @@ def test_each_engine(
         pf.distributed.cross_section, by_asset, "ret", ["x", "y"], engine=engine, **kw
     )
     assert_frame_equal(ours_cs.factor_returns, ref_cs.factor_returns, **TOL)
+
+
+def test_lookback_refuses_null_dates(panel_df: pl.DataFrame, tmp_path: Path) -> None:
+    """With a lookback each task keeps its own dates: a null date would be lost, so it raises."""
+    holes = panel_df.with_columns(
+        pl.when(pl.col("asset") == "A001").then(None).otherwise(pl.col("date")).alias("date")
+    ).sort("date", "asset", nulls_last=True)
+    with pytest.raises(pf.InvalidDataError, match="rows have a null 'date'"):
+        pf.distributed.layout(holes, tmp_path / "refused", by="date")
+    assert not (tmp_path / "refused").exists()
+    holes.filter(pl.col("date").is_not_null()).write_parquet(tmp_path / "dated.parquet")
+    holes.filter(pl.col("date").is_null()).write_parquet(tmp_path / "undated.parquet")
+    ds = pf.distributed.dataset(tmp_path, by="date")
+    n_null = holes.get_column("date").null_count()
+    assert sum(p.null_keys for p in ds.parts) == n_null > 0
+    fn = PER_DATE["rank"]
+    with pytest.raises(pf.InvalidDataError, match=rf"{n_null} rows have a null 'date'"):
+        pf.distributed.collect(ds, build=fn, lookback="3d")
