@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import polars as pl
 
+from polars_factors._frame import user_stacklevel
+from polars_factors.exceptions import DataLossWarning
 from polars_factors.typing import EngineType
 
 __all__ = ["DEFAULT_ROWS", "Chunk", "SplitKey", "plan_by_rows"]
@@ -87,10 +90,12 @@ def plan_by_rows(
     rows: int | None,
     size: int | None,
     engine: EngineType,
+    warn_nulls: bool = False,
 ) -> list[Chunk]:
     """Return chunks of whole key values holding about ``rows`` rows (or ``size`` keys) each.
 
     Reads the key column once (a streaming ``group_by`` that keeps one row per key).
+    ``warn_nulls``: warn (``DataLossWarning``) when rows with a null key are left out.
     """
     if rows is not None and size is not None:
         msg = "pass `rows` or `size`, not both."
@@ -101,13 +106,15 @@ def plan_by_rows(
     if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
         msg = f"`rows` must be a positive number of rows per chunk; got {rows!r}."
         raise ValueError(msg)
-    counts = (
-        lf.group_by(column)
-        .agg(pl.len().alias("n"))
-        .filter(pl.col(column).is_not_null())
-        .collect(engine=engine)
-        .sort(column)
-    )
+    counts = lf.group_by(column).agg(pl.len().alias("n")).collect(engine=engine)
+    nulls = counts.filter(pl.col(column).is_null())
+    if warn_nulls and nulls.height:
+        msg = (
+            f"{int(nulls.item(0, 'n'))} rows have a null {column!r}: they belong to no chunk "
+            "and are left out of the result (drop or fix them first to silence this)."
+        )
+        warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
+    counts = counts.filter(pl.col(column).is_not_null()).sort(column)
     keys = exact_keys(counts[column])
     if size is not None:
         starts = list(range(0, len(keys), size))

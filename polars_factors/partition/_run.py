@@ -124,7 +124,9 @@ def chunked(
             raise ValueError(msg)
         planned = check_chunks(chunks, column)
     else:
-        planned = plan_by_rows(lf, column=column, rows=rows, size=size, engine=engine)
+        planned = plan_by_rows(
+            lf, column=column, rows=rows, size=size, engine=engine, warn_nulls=True
+        )
     dtype = schema[column]
     if planned:
         probe = lf.filter(planned[0].predicate(dtype))
