@@ -566,6 +566,11 @@ def sink_parquet(
     ColumnNotFoundError
         The split key is not a column of the plan.
 
+    Warns
+    -----
+    DataLossWarning
+        Rows with a null split key: they belong to no chunk and are not written.
+
     Examples
     --------
     >>> import tempfile
