@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -17,7 +19,7 @@ import polars_factors as pf
 
 
 def main() -> int:
-    for extra in ("matplotlib", "pandas", "statsmodels"):
+    for extra in ("matplotlib", "pandas", "statsmodels", "dask"):
         if importlib.util.find_spec(extra) is not None:
             print(f"smoke: {extra} is installed; this check needs an environment without it")
             return 1
@@ -38,6 +40,23 @@ def main() -> int:
         ),
     )
     assert chunked.height == fr.height
+    # The distributed layer without Dask: files, tasks and a concurrent.futures pool.
+    ds = pf.distributed.layout(sim.panel, tempfile.mkdtemp(), by="date", rows=400)
+    with ThreadPoolExecutor(2) as pool:
+        spread = pf.distributed.cross_section(
+            ds, "returns", styles, industry="industry", weights="mcap", executor=pool
+        )
+    assert (spread.factor_returns["factor_return"] - fr["factor_return"]).abs().max() < 1e-12
+    assert "dask" not in sys.modules, "polars_factors.distributed imported Dask"
+    try:
+        pf.distributed.local_cluster(2)
+    except pf.MissingDependencyError as err:
+        if "polars_factors[dask]" not in str(err):
+            print(f"smoke: the error does not name the dask extra: {err}")
+            return 1
+    else:
+        print("smoke: local_cluster without Dask did not raise MissingDependencyError")
+        return 1
     cov = pf.risk.factor_covariance(fr, half_life_vol=10, half_life_corr=20, dates="last")
     assert cov.height > 0
     try:
