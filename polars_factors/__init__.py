@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from polars_factors import (
         asset_pricing,
         datasets,
+        descriptors,
         distributed,
         exprs,
         features,
@@ -93,8 +94,9 @@ if TYPE_CHECKING:
 # numpy, scipy) load when a function is first used.
 _SUBMODULES = frozenset(
     {
-        "asset_pricing", "datasets", "distributed", "exceptions", "exprs", "features", "io",
-        "partition", "pipeline", "plot", "portfolio", "regression", "risk", "standardization",
+        "asset_pricing", "datasets", "descriptors", "distributed", "exceptions", "exprs",
+        "features", "io", "partition", "pipeline", "plot", "portfolio", "regression", "risk",
+        "standardization",
     }
 )  # fmt: skip
 _NAMES = {name: module for module, name in PANEL_FUNCTIONS} | {
@@ -155,6 +157,7 @@ __all__ = [
     "combine",
     "cross_section",
     "datasets",
+    "descriptors",
     "distributed",
     "exceptions",
     "exprs",
