@@ -31,8 +31,8 @@ from typing import Literal
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors._frame import temp_name
 from polars_factors.datasets._synthetic import SyntheticPanel, simulate
+from polars_factors.io._point_in_time import point_in_time
 
 __all__ = ["SyntheticPanel", "data_path", "load_fama_french", "load_sp500", "synthetic_panel"]
 
@@ -85,7 +85,8 @@ def load_sp500(*, reporting_lag_days: int = 90) -> pl.LazyFrame:
         Days between a fiscal period end and the date its figures are taken to be
         public (US large caps file the 10-K within 60-75 days; 90 leaves a margin).
         A row gets the latest fiscal year whose ``period_end + reporting_lag_days`` is
-        on or before its date, so nothing from the future leaks in.
+        on or before its date, so nothing from the future leaks in (the join of
+        :func:`polars_factors.io.point_in_time`).
 
     Returns
     -------
@@ -151,28 +152,12 @@ def load_sp500(*, reporting_lag_days: int = 90) -> pl.LazyFrame:
         )
         raise ValueError(msg)
     prices = pl.scan_parquet(data_path("sp500_prices.parquet"))
-    raw = pl.scan_parquet(data_path("sp500_fundamentals.parquet"))
-    public = temp_name(
-        set(prices.collect_schema().names()) | set(raw.collect_schema().names()), "public"
-    )
-    fundamentals = raw.with_columns(
-        (pl.col("period_end") + pl.duration(days=reporting_lag_days)).alias(public)
-    ).sort("asset", public)
+    fundamentals = pl.scan_parquet(data_path("sp500_fundamentals.parquet"))
     securities = pl.scan_parquet(data_path("sp500_securities.parquet")).select(
         "asset", "sector", "industry"
     )
-    # Both sides are sorted by (asset, key): within each asset the as-of keys increase,
-    # which is what an as-of join by asset needs (Polars cannot check it when `by` is
-    # given, hence check_sortedness=False).
     return (
-        prices.join_asof(
-            fundamentals,
-            left_on="date",
-            right_on=public,
-            by="asset",
-            strategy="backward",
-            check_sortedness=False,
-        )
+        point_in_time(prices, fundamentals, lag=f"{reporting_lag_days}d")
         .join(securities, on="asset", how="left", maintain_order="left")
         .select(
             "date",

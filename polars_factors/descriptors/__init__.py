@@ -20,17 +20,43 @@ Examples
 from __future__ import annotations
 
 from polars_factors.descriptors._compute import compute
+from polars_factors.descriptors._fundamental import (
+    FISCAL_ROLES,
+    blev,
+    btop,
+    cetop,
+    dtoa,
+    dyld,
+    etop,
+    fiscal_descriptors,
+    growth,
+    mlev,
+    sp,
+    variability,
+)
 from polars_factors.descriptors._presets import ORTHOGONAL, STYLES, Preset
 from polars_factors.descriptors._registry import DESCRIPTORS, FUNDAMENTAL_ROLES, Descriptor
 from polars_factors.descriptors._styles import styles
 
 __all__ = [
     "DESCRIPTORS",
+    "FISCAL_ROLES",
     "FUNDAMENTAL_ROLES",
     "ORTHOGONAL",
     "STYLES",
     "Descriptor",
     "Preset",
+    "blev",
+    "btop",
+    "cetop",
     "compute",
+    "dtoa",
+    "dyld",
+    "etop",
+    "fiscal_descriptors",
+    "growth",
+    "mlev",
+    "sp",
     "styles",
+    "variability",
 ]

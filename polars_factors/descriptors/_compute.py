@@ -63,7 +63,10 @@ def compute(
         :func:`polars_factors.io.point_in_time`): ``book_equity``, ``net_income``,
         ``sales``, ``operating_cash_flow``, ``total_assets``, ``total_liabilities``,
         ``long_term_debt``, ``dividends``, and ``period_end`` (the fiscal period of
-        each row's figures, needed by the five-year descriptors).
+        each row's figures, needed by the five-year descriptors, which are computed
+        on the fiscal periods found in the panel's rows; for the periods published
+        before its first date too, compute them on the fundamentals table with
+        :func:`fiscal_descriptors` and join them with the other figures).
     parameters
         Options per descriptor, e.g. ``{"beta": {"half_life": 90}}`` (the keywords of
         its builder in :mod:`polars_factors.exprs` or
@@ -284,13 +287,21 @@ def _fiscal(
     *,
     asset: str,
 ) -> pl.LazyFrame:
-    """Join the five-year descriptors, computed on each asset's fiscal periods."""
+    """Join the five-year descriptors, computed on each asset's fiscal periods.
+
+    The fiscal history is rebuilt from the panel's rows (one per asset and
+    ``period_end``): periods published before the panel's first date are not in it.
+    For the whole history, compute them on the fundamentals table with
+    :func:`fiscal_descriptors` before the point-in-time join.
+    """
     from polars_factors.descriptors._fundamental import fiscal_descriptors  # noqa: PLC0415
 
     period = columns["period_end"]
     roles = sorted({r for d in fiscal for r in d.needs if r != "period_end"})
+    if "shares" in columns and columns["shares"] in lf.collect_schema():
+        roles.append("shares")  # earnings, sales and cash flow per share, as USE4
     table = (
-        lf.select(asset, period, *(columns[r] for r in roles))
+        lf.select(asset, period, *dict.fromkeys(columns[r] for r in roles))
         .filter(pl.col(period).is_not_null())
         .unique(subset=[asset, period], keep="first", maintain_order=False)
         .sort(asset, period)

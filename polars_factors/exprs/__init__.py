@@ -9,6 +9,19 @@ Examples
 [-1.0, 1.0, -1.0, 1.0]
 """
 
+from polars_factors.exprs._descriptors import (
+    beta,
+    cmra,
+    dastd,
+    hilo,
+    hsigma,
+    lncap,
+    rstr,
+    share_turnover,
+    stoa,
+    stom,
+    stoq,
+)
 from polars_factors.exprs._forward import forward_returns
 from polars_factors.exprs._price import (
     ewm_beta,
@@ -27,15 +40,26 @@ from polars_factors.exprs._standardize import (
 )
 
 __all__ = [
+    "beta",
+    "cmra",
+    "dastd",
     "ewm_beta",
     "fill_missing",
     "forward_returns",
     "high_low_range",
+    "hilo",
+    "hsigma",
+    "lncap",
     "norm_ppf",
     "rank",
     "regression_weights",
     "relative_strength",
+    "rstr",
+    "share_turnover",
     "standardize",
+    "stoa",
+    "stom",
+    "stoq",
     "volatility",
     "winsorize",
     "zscore",

@@ -13,6 +13,8 @@ r"""Readers and converters: Ken French CSVs, pandas layouts, Yahoo Finance price
   :func:`run_monthly_factor_returns` is a drop-in for vbase's function.
 - :func:`read_yfinance` downloads prices with ``yfinance`` (extra ``yfinance``) and
   :func:`from_yfinance` reshapes a ``yfinance.download`` frame into a long panel.
+- :func:`point_in_time` joins fiscal-period data (fundamentals) onto a daily panel as
+  of each date, after a reporting lag, without look-ahead.
 
 pandas and yfinance are optional: they are imported when a function needs them, and
 a :class:`~polars_factors.exceptions.MissingDependencyError` says how to install
@@ -27,6 +29,7 @@ from polars_factors.io._pandas import (
     from_pandas_returns,
     from_pandas_weights,
 )
+from polars_factors.io._point_in_time import point_in_time
 from polars_factors.io._to_pandas import (
     to_pandas_exposures,
     to_pandas_factor_returns,
@@ -45,6 +48,7 @@ __all__ = [
     "from_pandas_weights",
     "from_yfinance",
     "list_french_tables",
+    "point_in_time",
     "read_fama_french",
     "read_french_csv",
     "read_yfinance",

@@ -10,7 +10,6 @@ checked here is the composition, the preset weights and the orthogonalisations.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
@@ -132,9 +131,9 @@ def test_styles_against_composition_oracle(preset: str) -> None:
         {f"{s}_c": {f"{d}_s": w for d, w in p.items()} for s, p in have.items()},
         weights="mcap",
     )
-    for (date,), part in out.group_by("date"):
+    for (date,), unsorted in out.group_by("date"):
         ref = combined.filter(pl.col("date") == date).sort("asset")
-        part = part.sort("asset")
+        part = unsorted.sort("asset")
         cap = part["mcap"].to_numpy()
         for style in have:
             expected = ref[f"{style}_c"].fill_null(np.nan).to_numpy()
@@ -222,9 +221,7 @@ def test_compute_errors() -> None:
         pf.descriptors.compute(df, ["stom", "stoq"])
     with pytest.raises(pf.ColumnNotFoundError, match="pass fundamentals=\\{'sales'"):
         pf.descriptors.compute(df, ["sp"])
-    with pytest.raises(
-        ValueError, match="unknown fundamentals role 'book'"
-    ):
+    with pytest.raises(ValueError, match="unknown fundamentals role 'book'"):
         pf.descriptors.compute(df, ["btop"], fundamentals={"book": "btop"})
     with pytest.raises(ValueError, match="not computed here"):
         pf.descriptors.compute(df.drop("lncap"), ["lncap"], parameters={"beta": {"half_life": 10}})
