@@ -36,6 +36,7 @@ examples: $(VENV)/.demo-installed
 	$(BIN)/python examples/ff3_betas.py
 	$(BIN)/python examples/fama_french_sp500.py
 	$(BIN)/python examples/risk_model_sp500.py
+	$(BIN)/python examples/barra_style_model.py
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -89,3 +89,18 @@ def test_risk_model_sp500_example_runs():
     # the whole-period bias statistic, plain and with the volatility regime adjustment
     assert "│ plain    ┆" in out
     assert "│ VRA      ┆" in out
+
+
+@pytest.mark.skipif(not DATA_DIR.exists(), reason=f"real data not found at {DATA_DIR}")
+def test_barra_style_model_example_runs():
+    out = run_example("barra_style_model.py")
+    assert "24 descriptors" in out
+    # All ten USE4 styles, and every one covers most of the universe's stock-days.
+    assert "USE4 styles with coverage above 50%: 10 of 10" in out
+    for style in ("growth", "leverage", "earnings_variability"):
+        assert style in out
+    assert "dividend_yield" not in out  # the data has no dividends
+    assert "Fama-MacBeth table of the style returns" in out
+    for model in ("USE4 (10 styles)", "hsr (11 styles)", "risk_model.py (size, value, mom, vol)"):
+        assert model in out
+    assert "Bias statistic, whole period:" in out

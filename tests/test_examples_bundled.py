@@ -8,6 +8,7 @@ printed tables and checks that every figure was written as a PNG.
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import subprocess
 import sys
@@ -177,3 +178,32 @@ def test_risk_model(tmp_path: Path) -> None:
     check_figures(
         tmp_path, ["risk_decomposition.png", "asset_risk.png", "style_factor_returns.png"]
     )
+
+
+def test_barra_style_model_bundled() -> None:
+    # The Barra-style model reads ../shared/data by default; --bundled uses the sample.
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "barra_style_model.py"),
+         "--bundled"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    # Nine USE4 styles (no leverage: the sample has no debt or assets), all well covered.
+    covered = [row(out, style)[0] for style in ("beta", "momentum", "size", "growth")]
+    assert all(0.5 < c <= 1.0 for c in covered)
+    assert number_after(out, "USE4 styles with coverage above 50%:") >= 8
+    # Fama-MacBeth t-statistics of the style returns: finite, about 600 dates.
+    *_, t_stat, nw_t_stat, n_periods = row(out, "nonlinear_size", 1)
+    assert math.isfinite(t_stat)
+    assert math.isfinite(nw_t_stat)
+    assert n_periods > 500
+    # The nine styles explain more of the daily returns than the four of risk_model.py.
+    use4 = number_after(out, "USE4 (9 styles):")
+    four = number_after(out, "risk_model.py (size, value, mom, vol):")
+    assert 0.0 < four < use4 < 1.0
+    # The bias statistic of the cap-weighted portfolio: finite, near 1.
+    plain = number_after(out, "Bias statistic, whole period:")
+    assert math.isfinite(plain)
+    assert 0.7 < plain < 1.3

@@ -30,6 +30,7 @@ def point_in_time(
     date: str = "date",
     asset: str = "asset",
     suffix: str | None = None,
+    check_keys: bool | None = None,
 ) -> FrameT:
     """Join fiscal-period data onto a panel as of each date, without look-ahead.
 
@@ -41,7 +42,8 @@ def point_in_time(
     Parameters
     ----------
     panel
-        The panel: one row per ``(date, asset)``, in any order.
+        The panel: one row per ``(date, asset)``, each asset's rows in increasing date
+        order (the order across assets does not matter).
     fundamentals
         One row per asset and fiscal period: the ``asset`` column, the ``period_end``
         column (the last day of the fiscal period) and the values to join, in any order.
@@ -65,6 +67,11 @@ def point_in_time(
     suffix
         Appended to the name of every column added from ``fundamentals``
         (``period_end`` included); ``None`` (the default) or ``""`` keeps the names.
+    check_keys
+        Check that each asset's dates strictly increase (which the join needs), as
+        :func:`polars_factors.betas`: ``None`` (default) at call time on a DataFrame,
+        inside the plan on a LazyFrame (``collect`` raises); ``True`` at call time;
+        ``False``: no check.
 
     Returns
     -------
@@ -81,6 +88,8 @@ def point_in_time(
     SchemaError
         If ``date`` or ``period_end`` is not a Date or Datetime column, if their time
         zones differ, or if the two ``asset`` columns have different dtypes.
+    UnsortedError
+        An asset's dates go backwards somewhere (see ``check_keys``).
     DuplicateKeyError
         If ``fundamentals`` is a DataFrame with more than one row for some
         ``(asset, period_end)`` (restatements must replace the original row). A
@@ -96,11 +105,12 @@ def point_in_time(
 
     Notes
     -----
-    An as-of join needs both sides sorted: the panel is sorted by ``date`` behind a row
-    index and put back in its order afterwards, and ``fundamentals`` is sorted by public
-    date (ties, from calendar lags such as ``"1mo"`` that map two period ends to one
-    day, go to the later ``period_end``). The sorts read the whole panel: on data larger
-    than memory, run the join over groups of assets.
+    An as-of join by asset needs each asset's rows sorted on both sides: the panel's
+    are by contract (checked), and ``fundamentals`` (small) is sorted by asset and
+    public date (ties, from calendar lags such as ``"1mo"`` that map two period ends to
+    one day, go to the later ``period_end``). The panel is not sorted, so the join
+    streams, keeps the panel's row order, and lets a filter on the asset or the date
+    reach the scan (the partition layer can split it).
 
     Examples
     --------
@@ -169,34 +179,23 @@ def point_in_time(
             fix="A restated period must replace the original row, e.g. "
             f"frame.unique([{asset!r}, {period_end!r}], keep='last').",
         )
+    checked = _validate.time_order(panel, check_keys, date=date, asset=asset)
     taken = set(schema.names()) | set(fund_schema.names())
-    row, key = temp_name(taken, "row"), temp_name(taken, "public")
+    key = temp_name(taken, "public")
     right = (
         fundamentals.lazy()
         .filter(known)
         .with_columns(pl.col(period_end).cast(key_dtype).dt.offset_by(offset).alias(key))
-        .sort(key, period_end)
+        .sort(asset, key, period_end)
         .rename(renamed)
     )
-    left = (
-        panel.lazy()
-        .with_row_index(row)
-        .with_columns(pl.col(date).cast(key_dtype).alias(key))
-        .sort(key)
-    )
-    # Both sides are sorted by the as-of key, hence within each asset too, which is what
-    # an as-of join by asset needs (Polars cannot check it when `by` is given).
-    plan = (
-        left.join_asof(
-            right,
-            on=key,
-            by=asset,
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .sort(row)
-        .select(columns)
-    )
+    left = checked.lazy().with_columns(pl.col(date).cast(key_dtype).alias(key))
+    # Within each asset both sides are sorted by the as-of key, which is what an as-of
+    # join by asset needs (Polars cannot check it when `by` is given; the panel's
+    # order is checked above). The join keeps the panel's row order.
+    plan = left.join_asof(
+        right, on=key, by=asset, strategy="backward", check_sortedness=False
+    ).select(columns)
     return like_input(panel, plan)
 
 

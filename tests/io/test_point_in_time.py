@@ -42,14 +42,18 @@ def oracle(panel: pl.DataFrame, fundamentals: pl.DataFrame, lag: dt.timedelta) -
     return panel.with_columns(pl.Series(c, out[c], dtype=fundamentals.schema[c]) for c in values)
 
 
-def messy(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Unsorted panel with null keys and an asset without fundamentals; fiscal table
-    with unsorted rows, a null period end, a null asset, null values, and a fiscal year
-    end that moves."""
+def messy(
+    rng: np.random.Generator, *, null_keys: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Panel with assets interleaved in a random order on each date (each asset's dates
+    increasing, as the join needs) and an asset without fundamentals (with
+    ``null_keys``: two rows with a null key too); fiscal table with unsorted rows, a
+    null period end, a null asset, null values, and a fiscal year end that moves."""
     assets = ["A", "B", "C", "D"]  # D has no fundamentals
     days = sorted(rng.choice(1500, size=60, replace=False).tolist())
     rows = [(BASE + dt.timedelta(days=int(d)), a) for d in days for a in assets]
-    rows += [(None, "A"), (BASE + dt.timedelta(days=400), None)]
+    if null_keys:
+        rows += [(None, "A"), (BASE + dt.timedelta(days=400), None)]
     panel = pl.DataFrame(
         {
             "date": [r[0] for r in rows],
@@ -58,6 +62,8 @@ def messy(rng: np.random.Generator) -> tuple[pl.DataFrame, pl.DataFrame]:
         },
         schema={"date": pl.Date, "asset": pl.String, "close": pl.Float64},
     ).sample(fraction=1.0, shuffle=True, seed=int(rng.integers(1 << 31)))
+    # A stable sort by date keeps the random order of the assets within each date.
+    panel = panel.sort("date", maintain_order=True, nulls_last=True)
     ends = [
         ("A", dt.date(2014, 12, 31)),
         ("A", dt.date(2015, 12, 31)),
@@ -100,6 +106,22 @@ def test_against_a_loop_on_messy_inputs(rng, run, lag, days):
     assert_frame_equal(out, expected)
     assert out.columns == [*panel.columns, "period_end", "book_equity", "year"]
     assert out.filter(pl.col("asset") == "D")["year"].null_count() == 60
+
+
+def test_unsorted_panels_and_null_keys_are_refused(rng, run):
+    """Each asset's dates must increase; null keys have no place in an asset's history."""
+    panel, fundamentals = messy(rng)
+    shuffled = panel.sample(fraction=1.0, shuffle=True, seed=3)
+    with pytest.raises(pf.UnsortedError):
+        run(shuffled, lambda p: pf.io.point_in_time(p, fundamentals))
+    holes, _ = messy(rng, null_keys=True)
+    with pytest.raises(pf.InvalidDataError, match="null 'date'"):
+        run(holes, lambda p: pf.io.point_in_time(p, fundamentals))
+    # Without the check, rows with a null key get no fundamentals.
+    out = pf.io.point_in_time(holes, fundamentals, check_keys=False)
+    unkeyed = out.filter(pl.col("date").is_null() | pl.col("asset").is_null())
+    assert unkeyed.height == 2
+    assert unkeyed["year"].null_count() == 2
 
 
 def test_lazy_fundamentals_and_suffix(rng):
@@ -160,7 +182,7 @@ def test_real_sample_against_the_loop():
 @settings(max_examples=40, deadline=None)
 @given(
     ends=st.lists(st.integers(0, 1000), min_size=1, max_size=6, unique=True),
-    dates=st.lists(st.integers(0, 1200), min_size=1, max_size=8),
+    dates=st.lists(st.integers(0, 1200), min_size=1, max_size=8, unique=True),
     lag=st.integers(0, 200),
     at=st.integers(0, 7),
     change=st.tuples(st.floats(-1e6, 1e6, allow_nan=False), st.integers(0, 1200)),
@@ -169,7 +191,7 @@ def test_no_look_ahead(ends, dates, lag, at, change):
     """Changing, adding or removing periods not yet public at row t leaves row t alone."""
     shift, extra = change
     panel = pl.DataFrame(
-        {"date": [BASE + dt.timedelta(days=d) for d in dates], "asset": "A"}
+        {"date": [BASE + dt.timedelta(days=d) for d in sorted(dates)], "asset": "A"}
     ).with_row_index("i")
     t = panel["date"][at % panel.height]
     fundamentals = pl.DataFrame(
