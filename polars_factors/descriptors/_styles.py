@@ -22,6 +22,7 @@ def styles(
     preset: Preset | Mapping[str, Mapping[str, float]] = "use4",
     *,
     weights: str | None = "mcap",
+    min_count: int = 1,
     date: str = "date",
     asset: str = "asset",
     check_keys: bool | None = None,
@@ -50,6 +51,10 @@ def styles(
     weights
         Market cap column: the weights of the means (and, as its square root, of the
         orthogonalising regressions). ``None``: equal weights.
+    min_count
+        A descriptor with fewer values than this on a date is null on that date
+        (:func:`polars_factors.standardize`): the first dates of a long window have
+        values for a few stocks only, whose z-scores mean little.
     date, asset
         Names of the panel keys.
     check_keys
@@ -109,8 +114,8 @@ def styles(
     from polars_factors.standardization import combine, standardize  # noqa: PLC0415
 
     lf = standardize(
-        frame.lazy(), descriptors, weights=weights, date=date, asset=asset, suffix=suffix,
-        check_keys=check_keys,
+        frame.lazy(), descriptors, weights=weights, min_count=min_count, date=date,
+        asset=asset, suffix=suffix, check_keys=check_keys,
     )  # fmt: skip
     lf = combine(
         lf,
