@@ -13,7 +13,13 @@ from typing import Any
 import polars as pl
 
 from polars_factors import _validate
-from polars_factors.distributed._dataset import Dataset, FilePart, Paths, dataset
+from polars_factors.distributed._dataset import (
+    Dataset,
+    FilePart,
+    Paths,
+    dataset,
+    expand_paths,
+)
 from polars_factors.distributed._tasks import Task, Versions, resolve_executor, run_tasks
 from polars_factors.exceptions import InvalidDataError, LayoutError
 from polars_factors.partition._chunks import SplitKey, key_literal
@@ -22,6 +28,7 @@ from polars_factors.partition._run import (
     SinkReport,
     _remove,
     _replace,
+    before,
     check_lookback,
 )
 from polars_factors.typing import EngineType
@@ -48,28 +55,19 @@ class _Part:
 
     def __call__(self) -> pl.DataFrame | int:
         lf = pl.scan_parquet([*self.context, *self.files])
-        if self.window is not None:
+        if self.window is None:
+            out = lf if self.build is None else self.build(lf)
+        else:
             column, dtype, lo, hi, lookback = self.window
-            lf = lf.filter(pl.col(column) >= _start(key_literal(lo, dtype), dtype, lookback))
-        out = lf if self.build is None else self.build(lf)
-        if self.window is not None:
-            column, dtype, lo, hi, _ = self.window
-            out = out.filter(
-                pl.col(column).is_between(key_literal(lo, dtype), key_literal(hi, dtype))
-            )
+            first, last = key_literal(lo, dtype), key_literal(hi, dtype)
+            lf = lf.filter(pl.col(column) >= before(first, dtype, lookback))
+            out = lf if self.build is None else self.build(lf)
+            out = out.filter(pl.col(column).is_between(first, last))
         frame = out.collect(engine=self.engine)
         if self.out is None:
             return frame
         frame.write_parquet(self.out, compression=self.compression)  # type: ignore[arg-type]
         return frame.height
-
-
-def _start(lo: pl.Expr, dtype: pl.DataType, lookback: Lookback) -> pl.Expr:
-    if isinstance(lookback, str):
-        return lo.dt.offset_by(f"-{lookback}")
-    if isinstance(lookback, int):
-        return lo - lookback
-    return (lo - pl.lit(lookback)).cast(dtype)
 
 
 def _as_dataset(source: Dataset | Paths, by: SplitKey | None, *, date: str, asset: str) -> Dataset:
@@ -135,7 +133,7 @@ def _context(
     ds: Dataset, group: tuple[FilePart, ...], lo: Any, dtype: pl.DataType, lookback: Lookback
 ) -> tuple[str, ...]:
     """Return the files outside ``group`` with dates in ``[lo - lookback, lo)``."""
-    start = pl.select(_start(key_literal(lo, dtype), dtype, lookback)).item()
+    start = pl.select(before(key_literal(lo, dtype), dtype, lookback)).item()
     lo_value = pl.select(key_literal(lo, dtype)).item()
     mine = {p.path for p in group}
     out = []
@@ -386,8 +384,6 @@ def layout(
     elif isinstance(source, Dataset):
         lf = source.scan()
     else:
-        from polars_factors.distributed._dataset import expand_paths  # noqa: PLC0415
-
         lf = pl.scan_parquet(expand_paths(source))
     key = date if by == "date" else asset
     _validate.check_columns_exist(lf.collect_schema(), [date, asset], role="panel key")

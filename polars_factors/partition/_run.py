@@ -39,6 +39,7 @@ __all__ = [
     "SinkReport",
     "chunked",
     "collect",
+    "map_chunks",
     "sink_parquet",
     "split_key",
     "worth_shuffling",
@@ -206,7 +207,7 @@ def collect(
     scratch = Path(tempfile.gettempdir()) / f"polars_factors-shuffle-{uuid.uuid4().hex[:8]}"
     parts: list[pl.DataFrame] = []
     with _shuffled(task, scratch, shuffle=shuffle, by=by, date=date, asset=asset, rows=rows) as run:
-        for chunk, part in zip(run.chunks, _map(executor, run, run.chunks), strict=True):
+        for chunk, part in zip(run.chunks, map_chunks(executor, run, run.chunks), strict=True):
             parts.append(part)
             if on_chunk is not None:
                 on_chunk(chunk, part.height)
@@ -281,7 +282,11 @@ class _WritePart:
 
 def lookback_start(chunk: Chunk, dtype: pl.DataType, lookback: Lookback) -> pl.Expr:
     """Return the first date a chunk's plan reads: ``lookback`` before its first date."""
-    lo = key_literal(chunk.lo, dtype)
+    return before(key_literal(chunk.lo, dtype), dtype, lookback)
+
+
+def before(lo: pl.Expr, dtype: pl.DataType, lookback: Lookback) -> pl.Expr:
+    """Return the date ``lookback`` before ``lo`` (a key of dtype ``dtype``)."""
     if isinstance(lookback, str):
         return lo.dt.offset_by(f"-{lookback}")
     if isinstance(lookback, dt.timedelta):
@@ -400,7 +405,9 @@ def _may_shuffle(task: _Task, *, via: str, shuffle: bool) -> bool:
     return True
 
 
-def _map(executor: Mapper | None, fn: Callable[[Chunk], Any], chunks: list[Chunk]) -> Iterator[Any]:
+def map_chunks(
+    executor: Mapper | None, fn: Callable[[Chunk], Any], chunks: list[Chunk]
+) -> Iterator[Any]:
     """Run ``fn`` on every chunk, in order: through ``executor``, or here one by one.
 
     Through an executor each chunk is a task of :mod:`polars_factors.distributed`: its
@@ -609,7 +616,9 @@ def sink_parquet(
                 temp.mkdir(parents=True)
                 n_rows = 0
                 writer = _WritePart(run, temp, compression)
-                for chunk, n in zip(run.chunks, _map(executor, writer, run.chunks), strict=True):
+                for chunk, n in zip(
+                    run.chunks, map_chunks(executor, writer, run.chunks), strict=True
+                ):
                     n_rows += n
                     if on_chunk is not None:
                         on_chunk(chunk, n)
@@ -633,7 +642,7 @@ def _write_file(
     executor: Mapper | None,
 ) -> int:
     def parts() -> Iterator[pl.DataFrame]:
-        for chunk, part in zip(task.chunks, _map(executor, task, task.chunks), strict=True):
+        for chunk, part in zip(task.chunks, map_chunks(executor, task, task.chunks), strict=True):
             yield part
             if on_chunk is not None:
                 on_chunk(chunk, part.height)

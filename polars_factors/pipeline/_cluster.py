@@ -7,21 +7,21 @@ of ``[cluster] scheduler`` (``--scheduler``), a running scheduler
 (:func:`polars_factors.distributed.connect`) or a ``LocalCluster`` started for the run
 (:func:`polars_factors.distributed.local_cluster`) and closed at its end.
 
-Each chunk then runs as a task of :mod:`polars_factors.distributed`: its worker's
-versions of polars_factors and Polars are checked first, and its warnings are issued
-again here (a warning on a Dask worker would otherwise only reach that worker's log),
-so that the notes of a run are those of a run in one process.
+Each chunk then runs as a task of :mod:`polars_factors.distributed` (through
+:func:`polars_factors.partition._run.map_chunks`): its worker's versions of
+polars_factors and Polars are checked first, and its warnings are issued again here
+(a warning on a Dask worker would otherwise only reach that worker's log), so that
+the notes of a run are those of a run in one process.
 
 Dask is imported only when a cluster is asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from polars_factors.exceptions import ConfigError, MissingDependencyError
@@ -71,21 +71,6 @@ class Cluster:
         where = f"{self.scheduler} (local)" if self.local else self.scheduler
         plural = "" if self.workers == 1 else "s"
         return f"cluster: {where}, {self.workers} worker{plural}"
-
-
-@dataclass(frozen=True)
-class _Relay:
-    """A mapper that runs each call as a distributed task (version check, warnings relayed)."""
-
-    executor: Mapper
-
-    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
-        """Apply ``fn`` to every item through the executor, yielding the results in order."""
-        from polars_factors.distributed._tasks import Task, Versions, run_tasks  # noqa: PLC0415
-
-        versions = Versions.here()
-        tasks = [Task(partial(fn, *args), versions) for args in zip(*iterables, strict=True)]
-        return run_tasks(self.executor, tasks)
 
 
 @contextmanager
@@ -141,16 +126,12 @@ def _given(executor: object) -> Cluster | None:
     client = getattr(mapper, "client", None)  # distributed._tasks.DaskMapper
     if client is not None and hasattr(client, "scheduler"):
         return _dask(client, mapper, local=False)
-    if isinstance(executor, ThreadPoolExecutor):
-        # Same process: the tasks' warnings reach this process's filters directly;
-        # the relay would run them one at a time (it records each task's warnings).
-        return Cluster(mapper, executor=type(executor).__name__)
-    return Cluster(_Relay(mapper), executor=type(executor).__name__)
+    return Cluster(mapper, executor=type(executor).__name__)
 
 
 def _dask(client: Any, mapper: Mapper, *, local: bool) -> Cluster:
     return Cluster(
-        _Relay(mapper),
+        mapper,
         scheduler=str(client.scheduler.address),
         workers=len(client.nthreads()),
         local=local,

@@ -10,6 +10,7 @@ import polars as pl
 
 import polars_factors as pf
 from polars_factors.exceptions import FactorsError, InsufficientDataError
+from polars_factors.partition._run import map_chunks
 from polars_factors.pipeline._config import ModelConfig
 from polars_factors.pipeline._steps import ANNUAL, Results, Sink
 from polars_factors.risk.covariance import covariance_frames
@@ -95,7 +96,7 @@ def cross_section(exposures: pl.LazyFrame, model: ModelConfig, res: Results, sin
     fits: list[_ChunkFit] = []
 
     def residuals() -> Iterator[pl.DataFrame]:
-        done = map(task, chunks) if sink.executor is None else sink.executor.map(task, chunks)
+        done = map_chunks(sink.executor, task, chunks)
         for chunk, part in zip(chunks, done, strict=True):
             fits.append(part)
             yield part.residuals

@@ -25,6 +25,8 @@ from polars.testing import assert_frame_equal
 import polars_factors as pf
 from polars_factors import cli
 from polars_factors.exceptions import ConfigError, DataLossWarning, WorkerVersionError
+from polars_factors.partition import Chunk
+from polars_factors.partition._run import map_chunks
 from polars_factors.pipeline import (
     ClusterConfig,
     RunResult,
@@ -175,14 +177,17 @@ def test_no_cluster_line_without_one(here: RunResult) -> None:
 
 
 def test_warnings_of_the_workers_are_issued_here(client: Any) -> None:
-    def warn(x: int) -> int:
-        warnings.warn(f"odd value {x % 2}", DataLossWarning, stacklevel=1)
-        return x * 2
+    """The chunks of every step go through map_chunks, which relays their warnings."""
 
+    def warn(chunk: Chunk) -> int:
+        warnings.warn(f"odd value {chunk.lo % 2}", DataLossWarning, stacklevel=1)
+        return chunk.lo * 2
+
+    chunks = [Chunk("date", i, i, i - 1, 3, 1) for i in (1, 2, 3)]
     with open_cluster(ClusterConfig(), client) as cluster:
         assert cluster is not None
         with pytest.warns(DataLossWarning, match="odd value") as caught:
-            assert list(cluster.mapper.map(warn, [1, 2, 3])) == [2, 4, 6]
+            assert list(map_chunks(cluster.mapper, warn, chunks)) == [2, 4, 6]
     assert sorted(str(w.message) for w in caught) == ["odd value 0", "odd value 1"]
 
 
