@@ -84,6 +84,14 @@ def etop(net_income: IntoExpr, mcap: IntoExpr) -> pl.Expr:
 
     Returns ``"etop"``: ``net_income / mcap``, null where ``mcap`` is not positive or
     an input is missing; losses give negative values (kept).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"net_income": [5.0, -2.0], "mcap": [100.0, 0.0]})
+    >>> df.select(pf.descriptors.etop("net_income", "mcap"))["etop"].to_list()
+    [0.05, None]
     """
     return _ratio(net_income, mcap, "etop")
 
@@ -93,6 +101,14 @@ def cetop(operating_cash_flow: IntoExpr, mcap: IntoExpr) -> pl.Expr:
 
     Returns ``"cetop"``: ``operating_cash_flow / mcap``, null where ``mcap`` is not
     positive or an input is missing; negative cash flows give negative values (kept).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"operating_cash_flow": [5.0, -2.0], "mcap": [100.0, 0.0]})
+    >>> df.select(pf.descriptors.cetop("operating_cash_flow", "mcap"))["cetop"].to_list()
+    [0.05, None]
     """
     return _ratio(operating_cash_flow, mcap, "cetop")
 
@@ -102,6 +118,14 @@ def sp(sales: IntoExpr, mcap: IntoExpr) -> pl.Expr:
 
     Returns ``"sp"``: ``sales / mcap``, null where ``mcap`` is not positive or an input
     is missing.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"sales": [5.0, -2.0], "mcap": [100.0, 0.0]})
+    >>> df.select(pf.descriptors.sp("sales", "mcap"))["sp"].to_list()
+    [0.05, None]
     """
     return _ratio(sales, mcap, "sp")
 
@@ -111,6 +135,14 @@ def dyld(dividends: IntoExpr, mcap: IntoExpr) -> pl.Expr:
 
     Returns ``"dyld"``: ``dividends / mcap``, null where ``mcap`` is not positive or an
     input is missing. (Per share, dividends per share over price is the same number.)
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"dividends": [5.0, -2.0], "mcap": [100.0, 0.0]})
+    >>> df.select(pf.descriptors.dyld("dividends", "mcap"))["dyld"].to_list()
+    [0.05, None]
     """
     return _ratio(dividends, mcap, "dyld")
 
@@ -140,6 +172,14 @@ def dtoa(total_liabilities: IntoExpr, total_assets: IntoExpr) -> pl.Expr:
 
     Returns ``"dtoa"``: ``total_liabilities / total_assets``, null where total assets
     are not positive or an input is missing.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"tl": [60.0, 10.0], "ta": [100.0, None]})
+    >>> df.select(pf.descriptors.dtoa("tl", "ta"))["dtoa"].to_list()
+    [0.6, None]
     """
     return _ratio(total_liabilities, total_assets, "dtoa")
 

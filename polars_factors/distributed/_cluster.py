@@ -9,6 +9,8 @@ from polars_factors.exceptions import MissingDependencyError
 
 __all__ = ["connect", "local_cluster"]
 
+_POLARS_THREADS = "POLARS_MAX_THREADS"
+
 
 def _dask() -> Any:
     try:
@@ -65,6 +67,15 @@ def local_cluster(
     -----
     Workers are spawned processes: a script that starts a cluster must do so under
     ``if __name__ == "__main__":``.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client
+    >>> import polars_factors as pf
+    >>> with pf.distributed.local_cluster(2, polars_threads=1) as cluster, Client(cluster) as c:
+    ...     threads = c.run(lambda: __import__("polars").thread_pool_size())
+    >>> sorted(threads.values())  # each worker's Polars thread pool
+    [1, 1]
     """
     dask = _dask()
     if polars_threads is None:
@@ -72,14 +83,29 @@ def local_cluster(
     # A free port: the scheduler serves HTTP (health, metrics) even without a dashboard,
     # on 8787 by default, which another cluster may hold.
     kwargs.setdefault("dashboard_address", ":0")
-    environ = {"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": str(polars_threads)}
-    with dask.config.set(environ):
-        return dask.distributed.LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            **kwargs,
-        )
+    # Dask's nannies read pre-spawn variables from os.environ before its config, and
+    # write them into os.environ when they spawn: a cluster started earlier in this
+    # process would impose its value. Both are set while the workers start, and the
+    # process's own value is put back after (its Polars pool is already sized).
+    value = str(polars_threads)
+    environ = {"distributed.nanny.pre-spawn-environ.POLARS_MAX_THREADS": value}
+    before = os.environ.get(_POLARS_THREADS)
+    os.environ[_POLARS_THREADS] = value
+    try:
+        with dask.config.set(environ):
+            cluster = dask.distributed.LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                **kwargs,
+            )
+            cluster.wait_for_workers(n_workers)
+    finally:
+        if before is None:
+            os.environ.pop(_POLARS_THREADS, None)
+        else:
+            os.environ[_POLARS_THREADS] = before
+    return cluster
 
 
 def connect(address: str, *, timeout: float = 30.0) -> Any:
@@ -106,6 +132,15 @@ def connect(address: str, *, timeout: float = 30.0) -> Any:
         The scheduler has no worker within ``timeout``.
     WorkerVersionError
         A worker runs another polars_factors or Polars version than this process.
+
+    Examples
+    --------
+    >>> import polars_factors as pf
+    >>> with pf.distributed.local_cluster(1) as cluster:
+    ...     client = pf.distributed.connect(cluster.scheduler_address)
+    ...     print(len(client.scheduler_info()["workers"]))
+    ...     client.close()
+    1
     """
     from polars_factors.distributed._tasks import check_workers  # noqa: PLC0415
 

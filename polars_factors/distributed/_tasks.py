@@ -210,6 +210,15 @@ def check_workers(client: Any) -> pl.DataFrame:
         is named).
     InsufficientDataError
         The client has no worker.
+
+    Examples
+    --------
+    >>> from dask.distributed import Client
+    >>> import polars_factors as pf
+    >>> with pf.distributed.local_cluster(2, polars_threads=1) as cluster, Client(cluster) as c:
+    ...     workers = pf.distributed.check_workers(c)
+    >>> workers["polars_threads"].to_list(), workers["polars_factors"].n_unique()
+    ([1, 1], 1)
     """
     from polars_factors.exceptions import InsufficientDataError  # noqa: PLC0415
 

@@ -676,6 +676,17 @@ def stoq(volume: IntoExpr, shares: IntoExpr, *, min_periods: int | None = None) 
     :func:`share_turnover` with ``months=3, days=21``:
     :math:`\ln \bigl(\frac13 \sum_{s = t - 62}^{t} V_s / S_s\bigr)`. See there for the
     parameters.
+
+    Examples
+    --------
+    5% of the shares traded each day: 21 x 5% = 105% a month.
+
+    >>> import math
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"volume": [5.0] * 63, "shares": [100.0] * 63})
+    >>> math.isclose(df.select(pf.exprs.stoq("volume", "shares"))["volume"][-1], math.log(1.05))
+    True
     """
     return share_turnover(volume, shares, months=3, days=21, min_periods=min_periods)
 
@@ -686,6 +697,15 @@ def stoa(volume: IntoExpr, shares: IntoExpr, *, min_periods: int | None = None) 
     :func:`share_turnover` with ``months=12, days=21``:
     :math:`\ln \bigl(\frac1{12} \sum_{s = t - 251}^{t} V_s / S_s\bigr)`. See there for
     the parameters.
+
+    Examples
+    --------
+    >>> import math
+    >>> import polars as pl
+    >>> import polars_factors as pf
+    >>> df = pl.DataFrame({"volume": [5.0] * 252, "shares": [100.0] * 252})
+    >>> math.isclose(df.select(pf.exprs.stoa("volume", "shares"))["volume"][-1], math.log(1.05))
+    True
     """
     return share_turnover(volume, shares, months=12, days=21, min_periods=min_periods)
 

@@ -95,3 +95,20 @@ def test_tasks_carry_file_names_not_data(by_date: pf.distributed.Dataset) -> Non
     blob = pickle.dumps(task)
     assert len(blob) < 4_000
     assert pickle.loads(blob)().value.height > 0
+
+
+def test_each_local_cluster_sizes_its_own_workers() -> None:
+    """A cluster started earlier in the process does not impose its Polars threads."""
+    pytest.importorskip("distributed")
+    import os  # noqa: PLC0415
+
+    from dask.distributed import Client  # noqa: PLC0415
+
+    before = os.environ.get("POLARS_MAX_THREADS")
+    for threads in (2, 1):
+        with (
+            pf.distributed.local_cluster(1, polars_threads=threads) as cluster,
+            Client(cluster) as client,
+        ):
+            assert pf.distributed.check_workers(client)["polars_threads"].to_list() == [threads]
+    assert os.environ.get("POLARS_MAX_THREADS") == before
