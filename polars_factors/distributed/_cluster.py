@@ -99,7 +99,8 @@ def local_cluster(
                 processes=True,
                 **kwargs,
             )
-            cluster.wait_for_workers(n_workers)
+            if n_workers:  # zero workers: a scheduler alone, to add workers to later
+                cluster.wait_for_workers(n_workers)
     finally:
         if before is None:
             os.environ.pop(_POLARS_THREADS, None)
