@@ -109,17 +109,21 @@ def styles(
     )  # fmt: skip
     descriptors = sorted({d for parts in present.values() for d in parts})
     taken = set(schema.names()) | set(present)
-    suffix = _frame.temp_name(taken, "std")
-    tmp = {s: _frame.temp_name(taken, f"style_{s}") for s in present}
+    # The descriptors are standardized in place, their raw values kept aside, and each
+    # style built under its own name (a temporary one where it replaces a descriptor):
+    # the warnings of too few values on a date name the user's columns.
+    raw = {d: _frame.temp_name(taken, f"raw_{d}") for d in descriptors}
+    tmp = {s: _frame.temp_name(taken, f"style_{s}") if s in replaced else s for s in present}
     from polars_factors.standardization import combine, standardize  # noqa: PLC0415
 
+    lf = frame.lazy().with_columns(pl.col(d).alias(raw[d]) for d in descriptors)
     lf = standardize(
-        frame.lazy(), descriptors, weights=weights, min_count=min_count, date=date,
-        asset=asset, suffix=suffix, check_keys=check_keys,
+        lf, descriptors, weights=weights, min_count=min_count, date=date, asset=asset,
+        check_keys=check_keys,
     )  # fmt: skip
     lf = combine(
         lf,
-        {tmp[s]: {f"{d}{suffix}": w for d, w in parts.items()} for s, parts in present.items()},
+        {tmp[s]: dict(parts) for s, parts in present.items()},
         weights=weights,
         date=date,
         asset=asset,
@@ -136,7 +140,7 @@ def styles(
         e = _frame.temp_name(taken, "e")
         lf = residual(lf, tmp[s], xs, w, by=date, name=e, taken=taken)
         lf = lf.with_columns(zscore(pl.col(e), weights=cap).over(date).alias(tmp[s])).drop(e)
-    kept = [c for c in schema.names() if c not in replaced]
+    kept = [pl.col(raw[c]).alias(c) if c in raw else c for c in schema.names() if c not in replaced]
     out = lf.select(*kept, *(pl.col(tmp[s]).alias(s) for s in present))
     return _frame.like_input(frame, out)
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polars_factors.descriptors._presets import STYLES as PRESET_STYLES
+from polars_factors.descriptors._registry import DESCRIPTORS
 from polars_factors.exceptions import ConfigError
 from polars_factors.pipeline._checks import (
     BadValueError,
@@ -36,6 +38,7 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "LOCAL",
     "OPTIONAL_COLUMNS",
+    "PRESETS",
     "REQUIRED_COLUMNS",
     "STYLES",
     "ClusterConfig",
@@ -57,11 +60,25 @@ OPTIONAL_COLUMNS = (
     "book_equity",
     "net_income",
     "sales",
+    # Used by the descriptors of the style presets only.
+    "high",
+    "low",
+    "operating_cash_flow",
+    "total_assets",
+    "total_liabilities",
+    "long_term_debt",
+    "dividends",
+    "period_end",
 )
 CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-#: Styles the pipeline can build, and the descriptors of ``value``.
+#: Styles the pipeline builds itself (without a preset), and the descriptors of ``value``.
 STYLES = ("size", "value", "momentum", "volatility", "liquidity")
+DEFAULT_STYLES = ("size", "value", "momentum", "volatility")
 VALUE_DESCRIPTORS = ("bp", "ey", "sp")
+#: Style presets of :mod:`polars_factors.descriptors` (``[model] preset``).
+PRESETS = tuple(PRESET_STYLES)
+#: Every style name ``[model] styles`` accepts: the pipeline's own and the presets'.
+ALL_STYLES = tuple(dict.fromkeys([*STYLES, *(s for p in PRESETS for s in PRESET_STYLES[p])]))
 RISK_PRESETS = ("USE4S", "USE4L", "hsr")
 METHODS = ("wls", "huber")
 FORMATS = ("auto", "parquet", "csv")
@@ -141,10 +158,33 @@ class ModelConfig:
     Attributes
     ----------
     styles
-        Styles to build (subset of ``size``, ``value``, ``momentum``, ``volatility``,
-        ``liquidity``); a style whose inputs are missing is skipped with a note.
+        Styles to build. Without a preset: a subset of the pipeline's own ``size``,
+        ``value``, ``momentum``, ``volatility``, ``liquidity`` (default: the first
+        four). With a preset: styles of that preset (default: all of them). A style
+        whose inputs are missing is skipped with a note.
+    preset
+        ``"use4"`` or ``"hsr"``: the styles are those of
+        :data:`polars_factors.descriptors.STYLES`, built from the Barra descriptors
+        (:func:`polars_factors.descriptors.compute` and
+        :func:`~polars_factors.descriptors.styles`) instead of the pipeline's own
+        four. ``None`` (``"none"`` in a file): the pipeline's own styles, unless
+        ``styles`` names a style only the presets have (``beta``,
+        ``residual_volatility``, ...): then the first preset that has every listed
+        style (``use4``, else ``hsr``).
+    descriptors
+        Options of the preset's descriptors, descriptor -> keyword -> value, e.g.
+        ``{"beta": {"half_life": 90}}`` (the keywords of its builder; the options
+        of one five-year descriptor apply to all of them).
+    fill_missing
+        With a preset: a stock's missing style exposure (too short a history, a
+        fundamental not yet published) is the median of that date's stocks of its
+        industry (of all stocks, where none of the industry has one, or without
+        industry factors), so that the stock stays in
+        the regression (:func:`polars_factors.fill_missing`); ``False``: such a
+        stock is left out of that date's regression. Without a preset: no effect.
     value
-        Descriptors averaged into ``value``: ``bp``, ``ey``, ``sp``.
+        Descriptors averaged into ``value`` without a preset: ``bp``, ``ey``, ``sp``
+        (with one, they feed the Fama-French HML sort only).
     industry
         Classification column of the industry factors (``"sector"``, ``"industry"``)
         or ``None`` for none.
@@ -178,10 +218,15 @@ class ModelConfig:
     ConfigError
         Settings that contradict each other: ``momentum_lookback`` not above
         ``momentum_skip``, a ``rolling_window`` shorter than the 4 parameters of the
-        betas, the ``value`` style without descriptors, no factor at all.
+        betas, the ``value`` style without descriptors, no factor at all; a style
+        not in the preset (or in none); descriptor options without a preset, for a
+        descriptor the styles do not use, or that its builder refuses.
     """
 
-    styles: tuple[str, ...] = ("size", "value", "momentum", "volatility")
+    styles: tuple[str, ...] = DEFAULT_STYLES
+    preset: str | None = None
+    descriptors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    fill_missing: bool = True
     value: tuple[str, ...] = VALUE_DESCRIPTORS
     industry: str | None = "sector"
     country: bool = True
@@ -200,6 +245,7 @@ class ModelConfig:
     focus_asset: str | None = None
 
     def __post_init__(self) -> None:
+        self._resolve_preset()
         problem = ""
         if self.momentum_lookback <= self.momentum_skip:
             problem = (
@@ -213,7 +259,7 @@ class ModelConfig:
                 f"{BETA_PARAMETERS}: the rolling betas fit {BETA_PARAMETERS} parameters "
                 "(alpha, mkt, smb, hml)"
             )
-        elif "value" in self.styles and not self.value:
+        elif "value" in self.styles and not self.value and self.preset is None:
             problem = '[model] value is empty but styles has "value"; list its descriptors'
         elif not self.styles and self.industry is None and not self.country:
             problem = (
@@ -222,6 +268,104 @@ class ModelConfig:
             )
         if problem:
             raise ConfigError(problem)
+        if self.descriptors:
+            self._check_descriptors()
+
+    @property
+    def style_descriptors(self) -> dict[str, dict[str, float]]:
+        """The preset's descriptor weights of each style of ``styles`` (empty without one)."""
+        if self.preset is None:
+            return {}
+        return {s: dict(PRESET_STYLES[self.preset][s]) for s in self.styles}
+
+    def _resolve_preset(self) -> None:
+        """Set the preset's default styles, infer a preset from ``styles``, check both."""
+        preset, styles = self.preset, self.styles
+        if preset is not None and preset not in PRESETS:
+            hint = closest(str(preset), PRESETS)
+            msg = f"[model] preset must be one of {', '.join(map(repr, PRESETS))} or 'none'" + (
+                f"; {hint}" if hint else ""
+            )
+            raise ConfigError(msg)
+        if preset is None:
+            own = [s for s in styles if s not in STYLES]
+            if not own:
+                return
+            fits = [p for p in PRESETS if all(s in PRESET_STYLES[p] for s in styles)]
+            if not fits:
+                unknown = [s for s in own if not any(s in PRESET_STYLES[p] for p in PRESETS)]
+                if unknown:
+                    hint = closest(unknown[0], ALL_STYLES)
+                    msg = f"[model] unknown style {unknown[0]!r}" + (f"; {hint}" if hint else "")
+                else:
+                    msg = (
+                        f"[model] styles {', '.join(map(repr, styles))} mix the presets: no "
+                        "preset has them all; set preset and list the styles of that preset"
+                    )
+                raise ConfigError(msg)
+            object.__setattr__(self, "preset", fits[0])
+            return
+        if styles is DEFAULT_STYLES:  # not given: every style of the preset
+            object.__setattr__(self, "styles", tuple(PRESET_STYLES[preset]))
+            return
+        outside = [s for s in styles if s not in PRESET_STYLES[preset]]
+        if outside:
+            hint = closest(outside[0], list(PRESET_STYLES[preset]))
+            msg = (
+                f"[model] style {outside[0]!r} is not a style of the {preset} preset (its "
+                f"styles: {', '.join(PRESET_STYLES[preset])})" + (f"; {hint}" if hint else "")
+            )
+            raise ConfigError(msg)
+
+    def _check_descriptors(self) -> None:
+        """Check the descriptor options: a preset, used descriptors, accepted keywords."""
+        if self.preset is None:
+            msg = (
+                "[descriptors] sets options of the preset styles' descriptors, but there "
+                'is no preset: set [model] preset = "use4" (or "hsr")'
+            )
+            raise ConfigError(msg)
+        used = {d for parts in self.style_descriptors.values() for d in parts}
+        if "lncap" in used:
+            used.add("nlsize")
+        for name, options in self.descriptors.items():
+            if name not in DESCRIPTORS:
+                hint = closest(name, list(DESCRIPTORS))
+                msg = f"[descriptors] unknown descriptor {name!r}" + (f"; {hint}" if hint else "")
+                raise ConfigError(msg)
+            if name not in used:
+                msg = (
+                    f"[descriptors] {name}: no style of [model] styles uses it (they use "
+                    f"{', '.join(sorted(used))})"
+                )
+                raise ConfigError(msg)
+            try:
+                _dry_run(name, options)
+            except (TypeError, ValueError) as exc:
+                msg = f"[descriptors] {name}: {exc}"
+                raise ConfigError(msg) from None
+
+
+_FUNDAMENTALS = OPTIONAL_COLUMNS[OPTIONAL_COLUMNS.index("book_equity") :]
+_FUNDAMENTALS = tuple(c for c in _FUNDAMENTALS if c not in ("high", "low", "period_end"))
+
+
+def _dry_run(name: str, options: Mapping[str, Any]) -> None:
+    """Build the plan of descriptor ``name`` with ``options`` on an empty frame."""
+    import polars as pl  # noqa: PLC0415
+
+    from polars_factors.descriptors import compute  # noqa: PLC0415
+
+    schema: dict[str, Any] = {"date": pl.Date, "asset": pl.String, "period_end": pl.Date}
+    fundamentals = {"period_end": "period_end"}
+    for column in ("ret", "market_ret", "close", "high", "low", "volume", "shares_outstanding"):
+        schema[column] = pl.Float64
+    for role in _FUNDAMENTALS:
+        schema[role], fundamentals[role] = pl.Float64, role
+    compute(
+        pl.DataFrame(schema=schema).lazy(), [name], market="market_ret",
+        fundamentals=fundamentals, parameters={name: options}, check_keys=False,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -344,7 +488,9 @@ _DATA_KEYS: dict[str, Check] = {
     "date_format": date_format,
 }
 _MODEL_KEYS: dict[str, Check] = {
-    "styles": choices(STYLES),
+    "styles": choices(ALL_STYLES),
+    "preset": choice(PRESETS, none="none"),
+    "fill_missing": boolean,
     "value": choices(VALUE_DESCRIPTORS),
     "industry": choice(("sector", "industry"), none="none"),
     "country": boolean,
@@ -372,6 +518,7 @@ _TABLES: dict[str, dict[str, Check] | None] = {
     "data": _DATA_KEYS,
     "columns": None,  # canonical name -> the file's column
     "model": _MODEL_KEYS,
+    "descriptors": None,  # descriptor -> its options (a table)
     "output": _OUTPUT_KEYS,
     "cluster": _CLUSTER_KEYS,
 }
@@ -400,6 +547,22 @@ def _checked(where: str, table: Any, keys: Mapping[str, Check], source: str) -> 
 def _columns(table: Any, source: str) -> dict[str, str]:
     keys = dict.fromkeys(CANONICAL_COLUMNS, string)
     return _checked("columns", table, keys, source)
+
+
+def _descriptor_options(table: Any, source: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(table, dict):
+        msg = f"{source}: [descriptors] must be a table, got {describe(table)}"
+        raise ConfigError(msg)
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in table.items():
+        if not isinstance(options, dict):
+            msg = (
+                f"{source}: [descriptors] {name} must be a table of options, e.g. "
+                f"{name} = {{ half_life = 90 }}; got {describe(options)}"
+            )
+            raise ConfigError(msg)
+        out[name] = dict(options)
+    return out
 
 
 def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> PipelineConfig:
@@ -452,6 +615,7 @@ def parse_config(document: Mapping[str, Any], *, base: Path, source: str) -> Pip
     data = _checked("data", document.get("data", {}), _DATA_KEYS, source)
     columns = _columns(document.get("columns", {}), source)
     model = _checked("model", document.get("model", {}), _MODEL_KEYS, source)
+    model["descriptors"] = _descriptor_options(document.get("descriptors", {}), source)
     output = _checked("output", document.get("output", {}), _OUTPUT_KEYS, source)
     cluster = _checked("cluster", document.get("cluster", {}), _CLUSTER_KEYS, source)
     if "panel" not in data:

@@ -29,7 +29,9 @@ __all__ = ["load_fama_french", "load_panel"]
 
 _STRINGS = ("asset", "sector", "industry")
 #: Impossible values, read as missing (besides NaN and infinity in every number column).
-_POSITIVE = ("close", "shares_outstanding")
+_POSITIVE = ("close", "shares_outstanding", "high", "low")
+#: Date columns: the panel's key and the fiscal period of the fundamentals.
+_DATES = ("date", "period_end")
 _NON_NEGATIVE = ("volume",)
 #: Rows of each file's date column read to tell its format; impossible closes shown.
 SAMPLE_ROWS, EXAMPLES = 1000, 3
@@ -86,7 +88,7 @@ def _scan_file(file: str, data: DataConfig, source: str) -> tuple[pl.LazyFrame, 
     else:
         # Keys and classifications as written (a ticker "0050" keeps its zero); the
         # dates as text, read by the rules of _date_expr.
-        text = [data.columns.get(c, c) for c in ("date", *_STRINGS)]
+        text = [data.columns.get(c, c) for c in (*_DATES, *_STRINGS)]
         lf = pl.scan_csv(
             file, infer_schema_length=10_000, schema_overrides=dict.fromkeys(text, pl.String)
         )
@@ -232,7 +234,7 @@ def _canonical(
             continue
         column = names[canonical]
         dtype = schema[column]
-        if canonical == "date":
+        if canonical in _DATES:
             expr = _date_expr(frame, column, dtype, data, where)
         elif canonical in _STRINGS:
             expr = pl.col(column).cast(pl.String)
@@ -294,13 +296,15 @@ def load_panel(data: DataConfig, *, source: str, notes: list[str] | None = None)
 
     The bundled S&P 500 sample when ``data.panel`` is empty, else the files (globs
     expanded; parquet and CSV by extension or ``data.format``) with the columns of
-    ``data.columns`` renamed. Dates are ``Date``, ``asset``/``sector``/``industry``
-    strings and the other columns ``Float64``; each file is converted before the
-    files are stacked. Reads each file's schema, and the first 1,000 rows of a date
-    column that is text or integers, to tell its format.
+    ``data.columns`` renamed. ``date`` and ``period_end`` are ``Date``,
+    ``asset``/``sector``/``industry`` strings and the other columns ``Float64``;
+    each file is converted before the files are stacked. Reads each file's schema,
+    and the first 1,000 rows of a date column that is text or integers, to tell its
+    format.
 
-    Impossible values are null: a close or share count <= 0, a negative volume, NaN
-    or infinity in any number column. Rows without a date or an asset are left out.
+    Impossible values are null: a close, high, low or share count <= 0, a negative
+    volume, NaN or infinity in any number column. Rows without a date or an asset
+    are left out.
 
     Parameters
     ----------

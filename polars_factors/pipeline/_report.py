@@ -327,6 +327,37 @@ def _exposure_lines(res: Results) -> list[str]:
     ]
 
 
+def _preset_lines(cfg: PipelineConfig, res: Results) -> list[str]:
+    """Return the report lines on the descriptors of each style of a preset."""
+    if not res.descriptors:
+        return []
+    rows = [
+        f"| {style} | {' + '.join(f'{w:g} {d}' for d, w in parts.items())} |"
+        for style, parts in res.descriptors.items()
+    ]
+    return [
+        (
+            f"Styles of the {cfg.model.preset} preset (polars_factors.descriptors): each a "
+            "weighted average of its standardized descriptors, the weights renormalised "
+            "over those present on the row; residual volatility (or volatility) "
+            "orthogonalised to beta and size, liquidity to size (those in the model), then "
+            "standardized again."
+            + (
+                " A missing exposure is the median of the date's stocks"
+                + (f" of its {res.industry} (of all, if none has one)" if res.industry else "")
+                + " ([model] fill_missing)."
+                if cfg.model.fill_missing
+                else " A stock with a missing exposure is left out of that date's regression."
+            )
+            + "\n"
+        ),
+        "| style | descriptors |",
+        "|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def markdown(
     cfg: PipelineConfig,
     res: Results,
@@ -345,6 +376,7 @@ def markdown(
             f"factors: {res.industry or 'none'}; country factor: {cfg.model.country}.\n"
         ),
         _weights_line(res),
+        *_preset_lines(cfg, res),
     ]
     if res.skipped:
         lines.append(f"Skipped: {', '.join(res.skipped)} (see the notes).\n")

@@ -199,7 +199,8 @@ def _summary(cfg: PipelineConfig, res: Results, output: Path, cluster: Cluster |
             f"{s['assets']} assets"
         ),
         (
-            f"model: styles {', '.join(res.styles) or 'none'}; industries: {res.industry or 'none'}"
+            f"model: styles{f' ({cfg.model.preset} preset)' if cfg.model.preset else ''} "
+            f"{', '.join(res.styles) or 'none'}; industries: {res.industry or 'none'}"
             f"; country factor: {'yes' if cfg.model.country else 'no'}"
         ),
     ]
@@ -360,7 +361,7 @@ def _steps_and_figures(  # noqa: PLR0917  (run's state, passed on)
         output.absolute(), rows=cfg.chunk_rows, on_chunk=prog.chunk, executor=executor
     )
     with prog.step(0):
-        desc = _steps.descriptors(panel, model, res, sink)
+        desc = _steps.descriptors(panel, model, res, sink, ff)
     record()
     exposures: pl.LazyFrame | None = None
     with prog.step(1), _skippable(res, STEPS[1]):

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 import polars_factors as pf
+from polars_factors.descriptors._registry import DESCRIPTORS, FUNDAMENTAL_ROLES
 from polars_factors.exceptions import InsufficientDataError
 from polars_factors.partition._run import write_frames
 from polars_factors.pipeline._config import ModelConfig
@@ -26,6 +27,12 @@ __all__ = ["ANNUAL", "Results", "Sink", "descriptors", "fama_french", "standardi
 #: Daily data: annualize volatilities by sqrt(252).
 ANNUAL = math.sqrt(252)
 _VALUE_INPUTS = {"bp": "book_equity", "ey": "net_income", "sp": "sales"}
+#: The canonical column of each role of :func:`polars_factors.descriptors.compute`;
+#: the market return (``mkt + rf``) and ``rf`` come from the Fama-French file.
+_PRICE_ROLES = {
+    "returns": "ret", "market": "market_ret", "close": "close", "high": "high", "low": "low",
+    "volume": "volume", "shares": "shares_outstanding",
+}  # fmt: skip
 
 
 @dataclass
@@ -46,6 +53,9 @@ class Results:
         Step (or part of a step) -> why it was skipped; each also has a note.
     styles
         The styles of the model (those that could be built).
+    descriptors
+        With a style preset: the descriptor weights of each style of ``styles``, over
+        the descriptors that could be computed (empty without a preset).
     industry
         The industry column of the model, or ``None``.
     has_mcap
@@ -63,6 +73,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     styles: list[str] = field(default_factory=list)
+    descriptors: dict[str, dict[str, float]] = field(default_factory=dict)
     industry: str | None = None
     has_mcap: bool = False
     focus_asset: str | None = None
@@ -162,7 +173,77 @@ def _returns(columns: set[str], model: ModelConfig) -> dict[str, pl.Expr]:
     return out
 
 
-def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink) -> pl.LazyFrame:
+@dataclass(frozen=True)
+class _PresetPlan:
+    """The Barra descriptors of a run with a style preset.
+
+    ``per_asset``: computed down each asset's rows (every one but ``nlsize``);
+    ``nlsize``: whether nonlinear size is computed (per date, in step 2);
+    ``fundamentals`` and ``parameters``: the keywords of
+    :func:`polars_factors.descriptors.compute`.
+    """
+
+    per_asset: tuple[str, ...]
+    nlsize: bool
+    fundamentals: dict[str, str]
+    parameters: dict[str, dict[str, Any]]
+
+    @property
+    def computed(self) -> set[str]:
+        return {*self.per_asset, *(["nlsize"] if self.nlsize else [])}
+
+
+def _preset_plan(columns: set[str], model: ModelConfig, res: Results) -> _PresetPlan | None:
+    """Return the descriptors of the preset's styles the columns allow (``None``: no preset).
+
+    A descriptor whose column is missing is noted and left out.
+    """
+    if model.preset is None:
+        return None
+    have = columns | {"ret", "market_ret"}
+    roles = {**_PRICE_ROLES, **{r: r for r in FUNDAMENTAL_ROLES}}
+    wanted = dict.fromkeys(d for parts in model.style_descriptors.values() for d in parts)
+    computable, lacking = [], {}
+    for name in wanted:
+        missing = [roles[r] for r in DESCRIPTORS[name].needs if roles[r] not in have]
+        if missing:
+            lacking[name] = missing[0]
+        else:
+            computable.append(name)
+    if lacking:
+        res.notes.append(
+            "descriptors not computed, for want of a column: "
+            + ", ".join(f"{d} (no {c})" for d, c in lacking.items())
+            + "."
+        )
+    return _PresetPlan(
+        per_asset=tuple(d for d in computable if d != "nlsize"),
+        nlsize="nlsize" in computable,
+        fundamentals={r: r for r in FUNDAMENTAL_ROLES if r in columns},
+        parameters={d: dict(o) for d, o in model.descriptors.items() if d in computable},
+    )
+
+
+def _market(ff: pl.DataFrame, calendar: pl.DataFrame, res: Results) -> pl.DataFrame:
+    """Return the market return (``mkt + rf``) and ``rf`` of each date (Fama-French file)."""
+    market = ff.select("date", (pl.col("mkt") + pl.col("rf")).alias("market_ret"), "rf")
+    outside = calendar.join(market, on="date", how="anti").height
+    if outside:
+        res.notes.append(
+            f"descriptors: {outside} of the panel's {calendar.height} dates are not in the "
+            "Fama-French file (the market and risk-free returns): the descriptors of "
+            "returns have no observation on those dates."
+        )
+    return market
+
+
+def descriptors(
+    panel: pl.LazyFrame,
+    model: ModelConfig,
+    res: Results,
+    sink: Sink,
+    ff: pl.DataFrame | None = None,
+) -> pl.LazyFrame:
     """Step 1: daily returns, market cap and the raw descriptors of every row.
 
     Market cap = close x shares outstanding, the last known share count of the asset
@@ -170,6 +251,13 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     = book equity / net income / sales over cap, ``momentum`` = 12-1 return,
     ``volatility`` = std of the last ``volatility_window`` daily returns,
     ``liquidity`` = log mean dollar volume. Sorted by date then asset.
+
+    With a style preset, also the Barra descriptors of the preset's styles that the
+    columns allow (:func:`polars_factors.descriptors.compute`, with the options of
+    ``model.descriptors``): the market return is the Fama-French ``mkt + rf`` of
+    ``ff``, the risk-free rate its ``rf``, the share count the one carried forward;
+    of the pipeline's own value descriptors only ``bp`` (for the Fama-French HML
+    sort) is kept.
 
     The per-asset work runs over chunks of whole assets into a scratch folder, which
     is then rewritten by chunks of dates (shuffled: one pass over the asset files, so
@@ -192,10 +280,20 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
             "no shares_outstanding column: no market cap; equal weights instead of cap "
             "weights (standardization means, regressions, the portfolio)."
         )
-    value = [d for d in model.value if _VALUE_INPUTS[d] in columns] if res.has_mcap else []
+    own_value = ("bp",) if model.preset is not None else model.value
+    value = [d for d in own_value if _VALUE_INPUTS[d] in columns] if res.has_mcap else []
+    plan = _preset_plan(columns, model, res)
+    market = None
+    if plan is not None and plan.per_asset:
+        if ff is None:
+            msg = "the descriptors of a style preset need the Fama-French factors (ff)"
+            raise ValueError(msg)
+        market = _market(ff, calendar.select("date"), res)
 
     def build(rows: pl.LazyFrame) -> pl.LazyFrame:
-        return _descriptor_plan(rows, calendar.lazy(), columns, model, value=value)
+        return _descriptor_plan(
+            rows, calendar.lazy(), columns, model, value=value, preset=plan, market=market
+        )
 
     scratch = sink.temp("descriptors_by_asset")
     pf.partition.sink_parquet(
@@ -227,7 +325,7 @@ def descriptors(panel: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sin
     if stats.item(0, "rows") == 0:
         msg = "the panel has no rows (check [data] start, end and assets)"
         raise InsufficientDataError(msg)
-    res.styles = _buildable(out.collect_schema().names(), model, res)
+    res.styles = _buildable(out.collect_schema().names(), model, res, plan)
     res.summary |= stats.row(0, named=True)
     return out
 
@@ -239,6 +337,8 @@ def _descriptor_plan(
     model: ModelConfig,
     *,
     value: list[str],
+    preset: _PresetPlan | None = None,
+    market: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Build the descriptors of a chunk of whole assets (each asset's rows by date)."""
     lf = rows.sort("asset", "date").join(calendar, on="date", how="left", maintain_order="left")
@@ -255,10 +355,48 @@ def _descriptor_plan(
         lf = lf.with_columns((pl.col(_VALUE_INPUTS[d]) / pl.col("mcap")).alias(d) for d in value)
         keep += ["mcap", "size", *value]
     keep += [c for c in ("momentum", "volatility", "liquidity") if c in lf.collect_schema()]
-    return lf.select(keep)
+    if preset is None:
+        return lf.select(keep)
+    if "shares_outstanding" in columns:  # the count of the market cap, carried forward
+        lf = lf.with_columns(pl.col("shares_outstanding").forward_fill().over("asset"))
+    if preset.per_asset:
+        assert market is not None
+        lf = lf.join(market.lazy(), on="date", how="left", maintain_order="left")
+        lf = pf.descriptors.compute(
+            lf, list(preset.per_asset), returns="ret", market="market_ret", risk_free="rf",
+            fundamentals=preset.fundamentals, parameters=preset.parameters, check_keys=False,
+        )  # fmt: skip
+    # nlsize is per date (step 2), from close x shares.
+    return lf.select(*keep, *(["shares_outstanding"] if preset.nlsize else []), *preset.per_asset)
 
 
-def _buildable(columns: list[str], model: ModelConfig, res: Results) -> list[str]:
+def _preset_styles(model: ModelConfig, res: Results, plan: _PresetPlan) -> list[str]:
+    """Record the descriptor weights of each preset style that has a descriptor."""
+    styles = []
+    for style, parts in model.style_descriptors.items():
+        present = {d: w for d, w in parts.items() if d in plan.computed}
+        absent = [d for d in parts if d not in present]
+        if not present:
+            res.notes.append(
+                f"style {style!r} skipped: none of its descriptors ({', '.join(parts)}) "
+                "could be computed."
+            )
+            continue
+        if absent:
+            res.notes.append(
+                f"style {style!r} from {', '.join(present)} only ({', '.join(absent)} "
+                "not computed; the weights are renormalised over the others)."
+            )
+        res.descriptors[style] = present
+        styles.append(style)
+    return styles
+
+
+def _buildable(
+    columns: list[str], model: ModelConfig, res: Results, plan: _PresetPlan | None = None
+) -> list[str]:
+    if plan is not None:
+        return _preset_styles(model, res, plan)
     needs = {
         "size": ["size"],
         "value": [d for d in model.value if d in columns] or ["bp|ey|sp"],
@@ -295,16 +433,21 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
         lf = lf.filter(pl.col("mcap").is_not_null())
     if res.industry is not None:
         lf = lf.filter(pl.col(res.industry).is_not_null())
-    value = [d for d in model.value if d in columns] if "value" in res.styles else []
-    raw = [s for s in res.styles if s != "value"] + value
     weights = "mcap" if res.has_mcap else None
-    if raw:
-        # check_keys=True: the duplicate-key check of the descriptors runs now, over
-        # ranges of keys (bounded memory); on a LazyFrame it is otherwise opt-in.
-        lf = pf.standardize(lf, raw, weights=weights, min_count=model.min_count, check_keys=True)
-    if value:
-        lf = pf.combine(lf, {"value": value}, weights=weights, check_keys=False)
     keep = ["date", "asset", *([res.industry] if res.industry else [])]
+    if res.descriptors:  # a style preset
+        lf = _preset_exposures(lf, keep, weights, model, res)
+    else:
+        value = [d for d in model.value if d in columns] if "value" in res.styles else []
+        raw = [s for s in res.styles if s != "value"] + value
+        if raw:
+            # check_keys=True: the duplicate-key check of the descriptors runs now, over
+            # ranges of keys (bounded memory); on a LazyFrame it is otherwise opt-in.
+            lf = pf.standardize(
+                lf, raw, weights=weights, min_count=model.min_count, check_keys=True
+            )
+        if value:
+            lf = pf.combine(lf, {"value": value}, weights=weights, check_keys=False)
     keep += ["mcap", "w"] if res.has_mcap else []
     if res.has_mcap:  # sqrt(cap): the USE4 regression weights
         lf = lf.with_columns(pf.exprs.regression_weights("mcap").alias("w"))
@@ -317,6 +460,35 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
         return _usable_exposures(pl.scan_parquet(scratch), keep, res, sink, model.min_count)
     finally:
         sink.clean("exposures")
+
+
+def _preset_exposures(
+    lf: pl.LazyFrame, keys: list[str], weights: str | None, model: ModelConfig, res: Results
+) -> pl.LazyFrame:
+    """Build the preset styles from the descriptors (:func:`polars_factors.descriptors.styles`).
+
+    ``nlsize`` first, on the estimation universe of each date; then each descriptor
+    winsorized and standardized, the styles combined, the USE4 orthogonalisations,
+    and the styles standardized again; with ``model.fill_missing``, a missing
+    exposure is the median of the date's industry, else of the date.
+    """
+    names = sorted({d for parts in res.descriptors.values() for d in parts})
+    if "nlsize" in names:
+        lf = pf.descriptors.compute(
+            lf, ["nlsize"], close="close", shares="shares_outstanding", check_keys=False
+        )
+    lf = lf.select(*keys, *([weights] if weights else []), "ret", "fwd_ret", *names)
+    # check_keys=True: the duplicate-key check of the descriptors runs now, over ranges
+    # of keys (bounded memory); on a LazyFrame it is otherwise opt-in.
+    lf = pf.descriptors.styles(
+        lf, res.descriptors, weights=weights, min_count=model.min_count, check_keys=True
+    )
+    if model.fill_missing:
+        styles = list(res.descriptors)
+        if len(keys) > 2:  # the date's industry, then (an industry without a value) the date
+            lf = pf.fill_missing(lf, styles, by=["date", *keys[2:]], check_keys=False)
+        lf = pf.fill_missing(lf, styles, by=["date"], check_keys=False)
+    return lf
 
 
 def _usable_exposures(
