@@ -227,6 +227,19 @@ def test_compute_errors() -> None:
         pf.descriptors.compute(df.drop("lncap"), ["lncap"], parameters={"beta": {"half_life": 10}})
     with pytest.raises(ValueError, match="lncap"):
         pf.descriptors.compute(df, ["lncap"])  # the output exists already
+    with pytest.raises(ValueError, match="'lncap' takes no options; got 'scale'"):
+        pf.descriptors.compute(df.drop("lncap"), ["lncap"], parameters={"lncap": {"scale": 2}})
+
+
+def test_styles_warnings_name_the_descriptor() -> None:
+    # A descriptor with fewer than min_count values on a date: the warning names it
+    # (not a temporary column), and its raw values are returned unchanged.
+    df = panel(1)
+    lf = df.lazy().with_columns(pl.when(pl.col("asset") == "A00").then(pl.col("stoq")))
+    out = pf.descriptors.styles(lf, {"liquidity": {"stom": 0.5, "stoq": 0.5}}, min_count=3)
+    with pytest.warns(pf.DataLossWarning, match="^'stoq': "):
+        got = out.collect()
+    assert_frame_equal(got.select(df.columns), lf.collect().select(df.columns))
 
 
 @settings(max_examples=20, deadline=None)
