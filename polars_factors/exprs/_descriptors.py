@@ -18,14 +18,35 @@ Conventions shared by every builder:
 - The result is Float64, named after the first input, and null where there is not
   enough history (never NaN).
 
-The weighted moments are weighted rolling sums (``rolling_sum(weights=...)``) of the
-values with missing ones set to 0, next to the same sums of a presence indicator, so
-that every sum runs over the present rows only.
+The moments are window sums of the values with missing ones set to 0, next to the
+same sums of a presence indicator, so that every sum runs over the present rows only.
+Equal weights use plain rolling sums. Exponential weights do not use weighted rolling
+sums (O(window) work per row) but one recursive pass per sum, O(1) per row: with
+:math:`d = 2^{-1/h}` and :math:`E_t(v) = \sum_{a \ge 0} d^a v_{t-a}` (an
+exponentially weighted moving sum over the asset's whole history),
+
+.. math::
+
+    \sum_{a=0}^{W-1} d^a v_{t-a} = E_t(v) - d^W E_{t-W}(v)
+                                 = E_t\bigl(v_{\cdot} - d^W v_{\cdot - W}\bigr),
+
+computed as ``ewm_mean(adjust=True)`` of ``v`` minus ``d^W`` times ``v`` lagged by
+``W`` rows (the mean's normalizer is the same for every sum of a row and cancels in the
+moments). A row leaves the running sum exactly when it leaves the window, so no sum over
+the whole history cancels; the round-off, which decays like the weights, is about
+:math:`10^{-16} \min(k, 1.44 h)` times the size of the recent window sums (``k``: the
+row's index within the asset), against :math:`10^{-16} W` for direct sums: no worse
+for half-lives up to about ``0.7 W``, and :math:`\min(k, 1.44 h) / W` times that for
+longer ones. Half-lives under one row (weights more than halving every row, where the
+recursion's normalized update would lose digits on missing rows) use weighted rolling
+sums.
 """
 
 from __future__ import annotations
 
 import math
+import operator
+from functools import reduce
 
 import polars as pl
 
@@ -72,13 +93,6 @@ def _half_life(value: object) -> float:
     return float(value)
 
 
-def _decay(window: int, half_life: float) -> list[float]:
-    """Weights of a window's rows, oldest first: ``2^(-age/h)``, age 0 on the last row."""
-    if math.isinf(half_life):
-        return [1.0] * window
-    return [0.5 ** ((window - 1 - i) / half_life) for i in range(window)]
-
-
 def _excess(returns: IntoExpr, risk_free: IntoExpr | None) -> pl.Expr:
     r = clean(returns)
     return r if risk_free is None else r - clean(risk_free)
@@ -99,26 +113,75 @@ def _count(present: pl.Expr, window: int) -> pl.Expr:
     return present.cast(pl.Int64).rolling_sum(window_size=window, min_samples=1)
 
 
-def _wsum(x: pl.Expr, window: int, weights: list[float]) -> pl.Expr:
-    """Weighted sum over the last ``window`` rows of ``x``, missing values counting 0."""
-    # Polars' weighted rolling sum does not accept nulls; the zeros drop out of the sum.
-    return x.fill_null(0.0).rolling_sum(window_size=window, weights=weights, min_samples=1)
-
-
 def _centered(x: pl.Expr) -> pl.Expr:
+    """``x`` minus its first present value, missing values set to 0."""
     # Subtracting the first present value (a constant, known from that row on) leaves
     # every central moment unchanged and keeps E[x^2] - E[x]^2 from cancelling.
-    return x - x.drop_nulls().first()
+    return (x - x.drop_nulls().first()).fill_null(0.0)
 
 
-def _let(result: pl.Expr, *, named_like: IntoExpr, **fields: pl.Expr) -> pl.Expr:
-    """Evaluate ``result``, written with ``pl.field(name)``, on ``fields`` computed once.
+def _product(names: tuple[str, ...], suffix: str = "") -> pl.Expr:
+    return reduce(operator.mul, (pl.field(name + suffix) for name in names))
+
+
+def _window_sums(
+    sums: dict[str, tuple[str, ...]], *, window: int, half_life: float
+) -> list[dict[str, pl.Expr]]:
+    r"""Stages for :func:`_let` that sum products of earlier fields over ``window`` rows.
+
+    The stages before them must have the field ``p`` (1.0 on a present row, else 0.0)
+    and the fields that ``sums`` names, 0 on the missing rows. Each entry of ``sums``
+    names the fields whose product is summed over the last ``window`` rows with the
+    weights :math:`d^{\mathrm{age}}`, :math:`d = 2^{-1/h}`. The last stage has one field
+    per entry and ``n``, the number of present rows in the window. Every sum of a row
+    carries the same positive factor, so only their ratios are meaningful: 1 for equal
+    weights, :math:`1 / \sum_{a=0}^{k} d^a` for exponential ones (``k``: the row's
+    index within the asset).
+
+    Equal weights are plain rolling sums; exponential ones are ``ewm_mean`` passes over
+    each product minus ``d^W`` times its value ``W`` rows back (see the module notes
+    for the identity behind it and its accuracy), the ``W``-row lags of the fields
+    being a stage of their own; half-lives under one row use weighted rolling sums.
+    """
+    count = {"n": _count(pl.field("p"), window)}
+    decay = 0.5 ** (1.0 / half_life)
+    if decay == 1.0:  # equal weights: h = inf, or so long that every weight rounds to 1
+        rolled = {k: _product(v).rolling_sum(window, min_samples=1) for k, v in sums.items()}
+        return [rolled | count]
+    if decay < 0.5:
+        # Under one row of half-life, the update of `ewm_mean` on a missing row
+        # (m - m / (1 + d * ...)) cancels by a factor of about 1/d: direct weighted sums.
+        weights = [0.5 ** ((window - 1 - i) / half_life) for i in range(window)]
+        rolled = {
+            k: _product(v).rolling_sum(window, weights=weights, min_samples=1)
+            for k, v in sums.items()
+        }
+        return [rolled | count]
+    alpha = 1.0 - decay
+    # The weight of the row `window` rows back, from the decay factor that `ewm_mean`
+    # uses (1 - alpha, which can differ from 2^(-1/h) in the last bit).
+    tail = (1.0 - alpha) ** window
+    used = sorted({name for names in sums.values() for name in names})
+    lagged = {f"{name}_lag": pl.field(name).shift(window, fill_value=0.0) for name in used}
+    weighted = {
+        k: (_product(v) - tail * _product(v, "_lag")).ewm_mean(alpha=alpha, adjust=True)
+        for k, v in sums.items()
+    }
+    return [lagged, weighted | count]
+
+
+def _let(result: pl.Expr, *stages: dict[str, pl.Expr], named_like: IntoExpr) -> pl.Expr:
+    """Evaluate ``result``, written with ``pl.field(name)``, on ``stages`` computed once.
 
     Polars does not share common subexpressions inside ``.over``: a rolling sum used
     twice in an expression is computed twice. Here each field is computed once (as a
-    struct field) and ``result`` refers to it by name.
+    struct field), and the fields of a stage and ``result`` refer to the fields of the
+    stages before them by name (a field may be replaced by a later stage).
     """
-    packed = pl.struct([e.alias(k) for k, e in fields.items()])
+    first, *rest = stages
+    packed = pl.struct([e.alias(k) for k, e in first.items()])
+    for stage in rest:
+        packed = packed.struct.with_fields([e.alias(k) for k, e in stage.items()])
     out = packed.struct.with_fields(result.alias("_result")).struct.field("_result")
     name = to_expr(named_like).meta.output_name(raise_if_undetermined=False)
     return out.name.keep() if name is None else out.alias(name)
@@ -132,36 +195,40 @@ def _moments(
     window: int,
     half_life: float | None,
     min_periods: int,
-) -> tuple[dict[str, pl.Expr], pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    residual: bool,
+) -> tuple[list[dict[str, pl.Expr]], pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """Weighted sums of the regression and, in terms of them, what beta/hsigma need.
 
-    Returns the fields for :func:`_let` and ``(ok, var_market, cov, var_asset)``, the
-    weighted moments (divided by the weight sum) as ``pl.field`` expressions.
+    Returns the stages for :func:`_let` and ``(ok, var_market, cov, var_asset)``, the
+    weighted moments (divided by the weight sum) as ``pl.field`` expressions. The sum
+    of squares of the asset's returns, which only ``var_asset`` needs, is computed only
+    with ``residual=True``.
     """
     w = check_int("window", window, minimum=2)
     n = _min_periods(min_periods, window=w, minimum=2)
-    weights = _decay(w, _half_life(half_life))
-    y_ex, x_ex = _excess(returns, risk_free), _excess(market, risk_free)
-    complete = y_ex.is_not_null() & x_ex.is_not_null()
-    y = _centered(pl.when(complete).then(y_ex))
-    x = _centered(pl.when(complete).then(x_ex))
-    fields = {
-        "n": _count(complete, w),
-        "w": _wsum(complete.cast(pl.Float64), w, weights),
-        "x": _wsum(x, w, weights),
-        "y": _wsum(y, w, weights),
-        "xx": _wsum(x * x, w, weights),
-        "xy": _wsum(x * y, w, weights),
-        "yy": _wsum(y * y, w, weights),
-    }
+    h = _half_life(half_life)
     f = pl.field
+    complete = f("x").is_not_null() & f("y").is_not_null()
+    sums = {"w": ("p",), "sx": ("x",), "sy": ("y",), "xx": ("x", "x"), "xy": ("x", "y")}
+    if residual:
+        sums["yy"] = ("y", "y")
+    stages = [
+        {"x": _excess(market, risk_free), "y": _excess(returns, risk_free)},
+        {
+            "p": complete.cast(pl.Float64),
+            "x": pl.when(complete).then(f("x")),
+            "y": pl.when(complete).then(f("y")),
+        },
+        {"x": _centered(f("x")), "y": _centered(f("y"))},
+        *_window_sums(sums, window=w, half_life=h),
+    ]
     total = f("w")
-    mean_x, mean_y, mean_xx = f("x") / total, f("y") / total, f("xx") / total
+    mean_x, mean_y, mean_xx = f("sx") / total, f("sy") / total, f("xx") / total
     var_x = mean_xx - mean_x * mean_x
     cov = f("xy") / total - mean_x * mean_y
     var_y = f("yy") / total - mean_y * mean_y
     ok = (f("n") >= n) & (total > 0) & (var_x > EWM_VARIANCE_RTOL * mean_xx)
-    return fields, ok, var_x, cov, var_y
+    return stages, ok, var_x, cov, var_y
 
 
 # --- beta, hsigma, dastd ---------------------------------------------------------------
@@ -222,7 +289,7 @@ def beta(
         \bar y = \frac{\sum_{C_t} w_s y_s}{\sum_{C_t} w_s}.
 
     Unlike :func:`ewm_beta` (all history), observations older than ``window`` rows are
-    dropped. The sums are weighted rolling sums of values shifted by the asset's first
+    dropped. The sums (see the module notes) are of values shifted by the asset's first
     complete observation (which leaves the beta unchanged and keeps the products
     accurate).
 
@@ -241,15 +308,16 @@ def beta(
     >>> df.with_columns(beta=b.over("asset"))["beta"].round(6).to_list()
     [None, 2.0, 2.0, 2.0, 2.0]
     """
-    fields, ok, var_x, cov, _ = _moments(
+    stages, ok, var_x, cov, _ = _moments(
         returns,
         market,
         risk_free=risk_free,
         window=window,
         half_life=half_life,
         min_periods=min_periods,
+        residual=False,
     )
-    return _let(pl.when(ok).then(cov / var_x), named_like=returns, **fields)
+    return _let(pl.when(ok).then(cov / var_x), *stages, named_like=returns)
 
 
 def hsigma(
@@ -299,20 +367,21 @@ def hsigma(
     >>> df.select(h)["ret"].round(6).to_list()
     [None, None, 0.00562, 0.000937]
     """
-    fields, ok, var_x, cov, var_y = _moments(
+    stages, ok, var_x, cov, var_y = _moments(
         returns,
         market,
         risk_free=risk_free,
         window=window,
         half_life=half_life,
         min_periods=min_periods,
+        residual=True,
     )
     resid = var_y - cov * cov / var_x
     # An exact fit leaves round-off of the order of eps * var_y, whose square root would
     # be a spurious ~1e-8 relative volatility.
     exact = resid <= EWM_VARIANCE_RTOL * var_y
     value = pl.when(ok).then(pl.when(~exact).then(resid).otherwise(0.0).sqrt())
-    return _let(value, named_like=returns, **fields)
+    return _let(value, *stages, named_like=returns)
 
 
 def dastd(
@@ -372,22 +441,22 @@ def dastd(
     """
     w = check_int("window", window, minimum=2)
     n = _min_periods(min_periods, window=w, minimum=2)
-    weights = _decay(w, _half_life(half_life))
-    x_ex = _excess(returns, risk_free)
-    present = x_ex.is_not_null()
-    x = _centered(x_ex)
-    fields = {
-        "n": _count(present, w),
-        "w": _wsum(present.cast(pl.Float64), w, weights),
-        "x": _wsum(x, w, weights),
-        "xx": _wsum(x * x, w, weights),
-    }
+    x = pl.field("x")
+    stages = [
+        {"x": _excess(returns, risk_free)},
+        {"p": x.is_not_null().cast(pl.Float64), "x": _centered(x)},
+        *_window_sums(
+            {"w": ("p",), "sx": ("x",), "xx": ("x", "x")},
+            window=w,
+            half_life=_half_life(half_life),
+        ),
+    ]
     total = pl.field("w")
-    mean = pl.field("x") / total
+    mean = pl.field("sx") / total
     var = pl.field("xx") / total - mean * mean
     ok = (pl.field("n") >= n) & (total > 0)
     value = pl.when(ok).then(var.clip(lower_bound=0.0).sqrt())
-    return _let(value, named_like=returns, **fields)
+    return _let(value, *stages, named_like=returns)
 
 
 # --- cmra, rstr -------------------------------------------------------------------------
@@ -457,13 +526,17 @@ def cmra(
     d = check_int("days", days, minimum=1)
     total = k_max * d
     n = _min_periods(min_periods, window=total, minimum=1)
-    log_x = _log_excess(returns, risk_free)
-    filled = log_x.fill_null(0.0)
-    z = {f"z{k}": filled.rolling_sum(window_size=k * d, min_samples=1) for k in range(1, k_max + 1)}
+    x = pl.field("x")
+    z = {f"z{k}": x.rolling_sum(window_size=k * d, min_samples=1) for k in range(1, k_max + 1)}
+    stages = [
+        {"x": _log_excess(returns, risk_free)},
+        {"n": _count(x.is_not_null(), total), "x": x.fill_null(0.0)},
+        z,
+    ]
     top, bottom = pl.max_horizontal(*map(pl.field, z)), pl.min_horizontal(*map(pl.field, z))
     ok = (pl.field("n") >= n) & (bottom > -1)
     value = pl.when(ok).then(top.log1p() - bottom.log1p())
-    return _let(value, named_like=returns, n=_count(log_x.is_not_null(), total), **z)
+    return _let(value, *stages, named_like=returns)
 
 
 def rstr(
@@ -529,17 +602,15 @@ def rstr(
     k = check_int("lag", lag, minimum=0)
     default = max(1, w // 4) if min_periods is None else min_periods
     n = _min_periods(default, window=w, minimum=1)
-    weights = _decay(w, _half_life(half_life))
-    log_x = _log_excess(returns, risk_free)
-    present = log_x.is_not_null()
-    fields = {
-        "n": _count(present, w),
-        "w": _wsum(present.cast(pl.Float64), w, weights),
-        "x": _wsum(log_x, w, weights),
-    }
+    x = pl.field("x")
+    stages = [
+        {"x": _log_excess(returns, risk_free)},
+        {"p": x.is_not_null().cast(pl.Float64), "x": x.fill_null(0.0)},
+        *_window_sums({"w": ("p",), "sx": ("x",)}, window=w, half_life=_half_life(half_life)),
+    ]
     total = pl.field("w")
-    value = pl.when((pl.field("n") >= n) & (total > 0)).then(pl.field("x") / total)
-    return _let(value, named_like=returns, **fields).shift(k)
+    value = pl.when((pl.field("n") >= n) & (total > 0)).then(pl.field("sx") / total)
+    return _let(value, *stages, named_like=returns).shift(k)
 
 
 # --- size, liquidity, hilo -------------------------------------------------------------
@@ -644,12 +715,12 @@ def share_turnover(
     present = pl.field("n")
     mean_month = pl.field("sum") * (total / present.cast(pl.Float64)) / k
     value = pl.when((present >= n) & (mean_month > 0)).then(mean_month.log())
-    return _let(
-        value,
-        named_like=volume,
-        n=_count(turnover.is_not_null(), total),
-        sum=turnover.fill_null(0.0).rolling_sum(window_size=total, min_samples=1),
-    )
+    tau = pl.field("tau")
+    sums = {
+        "n": _count(tau.is_not_null(), total),
+        "sum": tau.fill_null(0.0).rolling_sum(window_size=total, min_samples=1),
+    }
+    return _let(value, {"tau": turnover}, sums, named_like=volume)
 
 
 def stom(volume: IntoExpr, shares: IntoExpr, *, min_periods: int | None = None) -> pl.Expr:

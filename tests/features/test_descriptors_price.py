@@ -3,7 +3,7 @@
 The oracles below are written from the documented formulas, one asset and one row at a
 time: each window's rows are gathered by index, the missing ones dropped, and the
 weights ``0.5 ** (age / half_life)`` built for that window. Nothing is shared with the
-implementation (which uses weighted rolling sums).
+implementation (which sums exponential weights recursively over each asset's history).
 """
 
 from __future__ import annotations
@@ -270,6 +270,9 @@ def test_cmra_matches_loop(rng, months, days, min_periods, with_rf):
         (10, 0, 2.5, 10, False),
         (40, 3, None, 1, True),
         (3, 1, 1, None, True),
+        # Weights falling by 2^-33 a row: the oldest rows count only when the newer
+        # are missing (direct weighted sums under a half-life of one row).
+        (6, 0, 0.03, 1, True),
     ],
 )
 def test_rstr_matches_loop(rng, window, lag, half_life, min_periods, with_rf):  # noqa: PLR0917
@@ -361,6 +364,45 @@ def test_defaults_on_long_histories(rng):
             "stom": turnover_loop(v, s, months=1, days=21, min_periods=21),
             "stoq": turnover_loop(v, s, months=3, days=21, min_periods=63),
             "stoa": turnover_loop(v, s, months=12, days=21, min_periods=200),
+        }
+
+    run_all_engines(df, exprs, oracle)
+
+
+@pytest.mark.parametrize(("window", "half_life"), [(252, 63), (60, 600)])
+def test_long_histories_with_large_values(rng, window, half_life):
+    # The exponentially weighted sums are recursions over each asset's whole history
+    # (a window sum = the all-history sum minus the one `window` rows back, scaled):
+    # 5,000 rows of values near 1,000 with a trend, and a half-life ten times the
+    # window (the longest memory), must still match the oracles.
+    parts = []
+    for a, n in enumerate((5_000, 3_000)):
+        mkt = 1_000 + rng.normal(0, 1, n) + np.linspace(0, 5, n)
+        ret = (2 + a) * mkt + rng.normal(0, 1, n)
+        ret[rng.random(n) < 0.03] = np.nan
+        mkt[rng.random(n) < 0.01] = np.nan
+        parts.append(
+            pl.DataFrame({"asset": f"A{a}", "date": np.arange(n) + 7 * a, "ret": ret, "mkt": mkt})
+        )
+    df = pl.concat(parts).sort("date", maintain_order=True)
+    df = df.with_columns(pl.col("ret", "mkt").fill_nan(None))
+    opts = {"window": window, "half_life": half_life, "min_periods": window // 2}
+    mom = {"window": 2 * window, "lag": 5, "half_life": 2 * half_life, "min_periods": window}
+    exprs = {
+        "beta": pf.exprs.beta("ret", "mkt", **opts),
+        "hsigma": pf.exprs.hsigma("ret", "mkt", **opts),
+        "dastd": pf.exprs.dastd("ret", **opts),
+        "rstr": pf.exprs.rstr("ret", **mom),
+    }
+
+    def oracle(sub: pl.DataFrame) -> dict[str, np.ndarray]:
+        r, m = _np(sub["ret"]), _np(sub["mkt"])
+        slope, vol = regression_loop(r, m, **opts)
+        return {
+            "beta": slope,
+            "hsigma": vol,
+            "dastd": dastd_loop(r, **opts),
+            "rstr": rstr_loop(log_excess(r, None), **mom),
         }
 
     run_all_engines(df, exprs, oracle)
@@ -637,8 +679,11 @@ def test_half_life_none_and_inf_are_equal_weights(rng):
     df = make_panel(rng, n_assets=3, max_len=40)
     a = pf.exprs.beta("ret", "mkt", window=10, half_life=None, min_periods=3)
     b = pf.exprs.beta("ret", "mkt", window=10, half_life=math.inf, min_periods=3)
-    out = df.select(a.over("asset").alias("a"), b.over("asset").alias("b"))
+    # A half-life so long that every weight rounds to 1.
+    c = pf.exprs.beta("ret", "mkt", window=10, half_life=1e300, min_periods=3)
+    out = df.select(a.over("asset").alias("a"), b.over("asset").alias("b"), c.over("asset"))
     assert out["a"].equals(out["b"].alias("a"), null_equal=True)
+    assert out["a"].equals(out["ret"].alias("a"), null_equal=True)
 
 
 # --- real data -------------------------------------------------------------------------
