@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from polars_factors.descriptors._presets import STYLES as PRESET_STYLES
-from polars_factors.descriptors._registry import DESCRIPTORS
+from polars_factors.descriptors._registry import DESCRIPTORS, FUNDAMENTAL_ROLES
 from polars_factors.exceptions import ConfigError
 from polars_factors.pipeline._checks import (
     BadValueError,
@@ -57,18 +57,11 @@ OPTIONAL_COLUMNS = (
     "sector",
     "industry",
     "shares_outstanding",
-    "book_equity",
-    "net_income",
-    "sales",
-    # Used by the descriptors of the style presets only.
+    # book_equity, net_income, sales (the pipeline's value); the others, period_end,
+    # high and low are used by the descriptors of the style presets only.
+    *FUNDAMENTAL_ROLES,
     "high",
     "low",
-    "operating_cash_flow",
-    "total_assets",
-    "total_liabilities",
-    "long_term_debt",
-    "dividends",
-    "period_end",
 )
 CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: Styles the pipeline builds itself (without a preset), and the descriptors of ``value``.
@@ -346,8 +339,7 @@ class ModelConfig:
                 raise ConfigError(msg) from None
 
 
-_FUNDAMENTALS = OPTIONAL_COLUMNS[OPTIONAL_COLUMNS.index("book_equity") :]
-_FUNDAMENTALS = tuple(c for c in _FUNDAMENTALS if c not in ("high", "low", "period_end"))
+_FUNDAMENTALS = tuple(r for r in FUNDAMENTAL_ROLES if r != "period_end")
 
 
 def _dry_run(name: str, options: Mapping[str, Any]) -> None:
