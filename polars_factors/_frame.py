@@ -101,6 +101,7 @@ def transform(
     weights: str | None,
     reason: str,
     inputs: Sequence[pl.Expr] | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     """Apply ``step(x, w).over(prep.by)`` to each input, one window per step.
 
@@ -144,8 +145,9 @@ def transform(
         }
         lazy = warn_lost_in_plan(lazy, lost, reason=reason)
     return finish_staged(
-        frame, lazy.drop(temps), inputs=sources, outputs=prep.outputs, reason=reason
-    )
+        frame, lazy.drop(temps), inputs=sources, outputs=prep.outputs, reason=reason,
+        engine=engine,
+    )  # fmt: skip
 
 
 def report_lost(
@@ -345,8 +347,12 @@ def finish_staged(
     inputs: Sequence[str | pl.Expr],
     outputs: Sequence[str],
     reason: str,
+    engine: EngineType = "auto",
 ) -> FrameT:
-    """Return ``staged`` as the kind of ``frame``; on eager frames, warn about lost values."""
+    """Return ``staged`` as the kind of ``frame``; on eager frames, warn about lost values.
+
+    A DataFrame is collected with ``engine`` (``"auto"``: Polars' default, streaming).
+    """
     if isinstance(frame, pl.LazyFrame):
         return staged
     before = frame.select(
@@ -355,7 +361,7 @@ def finish_staged(
             for i, c in enumerate(inputs)
         ]
     )
-    out = staged.collect(engine="in-memory")
+    out = staged.collect(engine=engine)
     warn_lost(before, out.select(outputs), reason=reason)
     return out
 

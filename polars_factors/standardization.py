@@ -37,6 +37,7 @@ from polars_factors.exprs._standardize import (
 )
 from polars_factors.typing import (
     ColumnNames,
+    EngineType,
     FillStrategy,
     FrameT,
     StdWeights,
@@ -82,6 +83,7 @@ def winsorize(
     asset: str = "asset",
     suffix: str | None = None,
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Clip outliers of each column at per-date bounds.
 
@@ -121,6 +123,10 @@ def winsorize(
         nothing (pass ``True`` to read the key columns now, or check a scan once with
         :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
         frame. ``False``: no check.
+    engine
+        Polars engine that collects a DataFrame input: ``"auto"`` (default) is
+        Polars' default, the streaming engine; ``"in-memory"``, ``"gpu"`` (with
+        cudf-polars). A LazyFrame is returned as a plan, whatever ``engine``.
 
     Returns
     -------
@@ -165,6 +171,7 @@ def winsorize(
         weights=weights,
         reason="method='sigma': values beyond the magnitudes float64 can square "
         "(|x| above 1e145 or below 1e-140)",
+        engine=engine,
     )
 
 
@@ -179,6 +186,7 @@ def zscore(
     asset: str = "asset",
     suffix: str | None = None,
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Cross-sectional z-scores: weighted mean 0, (equal- or weighted) std 1 per date.
 
@@ -195,7 +203,7 @@ def zscore(
     std_weights
         ``"equal"``: divide by the equal-weighted population std (USE4);
         ``"weighted"``: by the weighted population std around the weighted mean.
-    by, date, asset, suffix, check_keys
+    by, date, asset, suffix, check_keys, engine
         As in :func:`winsorize`.
 
     Returns
@@ -238,6 +246,7 @@ def zscore(
         lambda x, w: zscore_core(x, w, std_weights),
         weights=weights,
         reason=_ZERO_SPREAD,
+        engine=engine,
     )
 
 
@@ -251,6 +260,7 @@ def rank(
     asset: str = "asset",
     suffix: str | None = None,
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Cross-sectional percentile ranks in (0, 1), optionally mapped to normal scores.
 
@@ -263,7 +273,7 @@ def rank(
     gaussian
         Map each percentile :math:`p` to :math:`\Phi^{-1}(p)` (van der Waerden
         scores), computed in Polars with Wichura's AS 241 (relative error ~1e-16).
-    by, date, asset, suffix, check_keys
+    by, date, asset, suffix, check_keys, engine
         As in :func:`winsorize`.
 
     Returns
@@ -285,7 +295,12 @@ def rank(
         check_keys=check_keys, function="rank",
     )  # fmt: skip
     return _frame.transform(
-        frame, prep, lambda x, _: rank_core(x, gaussian=gaussian), weights=None, reason="unexpected"
+        frame,
+        prep,
+        lambda x, _: rank_core(x, gaussian=gaussian),
+        weights=None,
+        reason="unexpected",
+        engine=engine,
     )
 
 
@@ -299,6 +314,7 @@ def fill_missing(
     asset: str = "asset",
     suffix: str | None = None,
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     """Fill missing values with the group's median, mean or zero.
 
@@ -313,7 +329,7 @@ def fill_missing(
     by
         Group keys, e.g. ``["date", "sector"]`` fills with that day's sector median.
         Rows whose group key is null form a group of their own (Polars semantics).
-    date, asset, suffix, check_keys
+    date, asset, suffix, check_keys, engine
         As in :func:`winsorize`.
 
     Examples
@@ -333,7 +349,12 @@ def fill_missing(
         check_keys=check_keys, function="fill_missing",
     )  # fmt: skip
     return _frame.transform(
-        frame, prep, lambda x, _: fill_core(x, strategy), weights=None, reason="unexpected"
+        frame,
+        prep,
+        lambda x, _: fill_core(x, strategy),
+        weights=None,
+        reason="unexpected",
+        engine=engine,
     )
 
 
@@ -352,6 +373,7 @@ def standardize(
     asset: str = "asset",
     suffix: str | None = None,
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Risk-model descriptor standardization in one call (winsorize twice, then z-score).
 
@@ -382,7 +404,7 @@ def standardize(
         ``"weighted"`` (cap-weighted mean 0 and cap-weighted std 1).
     min_count
         Minimum rows per group with a value and a weight (every row when no weights).
-    by, date, asset, suffix, check_keys
+    by, date, asset, suffix, check_keys, engine
         As in :func:`winsorize`.
 
     Notes
@@ -427,6 +449,7 @@ def standardize(
         final,
         weights=weights,
         reason=reason,
+        engine=engine,
     )
 
 
@@ -467,6 +490,7 @@ def combine(
     date: str = "date",
     asset: str = "asset",
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Average descriptors into styles, then re-standardize each style.
 
@@ -482,7 +506,7 @@ def combine(
         Column of z-score mean weights (market cap), as in :func:`zscore`.
     std_weights
         As in :func:`zscore`.
-    by, date, asset, check_keys
+    by, date, asset, check_keys, engine
         As in :func:`winsorize`.
 
     Returns
@@ -535,6 +559,7 @@ def combine(
         weights=weights,
         reason=_ZERO_SPREAD,
         inputs=list(raw.values()),
+        engine=engine,
     )
 
 

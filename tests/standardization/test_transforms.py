@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
+import polars.testing
 import pytest
 
+from polars_factors.exceptions import DataLossWarning
 from tests import oracle
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -203,3 +207,29 @@ def test_empty_frame(run):
     out = run(df, lambda f: f.factors.standardize("x"))
     assert out.height == 0
     assert out.schema == df.schema
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f, **k: f.factors.winsorize(["x", "y"], **k),
+        lambda f, **k: f.factors.winsorize("x", method="sigma", weights="mcap", **k),
+        lambda f, **k: f.factors.zscore(["x", "y"], weights="mcap", **k),
+        lambda f, **k: f.factors.rank("x", gaussian=True, **k),
+        lambda f, **k: f.factors.fill_missing("x", by=["date", "sector"], **k),
+        lambda f, **k: f.factors.standardize("x", weights="mcap", min_count=3, **k),
+        lambda f, **k: f.factors.combine({"v": {"x": 0.5, "y": 0.5}}, weights="mcap", **k),
+    ],
+)
+def test_every_engine_gives_the_same_frame(panel, call):
+    # An eager input is collected with `engine` (default "auto", Polars' streaming
+    # engine): the same rows, in the same order, as the in-memory engine.
+    df = panel
+    with warnings.catch_warnings():  # the panel's NaN and zero spreads: checked elsewhere
+        warnings.simplefilter("ignore", DataLossWarning)
+        default = call(df)
+        for engine in ("in-memory", "streaming"):
+            pl.testing.assert_frame_equal(call(df, engine=engine), default)
+        lazy = call(df.lazy(), engine="in-memory")  # a plan, whatever the engine
+        assert isinstance(lazy, pl.LazyFrame)
+        pl.testing.assert_frame_equal(lazy.collect(), default)
