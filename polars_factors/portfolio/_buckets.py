@@ -23,7 +23,7 @@ import polars as pl
 from polars_factors import _frame, _validate
 from polars_factors.exceptions import DataLossWarning, SchemaError
 from polars_factors.exprs._core import clean
-from polars_factors.typing import ColumnNames, FrameT
+from polars_factors.typing import ColumnNames, EngineType, FrameT
 
 __all__ = ["assign_buckets", "bucket_breakpoints", "rebalance"]
 
@@ -203,12 +203,13 @@ def bucket_breakpoints(
     date: str = "date",
     asset: str = "asset",
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     """Compute the per-date breakpoints that :func:`assign_buckets` sorts at.
 
     Parameters
     ----------
-    frame, column, n, breakpoints, by, breakpoint_universe, date, asset, check_keys
+    frame, column, n, breakpoints, by, breakpoint_universe, date, asset, check_keys, engine
         As in :func:`assign_buckets`.
 
     Returns
@@ -247,7 +248,7 @@ def bucket_breakpoints(
     plan = _breakpoint_plan(frame.lazy(), sort, names, "n_universe", taken).sort(
         sort.by, nulls_last=True
     )
-    return _frame.like_input(frame, plan, engine="in-memory")
+    return _frame.like_input(frame, plan, engine=engine)
 
 
 def assign_buckets(
@@ -262,6 +263,7 @@ def assign_buckets(
     date: str = "date",
     asset: str = "asset",
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Sort each date's cross-section into buckets at quantile breakpoints.
 
@@ -299,6 +301,9 @@ def assign_buckets(
         nothing (pass ``True`` to read the key columns now, or check a scan once with
         :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
         frame. ``False``: no check.
+    engine
+        Polars engine that collects a DataFrame input (``"auto"``: Polars' default,
+        the streaming engine); a LazyFrame is returned as a plan.
 
     Returns
     -------
@@ -402,7 +407,7 @@ def assign_buckets(
     )
     if isinstance(frame, pl.LazyFrame):
         return staged
-    out = staged.collect(engine="in-memory")
+    out = staged.collect(engine=engine)
     _warn_empty_universe(frame, out, sort, out_name)
     return out
 
@@ -500,6 +505,7 @@ def rebalance(
     date: str = "date",
     asset: str = "asset",
     check_keys: bool | None = None,
+    engine: EngineType = "auto",
 ) -> FrameT:
     r"""Hold values formed at the end of each period over the following period(s).
 
@@ -542,6 +548,9 @@ def rebalance(
         nothing (pass ``True`` to read the key columns now, or check a scan once with
         :func:`~polars_factors.check_panel`). ``True``: at call time whatever the
         frame. ``False``: no check.
+    engine
+        Polars engine that collects a DataFrame input (``"auto"``: Polars' default,
+        the streaming engine); a LazyFrame is returned as a plan.
 
     Returns
     -------
@@ -626,4 +635,4 @@ def rebalance(
         .join(formed, on=[asset, period], how="left", maintain_order="left")
         .select(schema.names())
     )
-    return _frame.like_input(frame, staged, engine="in-memory")
+    return _frame.like_input(frame, staged, engine=engine)

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import polars as pl
+import polars.testing
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -394,3 +395,25 @@ def test_bad_columns_and_duplicate_keys():
 def test_errors_derive_from_the_package_base():
     with pytest.raises(pf.FactorsError):
         assign_buckets(_DF, "x", n=2, breakpoint_universe="x")
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "streaming"])
+def test_every_engine_gives_the_same_frame(engine):
+    # An eager input is collected with `engine` (default "auto"): the same rows and order.
+    rng = np.random.default_rng(7)
+    df = pl.DataFrame(
+        {
+            "date": np.repeat(np.arange(30), 40),
+            "asset": np.tile(np.arange(40), 30),
+            "x": rng.standard_normal(1200),
+        }
+    ).with_columns(pl.when(pl.col("x") > 1.5).then(None).otherwise(pl.col("x")).alias("x"))
+    df = df.with_columns((pl.col("date") * 7).cast(pl.Date))
+    calls = [
+        lambda f, **k: pf.portfolio.assign_buckets(f, "x", n=5, **k),
+        lambda f, **k: pf.portfolio.bucket_breakpoints(f, "x", n=5, **k),
+        lambda f, **k: pf.portfolio.rebalance(f, "x", every="1mo", **k),
+    ]
+    for call in calls:
+        pl.testing.assert_frame_equal(call(df, engine=engine), call(df))
+        assert isinstance(call(df.lazy(), engine=engine), pl.LazyFrame)
