@@ -224,17 +224,18 @@ def _preset_plan(columns: set[str], model: ModelConfig, res: Results) -> _Preset
     )
 
 
-def _market(ff: pl.DataFrame, calendar: pl.DataFrame, res: Results) -> pl.DataFrame:
-    """Return the market return (``mkt + rf``) and ``rf`` of each date (Fama-French file)."""
+def _with_market(ff: pl.DataFrame, calendar: pl.DataFrame, res: Results) -> pl.DataFrame:
+    """Add the market return (``mkt + rf``) and ``rf`` of each date (Fama-French file)."""
     market = ff.select("date", (pl.col("mkt") + pl.col("rf")).alias("market_ret"), "rf")
-    outside = calendar.join(market, on="date", how="anti").height
+    out = calendar.join(market, on="date", how="left", maintain_order="left")
+    outside = out.get_column("rf").null_count()
     if outside:
         res.notes.append(
             f"descriptors: {outside} of the panel's {calendar.height} dates are not in the "
             "Fama-French file (the market and risk-free returns): the descriptors of "
             "returns have no observation on those dates."
         )
-    return market
+    return out
 
 
 def descriptors(
@@ -283,17 +284,15 @@ def descriptors(
     own_value = ("bp",) if model.preset is not None else model.value
     value = [d for d in own_value if _VALUE_INPUTS[d] in columns] if res.has_mcap else []
     plan = _preset_plan(columns, model, res)
-    market = None
     if plan is not None and plan.per_asset:
         if ff is None:
             msg = "the descriptors of a style preset need the Fama-French factors (ff)"
             raise ValueError(msg)
-        market = _market(ff, calendar.select("date"), res)
+        # One join of the rows with the dates: the previous date and the market's.
+        calendar = _with_market(ff, calendar, res)
 
     def build(rows: pl.LazyFrame) -> pl.LazyFrame:
-        return _descriptor_plan(
-            rows, calendar.lazy(), columns, model, value=value, preset=plan, market=market
-        )
+        return _descriptor_plan(rows, calendar.lazy(), columns, model, value=value, preset=plan)
 
     scratch = sink.temp("descriptors_by_asset")
     pf.partition.sink_parquet(
@@ -338,10 +337,15 @@ def _descriptor_plan(
     *,
     value: list[str],
     preset: _PresetPlan | None = None,
-    market: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Build the descriptors of a chunk of whole assets (each asset's rows by date)."""
+    """Build the descriptors of a chunk of whole assets (each asset's rows by date).
+
+    ``calendar``: each date's previous date and, for a preset's descriptors, the
+    market's return and the risk-free rate.
+    """
     lf = rows.sort("asset", "date").join(calendar, on="date", how="left", maintain_order="left")
+    if "shares_outstanding" in columns:  # the last known share count, carried forward
+        lf = lf.with_columns(pl.col("shares_outstanding").forward_fill().over("asset"))
     lf = lf.with_columns(**_returns(columns, model)).with_columns(
         pl.col("ret").shift(-1).over("asset").alias("fwd_ret"),
         pl.col("ret").rolling_std(model.volatility_window).over("asset").alias("volatility"),
@@ -349,7 +353,7 @@ def _descriptor_plan(
     keep = ["date", "asset", *(c for c in ("sector", "industry") if c in columns)]
     keep += ["close", "ret", "fwd_ret"]
     if "shares_outstanding" in columns:
-        shares = pl.col("shares_outstanding").forward_fill().over("asset")
+        shares = pl.col("shares_outstanding")
         mcap = pl.when((pl.col("close") > 0) & (shares > 0)).then(pl.col("close") * shares)
         lf = lf.with_columns(mcap.alias("mcap")).with_columns(pl.col("mcap").log().alias("size"))
         lf = lf.with_columns((pl.col(_VALUE_INPUTS[d]) / pl.col("mcap")).alias(d) for d in value)
@@ -357,11 +361,7 @@ def _descriptor_plan(
     keep += [c for c in ("momentum", "volatility", "liquidity") if c in lf.collect_schema()]
     if preset is None:
         return lf.select(keep)
-    if "shares_outstanding" in columns:  # the count of the market cap, carried forward
-        lf = lf.with_columns(pl.col("shares_outstanding").forward_fill().over("asset"))
     if preset.per_asset:
-        assert market is not None
-        lf = lf.join(market.lazy(), on="date", how="left", maintain_order="left")
         lf = pf.descriptors.compute(
             lf, list(preset.per_asset), returns="ret", market="market_ret", risk_free="rf",
             fundamentals=preset.fundamentals, parameters=preset.parameters, check_keys=False,
