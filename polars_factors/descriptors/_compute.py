@@ -248,15 +248,11 @@ def _options(
                 f"(computed: {', '.join(sorted(names)) or 'none'})."
             )
             raise ValueError(msg)
-        if opts and name in _NO_OPTIONS:
+        if opts and not DESCRIPTORS[name].takes_options:
             msg = f"{name!r} takes no options; got {', '.join(map(repr, opts))}."
             raise ValueError(msg)
         out[name] = dict(opts)
     return out
-
-
-#: Descriptors without options (a log, a per-date cube).
-_NO_OPTIONS = frozenset({"lncap", "nlsize"})
 
 
 def _built(

@@ -46,6 +46,9 @@ class Descriptor:
     kind: Kind
     build: Builder | None
     summary: str
+    #: Whether ``compute(parameters=...)`` may pass it options (a log or the per-date
+    #: cube takes none).
+    takes_options: bool = True
 
 
 def _exprs() -> Any:
@@ -97,9 +100,10 @@ DESCRIPTORS: dict[str, Descriptor] = {
         Descriptor("rstr", ("returns",), "asset", _price("rstr", "returns"),
            "weighted sum of 504 log excess returns, lagged 21 days (half-life 126)"),
         Descriptor("lncap", ("close", "shares"), "row", lambda c, _: c["lncap"],
-           "log market cap (close x shares)"),
+           "log market cap (close x shares)", takes_options=False),
         Descriptor("nlsize", ("close", "shares"), "date", None,
-           "cube of standardized lncap, orthogonal to it per date, standardized"),
+           "cube of standardized lncap, orthogonal to it per date, standardized",
+           takes_options=False),
         Descriptor("stom", ("volume", "shares"), "asset", _price("stom", "volume", "shares"),
            "log of the last 21 days' share turnover"),
         Descriptor("stoq", ("volume", "shares"), "asset", _price("stoq", "volume", "shares"),
