@@ -160,10 +160,10 @@ def assemble(
     g = np.asarray(group, dtype=np.intp)
     s = np.asarray(first, dtype=np.float64)
     p = s.shape[1] - 1
-    q = unpack_symmetric(np.asarray(second, dtype=np.float64), p + 1)
     w = np.asarray(weight, dtype=np.float64)
     k = p + int(country) + n_industries
-    q_g = group_sum(q, g, n_groups)
+    # Summed per date while packed: (P+1)(P+2)/2 sums per cell instead of (P+1)^2.
+    q_g = unpack_symmetric(group_sum(np.asarray(second, dtype=np.float64), g, n_groups), p + 1)
     s_g = group_sum(s, g, n_groups)
     w_g = group_sum(w, g, n_groups)
     xtx = np.zeros((n_groups, k, k))
@@ -457,6 +457,13 @@ class IrlsState:
         self.deviance = np.zeros(n)
         self.sum_dpsi = np.zeros(n)
         self.sum_psi2 = np.zeros(n)
+
+
+def scatter(n: int, idx: IntArray, values: FloatArray, *, fill: float = 1.0) -> FloatArray:
+    """Return a length-``n`` array with ``values`` at ``idx`` and ``fill`` elsewhere."""
+    out = np.full(n, fill)
+    out[idx] = values
+    return out
 
 
 def irls_converged(
