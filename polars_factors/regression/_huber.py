@@ -25,15 +25,16 @@ from polars_factors.regression._solve import _cross
 
 if TYPE_CHECKING:
     from polars_factors.regression._model import Model
-    from polars_factors.regression._solve import FloatArray, IntArray
+    from polars_factors.regression._solve import FloatArray
     from polars_factors.typing import EngineType
 
 __all__ = ["solve"]
 
 # The passes of an IRLS step run on collected rows whose order does not matter (every
-# result is keyed by date or cell); the streaming engine runs them on every core, about
-# twice as fast here as the in-memory engine's with_columns.
-_STEP_ENGINE: EngineType = "streaming"
+# result is keyed by date or cell). From this many rows they run on the streaming engine,
+# on every core (about twice as fast as the in-memory engine on 6M rows); below, the
+# in-memory engine's smaller fixed cost per query wins.
+_STREAMING_ROWS = 200_000
 
 
 def solve(
@@ -114,6 +115,23 @@ class _Irls:
         self.ctx = ctx
         self.data = data
         self.t = model.huber_t
+        self.engine: EngineType = "streaming" if data.height >= _STREAMING_ROWS else "in-memory"
+        self.keys = [model.col("gid")] + ([model.col("jid")] if ctx.industries else [])
+        # The aggregations are the same at every step: built once (on small panels,
+        # building the expressions costs as much as running them).
+        t = self.t
+        u, r, z, v = (self.col(c) for c in ("u", "r", "z", "v"))
+        inside = r.abs() <= t
+        self.scale_aggs = [
+            (u.abs().median() / _cross.GAUSSIAN_3_4).alias("scale"),
+            (self.col("h") * u * u).sum().alias("ssr"),
+        ]
+        self.moment_aggs = [
+            self.rho(z).sum().alias("deviance"),
+            inside.sum().cast(pl.Float64).alias("dpsi"),
+            pl.when(inside).then(r * r).otherwise(t * t).sum().alias("psi2"),
+        ]
+        self.cell_aggs = model.cell_sums(v)
 
     def col(self, name: str) -> pl.Expr:
         return pl.col(self.model.col(name))
@@ -156,7 +174,7 @@ class _Irls:
         return (
             data.lazy()
             .with_columns(h.alias(self.model.col("h")), self.residual(f))
-            .collect(engine=_STEP_ENGINE)
+            .collect(engine=self.engine)
         )
 
     def scales(self, data: pl.DataFrame, dof: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -164,17 +182,8 @@ class _Irls:
 
         Arrays over all dates; dates without rows in ``data`` get 1 (never read).
         """
-        u = self.col("u")
         gid = self.model.col("gid")
-        out = (
-            data.lazy()
-            .group_by(gid)
-            .agg(
-                (u.abs().median() / _cross.GAUSSIAN_3_4).alias("scale"),
-                (self.col("h") * u * u).sum().alias("ssr"),
-            )
-            .collect(engine=_STEP_ENGINE)
-        )
+        out = data.lazy().group_by(gid).agg(self.scale_aggs).collect(engine=self.engine)
         idx = out.get_column(gid).to_numpy()
         n = self.ctx.n_dates
         scale = _cross.scatter(n, idx, out.get_column("scale").to_numpy())
@@ -182,31 +191,35 @@ class _Irls:
         return scale, s2
 
     def moments(
-        self, data: pl.DataFrame, scale: FloatArray, s2: FloatArray, keys: list[str]
+        self, data: pl.DataFrame, scale: FloatArray, s2: FloatArray
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Per date: deviance and psi sums at ``scale``; per cell: the next step's outlier sums.
 
-        The next fit's Huber weights :math:`h` come from the same :math:`u / s`: only rows
-        with :math:`h < 1` change the sums, by their share :math:`w (1 - h)`, subtracted
-        from the full weighted sums of the first fit.
+        The next fit's Huber weights :math:`h` come from the same :math:`r = u / s`: only
+        rows with :math:`h < 1` change the sums, by their share :math:`w (1 - h)`,
+        subtracted from the full weighted sums of the first fit.
         """
         model = self.model
         t = self.t
-        r, z, v = (pl.col(model.col(c)) for c in ("r", "z", "v"))
+        u, r = self.col("u"), self.col("r")
         # Per-row values first: a per-date gather inside an aggregation runs per group.
-        lf = data.lazy().with_columns(
-            (self.col("u") / self.per_date(scale)).alias(model.col("r")),
-            (self.col("u") / self.per_date(s2)).alias(model.col("z")),
-            (self.col("w") * (1.0 - self.weights(scale))).alias(model.col("v")),
+        # |u / s| is |u| / s exactly, so h is the weight the next refit computes.
+        lf = (
+            data.lazy()
+            .with_columns(
+                (u / self.per_date(scale)).alias(model.col("r")),
+                (u / self.per_date(s2)).alias(model.col("z")),
+            )
+            .with_columns(
+                pl.when(r.abs() <= t)
+                .then(0.0)
+                .otherwise(self.col("w") * (1.0 - t / r.abs()))
+                .alias(model.col("v"))
+            )
         )
-        inside = r.abs() <= t
-        per_date = lf.group_by(model.col("gid")).agg(
-            self.rho(z).sum().alias("deviance"),
-            inside.sum().cast(pl.Float64).alias("dpsi"),
-            pl.when(inside).then(r * r).otherwise(t * t).sum().alias("psi2"),
-        )
-        outliers = lf.filter(v > 0.0).group_by(keys).agg(model.cell_sums(v))
-        moments, cells = pl.collect_all([per_date, outliers], engine=_STEP_ENGINE)
+        per_date = lf.group_by(model.col("gid")).agg(self.moment_aggs)
+        outliers = lf.filter(self.col("v") > 0.0).group_by(self.keys).agg(self.cell_aggs)
+        moments, cells = pl.collect_all([per_date, outliers], engine=self.engine)
         return moments, cells
 
     def run(self, fit0: _cross.LinearFit) -> _cross.IrlsState:
@@ -220,10 +233,9 @@ class _Irls:
         model = self.model
         design0 = self.ctx.design
         dof = design0.n_obs - fit0.n_free
-        keys = [model.col("gid")] + ([model.col("jid")] if self.ctx.industries else [])
         data = self.data.filter(self.per_date(state.active.astype(float)) > 0)
         data = self.refit(data, state.factor_returns, pl.lit(1.0))
-        outliers = self._record(state, data, dof, keys)
+        outliers = self._record(state, data, dof)
         n_active = int(state.active.sum())
         while True:
             # statsmodels stops a date whose scale is 0 (an exact fit) before reweighting.
@@ -236,10 +248,11 @@ class _Irls:
                 n_active = int(idx.size)
             design = design0.take(idx).minus(
                 _solution.assemble(
-                    self._renumber(outliers, idx),
+                    outliers,
                     model,
-                    n_dates=int(idx.size),
+                    n_dates=self.ctx.n_dates,
                     n_industries=len(self.ctx.industries),
+                    dates=idx,
                 )
             )
             state.factor_returns[idx] = _cross.resolve(
@@ -247,7 +260,7 @@ class _Irls:
             )
             data = self.refit(data, state.factor_returns, self.weights(state.scale))
             previous = state.deviance.copy()
-            outliers = self._record(state, data, dof, keys)
+            outliers = self._record(state, data, dof)
             state.iteration[idx] += 1
             done, exhausted = _cross.irls_converged(
                 state.deviance, previous, state.iteration, tol=model.tol, max_iter=model.max_iter
@@ -256,24 +269,10 @@ class _Irls:
             state.active &= ~done
         return state
 
-    def _renumber(self, cells: pl.DataFrame, idx: IntArray) -> pl.DataFrame:
-        """Keep the cells of the dates ``idx``, numbered by their position in ``idx``."""
-        gid, pos = self.model.col("gid"), self.model.col("pos")
-        index = pl.DataFrame(
-            {gid: pl.Series(idx).cast(cells.schema[gid]), pos: pl.int_range(idx.size, eager=True)}
-        )
-        return (
-            cells.join(index, on=gid, how="inner")
-            .with_columns(pl.col(pos).cast(cells.schema[gid]).alias(gid))
-            .drop(pos)
-        )
-
-    def _record(
-        self, state: _cross.IrlsState, data: pl.DataFrame, dof: FloatArray, keys: list[str]
-    ) -> pl.DataFrame:
+    def _record(self, state: _cross.IrlsState, data: pl.DataFrame, dof: FloatArray) -> pl.DataFrame:
         """Store the moments of the dates in ``data``; return the next step's outlier sums."""
         scale, s2 = self.scales(data, dof)
-        moments, outliers = self.moments(data, scale, s2, keys)
+        moments, outliers = self.moments(data, scale, s2)
         gid = moments.get_column(self.model.col("gid")).to_numpy()
         state.scale[gid] = scale[gid]
         state.deviance[gid] = moments.get_column("deviance").to_numpy()

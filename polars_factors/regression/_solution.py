@@ -138,9 +138,17 @@ def prepare(cells: pl.DataFrame, model: Model, industries: list[str]) -> Context
 
 
 def assemble(
-    cells: pl.DataFrame, model: Model, *, n_dates: int, n_industries: int
+    cells: pl.DataFrame,
+    model: Model,
+    *,
+    n_dates: int,
+    n_industries: int,
+    dates: IntArray | None = None,
 ) -> _cross.Design:
-    """Assemble the normal equations per date from cells with ``gid`` (and ``jid``) indexes."""
+    """Assemble the normal equations per date from cells with ``gid`` (and ``jid``) indexes.
+
+    ``dates``: only the systems of these date indexes, in this order.
+    """
     jid = None
     if n_industries:
         jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy()
@@ -154,6 +162,7 @@ def assemble(
         n_groups=n_dates,
         n_industries=n_industries,
         country=model.country is not None,
+        dates=dates,
     )
 
 

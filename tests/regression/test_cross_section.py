@@ -329,6 +329,47 @@ def test_huber_lazy_and_engines_agree(rng: np.random.Generator, fit: FitFn) -> N
     check_against(res, df, oracle.cross_section(df, spec, "huber"), spec=spec, cond=False)
 
 
+@pytest.mark.parametrize("case", ["weighted industry", "weighted constrained cap"])
+def test_huber_streaming_steps_match_statsmodels(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    # Panels from 200,000 rows run the IRLS passes on the streaming engine: force it here.
+    from polars_factors.regression import _huber  # noqa: PLC0415
+
+    monkeypatch.setattr(_huber, "_STREAMING_ROWS", 0)
+    spec = HUBER[case]
+    df = oracle.make_panel(rng)
+    res = quiet(df, **spec.kwargs())
+    exp = oracle.cross_section(df, spec, "huber")
+    assert exp.stats["iterations"].max() > 3
+    check_against(res, df, exp, spec=spec, cond=False)
+
+
+def test_assemble_selected_dates_equals_take(rng: np.random.Generator) -> None:
+    # Assembling the systems of some dates only (the Huber steps) equals assembling all
+    # and selecting them, in the order asked for.
+    from polars_factors.regression._solve import _cross  # noqa: PLC0415
+
+    n_cells, p, n_dates, n_ind = 200, 3, 9, 4
+    first = rng.normal(size=(n_cells, p + 1))
+    args = {
+        "group": rng.integers(0, n_dates, n_cells),
+        "industry": np.where(rng.random(n_cells) < 0.1, -1, rng.integers(0, n_ind, n_cells)),
+        "count": rng.integers(1, 5, n_cells).astype(float),
+        "weight": rng.random(n_cells),
+        "first": first,
+        "second": rng.normal(size=(n_cells, (p + 1) * (p + 2) // 2)),
+        "n_groups": n_dates,
+        "n_industries": n_ind,
+        "country": True,
+    }
+    dates = np.array([7, 2, 5])
+    part = _cross.assemble(**args, dates=dates)
+    whole = _cross.assemble(**args).take(dates)
+    for name in ("xtx", "xty", "yty", "n_obs", "w_sum", "wy_sum", "industry_weight"):
+        np.testing.assert_array_equal(getattr(part, name), getattr(whole, name), err_msg=name)
+
+
 def test_huber_max_iter_status(rng: np.random.Generator) -> None:
     spec = Spec(method="huber", country=True, weights="w", max_iter=3)
     df = oracle.make_panel(rng, n_dates=6)

@@ -134,6 +134,7 @@ def assemble(
     n_groups: int,
     n_industries: int,
     country: bool,
+    dates: IntArray | None = None,
 ) -> Design:
     r"""Build each date's :math:`X'WX`, :math:`X'Wy` from its cell sums.
 
@@ -152,12 +153,24 @@ def assemble(
         ``G`` and ``J``.
     country
         Whether the model has a country factor (slot ``P``).
+    dates
+        Build only the systems of these date indexes, in this order (cells of other
+        dates are ignored); default all ``G``.
 
     Returns
     -------
     Design
     """
     g = np.asarray(group, dtype=np.intp)
+    if dates is not None:
+        position = np.full(n_groups, -1, dtype=np.intp)
+        position[dates] = np.arange(len(dates))
+        g = position[g]
+        keep = g >= 0
+        g, n_groups = g[keep], len(dates)
+        count, weight = np.asarray(count)[keep], np.asarray(weight)[keep]
+        first, second = np.asarray(first)[keep], np.asarray(second)[keep]
+        industry = None if industry is None else np.asarray(industry)[keep]
     s = np.asarray(first, dtype=np.float64)
     p = s.shape[1] - 1
     w = np.asarray(weight, dtype=np.float64)
