@@ -153,6 +153,8 @@ class DateFit:
     cond: float = np.nan
     iterations: int | None = None
     shares: dict[str, float] = field(default_factory=dict)
+    max_vif: float = np.nan
+    min_industry: int | None = None
 
 
 def null_space_basis(c: np.ndarray) -> np.ndarray:
@@ -209,6 +211,10 @@ def fit_date(
         status="no_data", f=nan_k.copy(), se=nan_k.copy(),
         resid=np.full(part.height, np.nan), n_used=n, n_excluded=part.height - n,
     )  # fmt: skip
+    if spec.industry is not None:
+        labels = [lab for lab, u in zip(industry_labels(part, spec), used, strict=True) if u]
+        counts = [labels.count(lab) for lab in set(labels)]
+        out.min_industry = min(counts) if counts else None
     if n == 0:
         return out
     y = values(part, spec.returns)[used]
@@ -224,6 +230,7 @@ def fit_date(
         out.status = "singular"
         return out
     out.status = "ill_conditioned" if out.cond > COND_OK else "ok"
+    out.max_vif = max_vif(part, spec, used, w)
     r2 = adj = np.nan
     if backend == "numpy":
         g, cov_g = _lstsq(Z, y, w)
@@ -245,6 +252,34 @@ def fit_date(
     else:
         out.r2, out.adj_r2 = r_squared(y, e, w, p=p, centred=spec.centred)
     return out
+
+
+def max_vif(part: pl.DataFrame, spec: Spec, used: np.ndarray, w: np.ndarray) -> float:
+    """Largest VIF of the styles: statsmodels WLS of each style on the other regressors.
+
+    The other regressors: the other styles and the present industries' dummies (they
+    span the country factor too), or a constant with a country and no industries.
+    VIF = TSS / SSR of that regression, TSS centred when the model has an intercept.
+    NaN when no style has one (absent, or constant with an intercept).
+    """
+    styles = [values(part, x)[used] for x in spec.exposures]
+    n = int(used.sum())
+    base: list[np.ndarray] = []
+    if spec.industry is not None:
+        labels = [lab for lab, u in zip(industry_labels(part, spec), used, strict=True) if u]
+        base = [np.array([float(v == lab) for v in labels]) for lab in sorted(set(labels))]
+    elif spec.country_name is not None:
+        base = [np.ones(n)]
+    vifs = []
+    for k, xk in enumerate(styles):
+        others = [x for i, x in enumerate(styles) if i != k] + base
+        # A style alone (no intercept, no other style): regressed on nothing, SSR = TSS.
+        exog = np.column_stack(others) if others else np.zeros((n, 1))
+        res = sm.WLS(xk, exog, weights=w).fit()
+        tss = res.centered_tss if spec.centred else res.uncentered_tss
+        if np.sum(w * xk**2) > 0 and tss > 1e-12 * np.sum(w * xk**2):
+            vifs.append(tss / res.ssr)
+    return max(vifs) if vifs else np.nan
 
 
 def r_squared(
@@ -310,7 +345,8 @@ def cross_section(df: pl.DataFrame, spec: Spec, backend: Backend = "numpy") -> E
     st: dict[str, list[Any]] = {
         k: []
         for k in ["date", "n_assets", "n_excluded", "n_factors", "r2", "adj_r2",
-                  "condition_number", "iterations", "status"]
+                  "condition_number", "max_vif", "min_industry_assets", "iterations",
+                  "status"]
     }  # fmt: skip
     shares = {}
     for part in rows.sort(spec.date, maintain_order=True).partition_by(
@@ -328,6 +364,7 @@ def cross_section(df: pl.DataFrame, spec: Spec, backend: Backend = "numpy") -> E
             ("date", d), ("n_assets", fit.n_used), ("n_excluded", fit.n_excluded),
             ("n_factors", int(np.isfinite(fit.f).sum())), ("r2", fit.r2),
             ("adj_r2", fit.adj_r2), ("condition_number", fit.cond),
+            ("max_vif", fit.max_vif), ("min_industry_assets", fit.min_industry),
             ("iterations", fit.iterations), ("status", fit.status),
         ]:  # fmt: skip
             st[key].append(value)
@@ -338,8 +375,14 @@ def cross_section(df: pl.DataFrame, spec: Spec, backend: Backend = "numpy") -> E
     factor_returns = factor_returns.with_columns(
         t_stat=pl.col("factor_return") / pl.col("std_error")
     )
-    stats = pl.DataFrame(st, schema_overrides={"date": dtype, "iterations": pl.Int64})
-    stats = stats.with_columns(pl.col("r2", "adj_r2", "condition_number").fill_nan(None))
+    stats = pl.DataFrame(
+        st,
+        schema_overrides={
+            "date": dtype, "iterations": pl.Int64, "max_vif": pl.Float64,
+            "min_industry_assets": pl.Int64,
+        },
+    )  # fmt: skip
+    stats = stats.with_columns(pl.col("r2", "adj_r2", "condition_number", "max_vif").fill_nan(None))
     return Expected(factors, factor_returns, residuals, stats, shares)
 
 

@@ -84,6 +84,7 @@ def solve(
         ssr=_cross.ssr_at(ctx.design, factor_returns),
         n_free=fit0.n_free,
         cond=fit0.cond,
+        vif=_solution.style_vif(ctx, fit0, model),
         status=state.status,
         iterations=state.iteration,
     )

@@ -71,6 +71,9 @@ def solution_schema(model: Model) -> pl.Schema:
             "r2": pl.Float64,
             "adj_r2": pl.Float64,
             "condition_number": pl.Float64,
+            "max_vif": pl.Float64,
+            "max_vif_factor": pl.String,
+            "min_industry_assets": pl.UInt32,
             "iterations": pl.Int64,
             "status": pl.String,
         }
@@ -166,6 +169,38 @@ def assemble(
     )
 
 
+def _diagnostics(model: Model, ctx: Context, vif: FloatArray) -> dict[str, pl.Series]:
+    """Per date: the largest style VIF and its style; the smallest industry's row count."""
+    g = ctx.n_dates
+    if model.n_styles:
+        vifs = pl.DataFrame(
+            {name: pl.Series(vif[:, i], dtype=pl.Float64) for i, name in enumerate(model.exposures)}
+        ).with_columns(pl.all().fill_nan(None))
+        largest = vifs.select(pl.max_horizontal(pl.all())).to_series()
+        # The first style (in model order) whose VIF is the largest, up to rounding:
+        # two styles with an intercept have equal VIFs, whose last bits decide nothing.
+        top = largest * (1.0 - 1e-9)
+        which = vifs.select(
+            pl.coalesce(pl.when(pl.col(c) >= top).then(pl.lit(c)) for c in model.exposures)
+        ).to_series()
+    else:
+        largest = pl.repeat(None, g, dtype=pl.Float64, eager=True)
+        which = pl.repeat(None, g, dtype=pl.String, eager=True)
+    if ctx.industries:
+        # The smallest of the industries with rows on the date (empty ones are absent).
+        counts = pl.DataFrame(ctx.design.industry_n, orient="row")
+        smallest = counts.select(
+            pl.min_horizontal(pl.all().replace(0.0, None)).cast(pl.UInt32)
+        ).to_series()
+    else:
+        smallest = pl.repeat(None, g, dtype=pl.UInt32, eager=True)
+    return {
+        "max_vif": largest.alias("max_vif"),
+        "max_vif_factor": which.cast(pl.String).alias("max_vif_factor"),
+        "min_industry_assets": smallest.alias("min_industry_assets"),
+    }
+
+
 def _constraint_shares(
     cells: pl.DataFrame, model: Model, n_dates: int, n_industries: int
 ) -> FloatArray | None:
@@ -229,6 +264,11 @@ def solve_linear(ctx: Context) -> tuple[_cross.LinearFit, FloatArray]:
     return fit, _cross.classical_cov(fit, ctx.design, ctx.transform)
 
 
+def style_vif(ctx: Context, fit: _cross.LinearFit, model: Model) -> FloatArray:
+    """``(G, P)`` variance inflation factors of the styles (see ``_cross.style_vif``)."""
+    return _cross.style_vif(ctx.design, fit, model.n_styles, centred=model.has_intercept)
+
+
 def factor_names(model: Model, ctx: Context) -> tuple[list[str], list[int]]:
     """Factor names and kinds in model order: styles, country, industries."""
     names = [*model.fixed_factors, *ctx.industries]
@@ -245,10 +285,14 @@ def solution_frame(
     ssr: FloatArray,
     n_free: IntArray,
     cond: FloatArray,
+    vif: FloatArray,
     status: IntArray,
     iterations: IntArray | None = None,
 ) -> pl.DataFrame:
-    """Lay out the solution as one long frame (see :func:`solution_schema`)."""
+    """Lay out the solution as one long frame (see :func:`solution_schema`).
+
+    ``vif``: ``(G, P)`` variance inflation factors of the styles (NaN: undefined).
+    """
     names, kinds = factor_names(model, ctx)
     g, k = ctx.n_dates, len(names)
     solved = (status == _cross.OK) | (status == _cross.ILL) | (status == _cross.MAX_ITER)
@@ -263,6 +307,7 @@ def solution_frame(
             "r2": pl.Series(r2, dtype=pl.Float64),
             "adj_r2": pl.Series(adj, dtype=pl.Float64),
             "condition_number": pl.Series(cond, dtype=pl.Float64),
+            **_diagnostics(model, ctx, vif),
             "iterations": (
                 pl.repeat(1, g, eager=True, dtype=pl.Int64)
                 if iterations is None
@@ -384,7 +429,8 @@ def solve_batch(
         frames.append(
             solution_frame(
                 model, ctx, factor_returns=fit.factor_returns, cov=cov, ssr=fit.ssr,
-                n_free=fit.n_free, cond=fit.cond, status=fit.status,
+                n_free=fit.n_free, cond=fit.cond, vif=style_vif(ctx, fit, model),
+                status=fit.status,
             )
         )  # fmt: skip
     if not frames:  # no date (only possible for a part of a panel)

@@ -28,8 +28,8 @@ __all__ = ["CrossSectionResult", "cross_section"]
 
 _SOLVED = ("ok", "ill_conditioned", "max_iter")
 _STATS = (
-    "n_assets", "n_excluded", "n_factors", "r2", "adj_r2", "condition_number", "iterations",
-    "status",
+    "n_assets", "n_excluded", "n_factors", "r2", "adj_r2", "condition_number", "max_vif",
+    "max_vif_factor", "min_industry_assets", "iterations", "status",
 )  # fmt: skip
 
 

@@ -34,9 +34,10 @@ TOL = {"check_exact": False, "rel_tol": 1e-12, "abs_tol": 1e-12}
 #: of sums (y'Wy - f'X'Wy) whose rounding grows like 1 / (1 - R²): on a date with R² =
 #: 0.9995 a different order of the sums moves the t-stats by 1e-12 relative.
 #: A condition number is computed from the eigenvalues of the (scaled) normal equations:
-#: its rounding grows with itself (1.6e-11 relative at 1.2e5).
+#: its rounding grows with itself (1.6e-11 relative at 1.2e5); so does a VIF's (an
+#: element of the inverse of the normal equations).
 SSR_TOL = {"check_exact": False, "rel_tol": 1e-9, "abs_tol": 1e-12}
-FROM_SSR = ["std_error", "t_stat", "r2", "adj_r2", "condition_number"]
+FROM_SSR = ["std_error", "t_stat", "r2", "adj_r2", "condition_number", "max_vif"]
 
 MODELS: dict[str, dict[str, Any]] = {
     "ols": {"exposures": ["x", "y"], "method": "ols", "country": True},

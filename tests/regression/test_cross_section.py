@@ -127,6 +127,24 @@ def check_against(
         assert_close(st.filter(ok)[col], exp.stats.filter(ok)[col], rtol=tol, atol=atol, what=col)
     for col in ["r2", "adj_r2"]:
         assert st.filter(~ok)[col].null_count() == int((~ok).sum()), col
+    # diagnostics: the largest style VIF (statsmodels WLS of each style on the other
+    # regressors) on the well-conditioned solved dates, null on unsolved ones; the
+    # smallest industry's row count on every date
+    well = exp.stats["status"].is_in(["ok", "max_iter"])
+    assert_close(
+        st.filter(well)["max_vif"],
+        exp.stats.filter(well)["max_vif"],
+        rtol=1e-8,
+        atol=0.0,
+        what="max_vif",
+    )
+    assert st.filter(~ok)["max_vif"].null_count() == int((~ok).sum())
+    if spec.exposures and well.any():
+        assert exp.stats.filter(well)["max_vif"].null_count() < int(well.sum())  # compared
+    assert (
+        st["min_industry_assets"].cast(pl.Int64).to_list()
+        == exp.stats["min_industry_assets"].to_list()
+    )
 
 
 # --------------------------------------------------------------------------- hand cases
@@ -370,6 +388,47 @@ def test_assemble_selected_dates_equals_take(rng: np.random.Generator) -> None:
         np.testing.assert_array_equal(getattr(part, name), getattr(whole, name), err_msg=name)
 
 
+def test_vif_hand_cases() -> None:
+    # Orthogonal centred styles with a country factor: no inflation, VIF 1 each.
+    x1 = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]
+    x2 = [1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, -1.0]
+    noise = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0]  # orthogonal to x1, x2 and 1
+    y = [0.3, -0.1, 0.2, 0.5, -0.4, 0.1, 0.0, 0.2]
+    df = pl.DataFrame(
+        {"date": [1] * 8, "asset": list("abcdefgh"), "x1": x1, "x2": x2, "y": y,
+         "x3": [a + 0.5 * e for a, e in zip(x1, noise, strict=True)]}
+    )  # fmt: skip
+    st = pf.cross_section(df, "y", ["x1", "x2"], country=True).stats
+    assert st["max_vif"][0] == pytest.approx(1.0, rel=1e-12)
+    # x3 = x1 + e/2, e orthogonal to x1, x2 and the constant. Regressing x1 on
+    # (x2, x3, 1): x1 = b x3 + r with b = <x1,x3>/<x3,x3> = 8/10 = 0.8, r = 0.2 x1 - 0.4 e,
+    # SSR = |r|^2 = 8 (0.04 + 0.16) = 1.6 and TSS = 8, so VIF(x1) = 5; VIF(x3) = 5 too
+    # (with x2 orthogonal to both, R² is their squared correlation); VIF(x2) = 1.
+    st = pf.cross_section(df, "y", ["x1", "x2", "x3"], country=True).stats
+    assert st["max_vif"][0] == pytest.approx(5.0, rel=1e-12)
+    assert st["max_vif_factor"][0] in {"x1", "x3"}
+    assert st["min_industry_assets"][0] is None
+
+
+def test_vif_and_industry_counts_with_industries() -> None:
+    # Industries of sizes 3, 2 and 4: the smallest has 2 rows.
+    df = pl.DataFrame(
+        {"date": [1] * 9, "asset": list("abcdefghi"),
+         "ind": ["A", "A", "A", "B", "B", "C", "C", "C", "C"],
+         "x": [0.5, -1.0, 2.0, 1.5, -0.5, 0.1, 0.7, -0.3, 1.1],
+         "y": [0.01, 0.02, -0.01, 0.03, 0.0, -0.02, 0.01, 0.02, 0.0]}
+    )  # fmt: skip
+    st = pf.cross_section(df, "y", "x", industry="ind").stats
+    assert st["min_industry_assets"][0] == 2
+    # One style: its VIF is that of the style on the industry dummies alone,
+    # TSS / (within-industry sum of squares).
+    x = df["x"].to_numpy()
+    tss = float(((x - x.mean()) ** 2).sum())
+    within = sum(float(((g - g.mean()) ** 2).sum()) for g in (x[:3], x[3:5], x[5:]))
+    assert st["max_vif"][0] == pytest.approx(tss / within, rel=1e-12)
+    assert st["max_vif_factor"][0] == "x"
+
+
 def test_huber_max_iter_status(rng: np.random.Generator) -> None:
     spec = Spec(method="huber", country=True, weights="w", max_iter=3)
     df = oracle.make_panel(rng, n_dates=6)
@@ -594,7 +653,8 @@ def test_schema(rng: np.random.Generator) -> None:
                         "std_error": pl.Float64, "t_stat": pl.Float64}  # fmt: skip
     assert dict(rs) == {"date": pl.Date, "asset": pl.String, "residual": pl.Float64}
     assert st.names() == ["date", "n_assets", "n_excluded", "n_factors", "r2", "adj_r2",
-                          "condition_number", "iterations", "status"]  # fmt: skip
+                          "condition_number", "max_vif", "max_vif_factor",
+                          "min_industry_assets", "iterations", "status"]  # fmt: skip
     for col in ["n_assets", "n_excluded", "n_factors"]:
         assert st[col] in (pl.UInt32, pl.Int64), col
     for col in ["r2", "adj_r2", "condition_number"]:

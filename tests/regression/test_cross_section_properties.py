@@ -183,3 +183,34 @@ def test_invariances(data: st.DataObject, factor: float) -> None:
     same_returns(res, base)
     back = res.residuals.with_columns(shuffled["_row"]).sort("_row").drop("_row")
     assert_frame_equal(back, base.residuals, rel_tol=1e-7, abs_tol=1e-9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([0.25, 3.0, 1e3]), st.sampled_from([-2.0, 0.5, 10.0]))
+def test_vif_at_least_one_and_invariant(data: st.DataObject, factor: float, c: float) -> None:
+    """A VIF is at least 1; scaling the weights or a style (and shifting it, with an
+    intercept) leaves it unchanged; the smallest industry count ignores both."""
+    df = draw_panel(data.draw)
+    opts = {**draw_options(data.draw), "method": "wls", "weights": "w"}
+    base = fit(df, opts)
+    if base is None:
+        return
+    ok = base.stats["status"] == "ok"
+    vif = base.stats.filter(ok)["max_vif"].drop_nulls()
+    assert (vif >= 1.0 - 1e-9).all()
+    style = opts["exposures"][0]
+    # a shift is absorbed by the intercept (country or industries) only
+    shift = 1.5 if opts["country"] or opts["industry"] else 0.0
+    for changed in (
+        df.with_columns(pl.col("w") * factor),
+        df.with_columns(pl.col(style) * c + shift),
+    ):
+        res = fit(changed, opts)
+        assert res is not None
+        both = ok & (res.stats["status"] == "ok")
+        assert_frame_equal(
+            res.stats.filter(both).select("max_vif", "min_industry_assets"),
+            base.stats.filter(both).select("max_vif", "min_industry_assets"),
+            rel_tol=1e-6,
+            abs_tol=1e-9,
+        )

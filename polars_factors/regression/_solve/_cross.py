@@ -91,6 +91,10 @@ class Design:
         ``(G,)`` :math:`\sum w` and :math:`\sum w y` (for the centred R²).
     industry_weight
         ``(G, J)`` :math:`\sum w` per industry (0 where the industry is empty).
+    wx_sum
+        ``(G, P)`` :math:`\sum w x` of each style (for the centred VIFs).
+    industry_n
+        ``(G, J)`` rows used per industry.
     """
 
     xtx: FloatArray
@@ -100,6 +104,8 @@ class Design:
     w_sum: FloatArray
     wy_sum: FloatArray
     industry_weight: FloatArray
+    wx_sum: FloatArray
+    industry_n: FloatArray
 
     @property
     def present(self) -> BoolArray:
@@ -111,7 +117,8 @@ class Design:
         return Design(
             xtx=self.xtx[idx], xty=self.xty[idx], yty=self.yty[idx], n_obs=self.n_obs[idx],
             w_sum=self.w_sum[idx], wy_sum=self.wy_sum[idx],
-            industry_weight=self.industry_weight[idx],
+            industry_weight=self.industry_weight[idx], wx_sum=self.wx_sum[idx],
+            industry_n=self.industry_n[idx],
         )  # fmt: skip
 
     def minus(self, other: Design) -> Design:
@@ -120,6 +127,7 @@ class Design:
             xtx=self.xtx - other.xtx, xty=self.xty - other.xty, yty=self.yty - other.yty,
             n_obs=self.n_obs, w_sum=self.w_sum - other.w_sum, wy_sum=self.wy_sum - other.wy_sum,
             industry_weight=self.industry_weight - other.industry_weight,
+            wx_sum=self.wx_sum - other.wx_sum, industry_n=self.industry_n,
         )  # fmt: skip
 
 
@@ -189,12 +197,16 @@ def assemble(
         xtx[:, p, p] = w_g
         xty[:, p] = s_g[:, p]
     w_j = np.zeros((n_groups, n_industries))
+    n_j = np.zeros((n_groups, n_industries))
     if n_industries and industry is not None:
         j = np.asarray(industry, dtype=np.intp)
         keep = j >= 0
         cell = g[keep] * n_industries + j[keep]
         n_cells = n_groups * n_industries
         w_j = group_sum(w[keep], cell, n_cells).reshape(n_groups, n_industries)
+        n_j = group_sum(np.asarray(count, dtype=np.float64)[keep], cell, n_cells).reshape(
+            n_groups, n_industries
+        )
         s_j = group_sum(s[keep], cell, n_cells).reshape(n_groups, n_industries, p + 1)
         idx = p + int(country) + np.arange(n_industries)
         xtx[:, idx, idx] = w_j
@@ -212,6 +224,8 @@ def assemble(
         w_sum=w_g,
         wy_sum=s_g[:, p],
         industry_weight=w_j,
+        wx_sum=s_g[:, :p],
+        industry_n=n_j,
     )
 
 
@@ -421,6 +435,30 @@ def classical_cov(fit: LinearFit, design: Design, transform: FloatArray) -> Floa
         sigma2 = np.where(exact, 0.0, fit.ssr / dof)
         sigma2 = np.where((dof > 0) & fit.solved, sigma2, np.nan)
     return _map_cov(sigma2, fit.inverse, transform)
+
+
+def style_vif(design: Design, fit: LinearFit, n_styles: int, *, centred: bool) -> FloatArray:
+    r"""``(G, P)`` variance inflation factors of the styles, NaN where undefined.
+
+    :math:`\mathrm{VIF}_k = 1 / (1 - R_k^2)`, with :math:`R_k^2` the weighted
+    :math:`R^2` of style :math:`k` on the other regressors of the date's model (centred
+    when the model has an intercept). The residual sum of squares of that regression
+    is :math:`1 / [(T'X'WXT)^{-1}]_{kk}` (styles keep their own column under the Barra
+    substitution), so :math:`\mathrm{VIF}_k = TSS_k\,[(T'X'WXT)^{-1}]_{kk}`: no pass
+    over the rows. NaN for an absent style (no weighted variance), a date without a
+    solution, or a style constant on the date when the model has an intercept.
+    """
+    p = n_styles
+    inverse = np.diagonal(fit.inverse, axis1=1, axis2=2)[:, :p]
+    sxx = np.diagonal(design.xtx, axis1=1, axis2=2)[:, :p]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # sum w x^2 - (sum w x) * mean: no square of a sum (weights near 1e300).
+        mean = design.wx_sum / design.w_sum[:, None]
+        tss = sxx - design.wx_sum * mean if centred else sxx
+        vif = tss * inverse
+        # A centred sum of squares at the rounding level of sxx is a constant style.
+        ok = fit.solved[:, None] & (sxx > 0) & (tss > SSR_RTOL * sxx) & (inverse > 0)
+        return np.asarray(np.where(ok & np.isfinite(vif), vif, np.nan))
 
 
 def huber_h1_factor(
