@@ -54,7 +54,10 @@ class CrossSectionResult(Generic[FrameT]):
         rows left out of the fit and on dates without a solution.
     stats
         ``date, n_assets, n_excluded, n_factors, r2, adj_r2, condition_number,
-        iterations, status``, sorted by date.
+        max_vif, max_vif_factor, min_industry_assets, iterations, status``, sorted by
+        date. ``max_vif`` is the largest variance inflation factor of the styles (and
+        ``max_vif_factor`` its style), ``min_industry_assets`` the rows of the smallest
+        industry with members (docs: "Diagnostics").
     method
         ``"ols"``, ``"wls"`` or ``"huber"``.
     """
