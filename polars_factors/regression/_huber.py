@@ -118,8 +118,7 @@ class _Irls:
         self.t = model.huber_t
         self.engine: EngineType = "streaming" if data.height >= _STREAMING_ROWS else "in-memory"
         self.keys = [model.col("gid")] + ([model.col("jid")] if ctx.industries else [])
-        # The aggregations are the same at every step: built once (on small panels,
-        # building the expressions costs as much as running them).
+        # The aggregations are the same at every step: built once.
         t = self.t
         u, r, z, v = (self.col(c) for c in ("u", "r", "z", "v"))
         inside = r.abs() <= t
