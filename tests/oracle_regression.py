@@ -50,6 +50,8 @@ class Spec:
     tol: float = 1e-8
     date: str = "date"
     asset: str = "asset"
+    cov_type: str = "classical"
+    cluster: str | None = None
 
     @property
     def country_name(self) -> str | None:
@@ -78,6 +80,8 @@ class Spec:
         }
         if self.method == "huber":
             out.update(huber_t=self.huber_t, max_iter=self.max_iter, tol=self.tol)
+        if self.cov_type != "classical":
+            out.update(cov_type=self.cov_type, cluster=self.cluster)
         if self.date != "date":
             out["date"] = self.date
         if self.asset != "asset":
@@ -116,6 +120,8 @@ def used_rows(df: pl.DataFrame, spec: Spec) -> np.ndarray:
         ok &= np.isfinite(w) & (w > 0)
     if spec.constraint_weights is not None:
         ok &= np.isfinite(values(df, spec.constraint_weights))
+    if spec.cluster is not None:
+        ok &= df[spec.cluster].is_not_null().to_numpy()
     return ok
 
 
@@ -236,7 +242,10 @@ def fit_date(
         g, cov_g = _lstsq(Z, y, w)
         out.iterations = 1
     elif backend == "statsmodels":
-        g, cov_g, r2, adj = _statsmodels_wls(Z, y, w)
+        groups = None
+        if spec.cluster is not None:
+            groups = part[spec.cluster].to_numpy()[used]
+        g, cov_g, r2, adj = _statsmodels_wls(Z, y, w, cov_type=spec.cov_type, groups=groups)
         out.iterations = 1
     else:
         g, cov_g, out.iterations, converged = _statsmodels_rlm(Z, y, w, spec)
@@ -306,9 +315,17 @@ def _lstsq(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _statsmodels_wls(
-    z: np.ndarray, y: np.ndarray, w: np.ndarray
+    z: np.ndarray, y: np.ndarray, w: np.ndarray, *, cov_type: str = "classical",
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, float]:  # fmt: skip
-    res = sm.WLS(y, z, weights=w).fit()
+    """statsmodels WLS; ``cov_type`` "classical" (nonrobust), "HC0", "HC1" or "cluster"."""
+    if cov_type == "classical":
+        res = sm.WLS(y, z, weights=w).fit()
+    elif cov_type == "cluster":
+        _, codes = np.unique(groups, return_inverse=True)
+        res = sm.WLS(y, z, weights=w).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    else:
+        res = sm.WLS(y, z, weights=w).fit(cov_type=cov_type)
     n, p = z.shape
     if n == p:
         return np.asarray(res.params), np.full((p, p), np.nan), float(res.rsquared), np.nan

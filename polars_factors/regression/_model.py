@@ -19,10 +19,12 @@ from polars_factors.exprs._core import clean
 from polars_factors.regression import _solve
 from polars_factors.typing import ColumnNames
 
-__all__ = ["CrossSectionMethod", "Model", "build_model", "check_industry_names"]
+__all__ = ["CovType", "CrossSectionMethod", "Model", "build_model", "check_industry_names"]
 
 CrossSectionMethod = Literal["ols", "wls", "huber"]
 _METHODS = ("ols", "wls", "huber")
+CovType = Literal["classical", "HC0", "HC1", "cluster"]
+COV_TYPES = ("classical", "HC0", "HC1", "cluster")
 
 #: Kinds of factor, in model order.
 STYLE, COUNTRY, INDUSTRY = 0, 1, 2
@@ -47,6 +49,8 @@ class Model:
     asset: str
     date_dtype: pl.DataType
     tmp: str
+    cov_type: CovType = "classical"
+    cluster: str | None = None
 
     # -- names -------------------------------------------------------------------
     def col(self, name: str) -> str:
@@ -97,6 +101,8 @@ class Model:
             present.append(clean(self.weights) > 0)
         if self.constraint_weights is not None:
             present.append(clean(self.constraint_weights).is_not_null())
+        if self.cluster is not None:
+            present.append(pl.col(self.cluster).is_not_null())
         return pl.all_horizontal(present).fill_null(value=False)
 
     def row_columns(self) -> list[pl.Expr]:
@@ -120,6 +126,8 @@ class Model:
             exprs.append(pl.any_horizontal(negative).fill_null(value=False).alias(self.col("neg")))
         if self.constraint_weights is not None:
             exprs.append(pl.when(used).then(clean(self.constraint_weights)).alias(self.col("cw")))
+        if self.cluster is not None:
+            exprs.append(pl.col(self.cluster).alias(self.col("cl")))
         return exprs
 
     def cell_sums(self, weight: pl.Expr) -> list[pl.Expr]:
@@ -165,6 +173,8 @@ def build_model(
     constraint_weights: str | None,
     method: str,
     huber_t: float,
+    cov_type: str = "classical",
+    cluster: str | None = None,
     max_iter: int,
     tol: float,
     warn_excluded: float,
@@ -173,6 +183,7 @@ def build_model(
 ) -> Model:
     """Check every argument against the schema; raise the precise error."""
     _validate.check_choice("method", method, _METHODS)
+    _check_cov_type(schema, cov_type, cluster, method)
     if not isinstance(returns, str):
         msg = f"`returns` must be one column name; got {returns!r}."
         raise TypeError(msg)
@@ -233,7 +244,27 @@ def build_model(
         asset=asset,
         date_dtype=schema[date],
         tmp=temp_name(set(schema.names()), "cs_", prefix=True),
+        cov_type=cov_type,  # type: ignore[arg-type]
+        cluster=cluster,
     )
+
+
+def _check_cov_type(schema: pl.Schema, cov_type: str, cluster: str | None, method: str) -> None:
+    _validate.check_choice("cov_type", cov_type, COV_TYPES)
+    if method == "huber" and cov_type != "classical":
+        msg = (
+            f"cov_type={cov_type!r} applies to method='ols' or 'wls'; a Huber fit reports "
+            "statsmodels' H1 standard errors (already robust to outliers)."
+        )
+        raise ValueError(msg)
+    if cov_type == "cluster":
+        if cluster is None:
+            msg = "cov_type='cluster' needs cluster=<column> (e.g. the sector column)."
+            raise ValueError(msg)
+        _validate.check_columns_exist(schema, [cluster], role="cluster column")
+    elif cluster is not None:
+        msg = f"cluster={cluster!r} is only used with cov_type='cluster' (got {cov_type!r})."
+        raise ValueError(msg)
 
 
 def check_industry_names(

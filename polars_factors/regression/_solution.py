@@ -403,6 +403,43 @@ def warn_unsolved(model: Model, stats: pl.DataFrame) -> None:
     warnings.warn(msg, DataLossWarning, stacklevel=user_stacklevel())
 
 
+def robust_cov(
+    ctx: Context, fit: _cross.LinearFit, model: Model, meat_cells: pl.DataFrame
+) -> FloatArray:
+    """``(G, K, K)`` HC0/HC1/cluster covariance of the dates of ``ctx`` (``model.cov_type``).
+
+    ``meat_cells``: for HC0/HC1 the cell sums of the rows with weight
+    :math:`(w e)^2`; for clusters, per (date, cluster, industry) the sums of
+    :math:`w e` and :math:`w e x` (see ``cross_sectional._meat_cells``).
+    """
+    cells = meat_cells.join(ctx.date_index, on=model.date, how="inner", nulls_equal=True)
+    if model.industry is not None:
+        cells = cells.join(ctx.industry_index, on=model.ind, how="left")
+    if model.cov_type in ("HC0", "HC1"):
+        meat = assemble(cells, model, n_dates=ctx.n_dates, n_industries=len(ctx.industries)).xtx
+        hc1 = model.cov_type == "HC1"
+        factor = _cross.hc_factor(ctx.design.n_obs, fit.n_free, small_sample=hc1)
+    else:
+        cl = model.col("cl")
+        ids = cells.select(cl).unique().with_row_index(model.col("cid"))
+        cells = cells.join(ids, on=cl, how="left", nulls_equal=True)
+        jid = None
+        if ctx.industries:
+            jid = cells.get_column(model.col("jid")).fill_null(-1).to_numpy()
+        meat, n_clusters = _cross.cluster_meat(
+            group=cells.get_column(model.col("gid")).to_numpy(),
+            cluster=cells.get_column(model.col("cid")).to_numpy(),
+            industry=jid,
+            score=cells.select(model.first_names[: model.n_styles]).to_numpy(),
+            score_one=cells.get_column(model.col("sw")).to_numpy(),
+            n_groups=ctx.n_dates,
+            n_industries=len(ctx.industries),
+            country=model.country is not None,
+        )
+        factor = _cross.cluster_factor(n_clusters, ctx.design.n_obs, fit.n_free)
+    return _cross.sandwich_cov(fit, meat, ctx.transform, factor)
+
+
 def solve_batch(
     cells: pl.DataFrame, model: Model, *, industries: list[str] | None = None, warn: bool = True
 ) -> pl.DataFrame:
@@ -414,6 +451,12 @@ def solve_batch(
     of its dates (checked by the caller); ``warn=False`` leaves the per-date warnings
     to the caller.
     """
+    meat_cells = None
+    if model.cov_type != "classical":
+        # The cells of the fit and those of the robust covariance's second pass, tagged.
+        part = pl.col(model.col("part"))
+        meat_cells = cells.filter(part == 1).drop(model.col("part"))
+        cells = cells.filter(part == 0).drop(model.col("part"), model.col("cl"), strict=False)
     if industries is None:
         check_cells(cells, model)
         industries = industries_of(cells, model)
@@ -426,6 +469,8 @@ def solve_batch(
             cells.filter(chunks.is_null() if i is None else chunks == i), model, industries
         )
         fit, cov = solve_linear(ctx)
+        if meat_cells is not None:
+            cov = robust_cov(ctx, fit, model, meat_cells)
         frames.append(
             solution_frame(
                 model, ctx, factor_returns=fit.factor_returns, cov=cov, ssr=fit.ssr,

@@ -8,16 +8,23 @@ small per-date systems are solved together in numpy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING, Generic, Literal
 
 import polars as pl
 
 from polars_factors import _validate
 from polars_factors._units import check_units
 from polars_factors.regression import _huber, _solution
-from polars_factors.regression._model import COUNTRY, INDUSTRY, STYLE, Model, build_model
+from polars_factors.regression._model import (
+    COUNTRY,
+    INDUSTRY,
+    STYLE,
+    CovType,
+    Model,
+    build_model,
+)
 from polars_factors.typing import FrameT
 
 if TYPE_CHECKING:
@@ -104,6 +111,8 @@ def cross_section(
     method: CrossSectionMethod = "wls",
     huber_t: float = 1.345,
     constraint_weights: str | None = None,
+    cov_type: CovType = "classical",
+    cluster: str | None = None,
     date: str = "date",
     asset: str = "asset",
     max_iter: int = 50,
@@ -142,6 +151,16 @@ def cross_section(
         With ``industry`` and ``country``: the weights whose industry shares
         :math:`c_j` enter the constraint :math:`\sum_j c_j f_j = 0` (e.g. market cap).
         Default: equal shares of the industries present on the date.
+    cov_type
+        Standard errors of ``method="ols"`` / ``"wls"``, as statsmodels
+        ``WLS(...).fit(cov_type=...)``: ``"classical"`` (homoskedastic, the default),
+        ``"HC0"`` (White), ``"HC1"`` (HC0 times :math:`n/(n-p)`), or ``"cluster"``
+        (errors correlated within the groups of ``cluster`` on a date, with
+        statsmodels' small-sample correction). The robust ones take a second pass
+        over the rows (their residuals); the factor returns do not change.
+    cluster
+        With ``cov_type="cluster"``: the column of the groups (e.g. the sector).
+        Rows with a null group are left out of the fit, like a null model column.
     date, asset
         Names of the panel keys.
     max_iter, tol
@@ -174,7 +193,9 @@ def cross_section(
     ValueError
         Unknown ``method``, ``weights`` with ``method="ols"``, a country name equal
         to an exposure, ``constraint_weights`` without industry and country, bad
-        ``huber_t`` / ``max_iter`` / ``tol``.
+        ``huber_t`` / ``max_iter`` / ``tol``; an unknown ``cov_type``, a robust one
+        with ``method="huber"``, ``cov_type="cluster"`` without ``cluster`` or
+        ``cluster`` without it.
     WeightError
         Negative ``weights`` or ``constraint_weights`` (when the data is read).
     InsufficientDataError
@@ -197,9 +218,12 @@ def cross_section(
     equations come from the cell sums; with industries and a country factor, the
     constraint :math:`\sum_j c_j f_j = 0` is substituted out (the largest-share
     industry is written in terms of the others), the reduced system solved, and the
-    returns and covariance mapped back. The standard errors are classical:
+    returns and covariance mapped back. The standard errors are classical by default:
     :math:`\hat\sigma^2 (X'WX)^{-1}` with :math:`\hat\sigma^2 = \sum w e^2/(n-p)`
-    (statsmodels ``WLS(...).bse``), :math:`p` the number of free parameters.
+    (statsmodels ``WLS(...).bse``), :math:`p` the number of free parameters; with
+    ``cov_type`` the sandwich :math:`(X'WX)^{-1} B (X'WX)^{-1}`, :math:`B = \sum w^2 e^2
+    x x'` (HC0/HC1) or :math:`\sum_c s_c s_c'`, :math:`s_c = \sum_{i \in c} w e x`
+    (clusters), computed from per-cell sums of a second pass.
 
     ``method="huber"`` runs statsmodels' ``RLM(M=HuberT(t=huber_t))`` algorithm on the
     :math:`\sqrt{w}`-scaled problem: OLS/WLS start, MAD scale of the residuals
@@ -252,6 +276,8 @@ def cross_section(
         constraint_weights=constraint_weights,
         method=method,
         huber_t=huber_t,
+        cov_type=cov_type,
+        cluster=cluster,
         max_iter=max_iter,
         tol=tol,
         warn_excluded=warn_excluded,
@@ -265,22 +291,34 @@ def cross_section(
     checked = _validate.check_magnitude(frame, squared, function="cross_section")
     lf = check_units(checked, [model.returns], function="cross_section").lazy()
     if model.method == "huber":
-        solution = _huber.solve(lf, model, engine=engine).lazy()
+        solution = fit = _huber.solve(lf, model, engine=engine).lazy()
     else:
         cells = (
             lf.select(model.row_columns())
             .group_by(model.cell)
             .agg(model.cell_sums(pl.col(model.col("w"))))
         )
-        solution = cells.map_batches(
-            partial(_solution.solve_batch, model=model),
-            schema=_solution.solution_schema(model),
-        )
+        schema = _solution.solution_schema(model)
+        # The fit itself (the same rows: a cluster column's nulls leave rows out too).
+        classical = replace(model, cov_type="classical")
+        fit = cells.map_batches(partial(_solution.solve_batch, model=classical), schema=schema)
+        solution = fit
+        if model.cov_type != "classical":
+            # A second pass: the residuals of the fit give the sandwich's middle sums;
+            # the dates are solved again (numpy on the cell sums) with them.
+            part = model.col("part")
+            solution = pl.concat(
+                [
+                    cells.with_columns(pl.lit(0, dtype=pl.Int8).alias(part)),
+                    _meat_cells(lf, fit, model).with_columns(pl.lit(1, dtype=pl.Int8).alias(part)),
+                ],
+                how="diagonal_relaxed",
+            ).map_batches(partial(_solution.solve_batch, model=model), schema=schema)
     result: CrossSectionResult[pl.LazyFrame] = CrossSectionResult(
         factor_returns=solution.select(
             model.date, "factor", "factor_return", "std_error", "t_stat"
         ),
-        residuals=_residuals(lf, solution, model),
+        residuals=_residuals(lf, fit, model),
         stats=solution.filter(pl.col(model.col("first"))).select(model.date, *_STATS),
         method=model.method,
     )
@@ -289,8 +327,39 @@ def cross_section(
     return result.collect(engine=engine)
 
 
+def _meat_cells(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:
+    r"""Sum the robust covariance's middle term from the rows and their residuals.
+
+    HC0/HC1: the cell sums with weight :math:`(w e)^2`; clusters: per (date, cluster,
+    industry) the scores :math:`\sum w e` and :math:`\sum w e x`. Rows without a
+    residual (left out, or their date unsolved) add nothing.
+    """
+    rows = _residual_rows(lf, solution, model, ordered=False)
+    rows = rows.filter(pl.col("residual").is_not_null())
+    score = pl.col(model.col("w")) * pl.col("residual")
+    if model.cov_type in ("HC0", "HC1"):
+        return rows.group_by(model.cell).agg(model.cell_sums(score * score))
+    return rows.group_by([*model.cell, model.col("cl")]).agg(
+        pl.len().alias(model.col("n_rows")),
+        score.sum().alias(model.col("sw")),
+        *(
+            (score * pl.col(z)).sum().alias(name)
+            for z, name in zip(model.z_names[:-1], model.first_names[: model.n_styles], strict=True)
+        ),
+    )
+
+
 def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:
     """``date, asset, residual`` for every row, in input order."""
+    rows = _residual_rows(lf, solution, model, ordered=True)
+    return rows.select(pl.col(model.date), pl.col(model.asset), pl.col("residual"))
+
+
+def _residual_rows(
+    lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model, *, ordered: bool
+) -> pl.LazyFrame:
+    """Return every row's model columns and ``residual`` (``ordered``: in input order)."""
+    order: Literal["left", "none"] = "left" if ordered else "none"
     kind = pl.col(model.col("kind"))
     fixed = model.fixed_factors
     coef = [model.col(f"b{i}") for i in range(len(fixed))]
@@ -316,7 +385,7 @@ def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.Laz
                 ),
             )
         )
-        rows = rows.join(wide, on=model.date, how="left", nulls_equal=True, maintain_order="left")
+        rows = rows.join(wide, on=model.date, how="left", nulls_equal=True, maintain_order=order)
         solved = pl.col(model.col("solved"))
         for i, b in enumerate(coef):
             x = pl.col(model.z_names[i]) if i < model.n_styles else pl.lit(1.0)
@@ -329,9 +398,9 @@ def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.Laz
         )
         rows = rows.join(
             industries, on=[model.date, model.ind], how="left", nulls_equal=True,
-            maintain_order="left",
+            maintain_order=order,
         )  # fmt: skip
         fitted = fitted + pl.col(model.col("bind"))
     # The industry return of a used row is null only when its date has no solution.
     residual = pl.when(pl.col(model.col("used")) & solved).then(pl.col(model.z_names[-1]) - fitted)
-    return rows.select(pl.col(model.date), pl.col(model.asset), residual.alias("residual"))
+    return rows.with_columns(residual.alias("residual"))

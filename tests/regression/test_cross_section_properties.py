@@ -214,3 +214,30 @@ def test_vif_at_least_one_and_invariant(data: st.DataObject, factor: float, c: f
             rel_tol=1e-6,
             abs_tol=1e-9,
         )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.sampled_from([0.25, 3.0, 1e3]), st.sampled_from(["HC0", "HC1", "cluster"]))
+def test_robust_std_errors_invariant_to_weight_scale(
+    data: st.DataObject, factor: float, cov_type: str
+) -> None:
+    """Scaling the weights leaves HC0, HC1 and clustered standard errors unchanged."""
+    df = draw_panel(data.draw).with_columns(
+        (pl.int_range(pl.len()) % 3).cast(pl.String).alias("grp")
+    )
+    opts = {**draw_options(data.draw), "method": "wls", "weights": "w", "cov_type": cov_type}
+    if cov_type == "cluster":
+        opts["cluster"] = "grp"
+    base = fit(df, opts)
+    if base is None:
+        return
+    scaled = fit(df.with_columns(pl.col("w") * factor), opts)
+    ok = base.stats["status"] == "ok"
+    pick = ["date", "factor", "std_error"]
+    loose = base.stats.filter(ok).select("date")
+    assert_frame_equal(
+        scaled.factor_returns.join(loose, on="date", maintain_order="left").select(pick),
+        base.factor_returns.join(loose, on="date", maintain_order="left").select(pick),
+        rel_tol=1e-6,
+        abs_tol=1e-9,
+    )

@@ -461,6 +461,90 @@ def style_vif(design: Design, fit: LinearFit, n_styles: int, *, centred: bool) -
         return np.asarray(np.where(ok & np.isfinite(vif), vif, np.nan))
 
 
+def sandwich_cov(
+    fit: LinearFit, meat: FloatArray, transform: FloatArray, factor: FloatArray
+) -> FloatArray:
+    r"""``(G, K, K)`` robust covariance ``factor`` :math:`T A^{-1} T' B T A^{-1} T'`.
+
+    :math:`A^{-1}` is the inverse of the reduced normal equations (``fit.inverse``) and
+    ``meat`` the ``(G, K, K)`` :math:`B` in the full factor space: for HC0
+    :math:`\sum_i w_i^2 e_i^2 x_i x_i'`, for clusters :math:`\sum_c s_c s_c'` with
+    :math:`s_c = \sum_{i \in c} w_i e_i x_i`. ``factor`` per date: 1 (HC0),
+    :math:`n/(n-p)` (HC1), or the cluster correction. NaN where unsolved.
+    """
+    t_t = np.swapaxes(transform, 1, 2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inner = fit.inverse @ (t_t @ meat @ transform) @ fit.inverse
+        cov = transform @ inner @ t_t
+    return np.asarray(cov * np.where(fit.solved, factor, np.nan)[:, None, None])
+
+
+def hc_factor(n_obs: FloatArray, n_free: IntArray, *, small_sample: bool) -> FloatArray:
+    r"""``(G,)`` scale of the HC0 sandwich: 1, or :math:`n/(n-p)` for HC1.
+
+    NaN where :math:`n \le p`: the residuals are zero by construction (an exact fit),
+    so no variance can be estimated, as for the classical standard errors.
+    """
+    n = np.asarray(n_obs, dtype=np.float64)
+    p = np.asarray(n_free, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = n / (n - p) if small_sample else np.ones(n.shape)
+    return np.asarray(np.where(n > p, out, np.nan))
+
+
+def cluster_factor(n_clusters: FloatArray, n_obs: FloatArray, n_free: IntArray) -> FloatArray:
+    r"""``(G,)`` statsmodels' cluster correction :math:`\frac{G}{G-1}\frac{n-1}{n-p}`.
+
+    (``use_correction=True`` with the degrees-of-freedom correction; NaN with one
+    cluster or :math:`n \le p`.)
+    """
+    g = np.asarray(n_clusters, dtype=np.float64)
+    n = np.asarray(n_obs, dtype=np.float64)
+    p = np.asarray(n_free, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = g / (g - 1.0) * (n - 1.0) / (n - p)
+    return np.asarray(np.where((g > 1) & (n > p), out, np.nan))
+
+
+def cluster_meat(
+    *,
+    group: IntArray,
+    cluster: IntArray,
+    industry: IntArray | None,
+    score: FloatArray,
+    score_one: FloatArray,
+    n_groups: int,
+    n_industries: int,
+    country: bool,
+) -> tuple[FloatArray, FloatArray]:
+    r"""``(G, K, K)`` :math:`\sum_c s_c s_c'` and ``(G,)`` clusters per date.
+
+    The input is one row per (date, cluster, industry) cell: ``score`` ``(C, P)``
+    :math:`\sum w e x` of the styles and ``score_one`` ``(C,)`` :math:`\sum w e`
+    (the industry's and the country's entry of the score). ``cluster`` numbers the
+    clusters within the whole input (``-1``: none).
+    """
+    p = score.shape[1]
+    k = p + int(country) + n_industries
+    full = np.zeros((score.shape[0], k))
+    full[:, :p] = score
+    if country:
+        full[:, p] = score_one
+    if n_industries and industry is not None:
+        j = np.asarray(industry, dtype=np.intp)
+        rows = np.flatnonzero(j >= 0)
+        full[rows, p + int(country) + j[rows]] = score_one[rows]
+    # Scores per (date, cluster), then their outer products summed per date.
+    g = np.asarray(group, dtype=np.intp)
+    c = np.asarray(cluster, dtype=np.intp)
+    keys, key_index = np.unique(np.stack([g, c], axis=1), axis=0, return_inverse=True)
+    s_c = group_sum(full, key_index.reshape(-1), len(keys))
+    outer = s_c[:, :, None] * s_c[:, None, :]
+    meat = group_sum(outer, keys[:, 0], n_groups)
+    n_clusters = np.bincount(keys[:, 0], minlength=n_groups).astype(np.float64)
+    return meat, n_clusters
+
+
 def huber_h1_factor(
     *, n_obs: FloatArray, n_free: IntArray, scale: FloatArray, sum_dpsi: FloatArray,
     sum_psi2: FloatArray,
