@@ -10,7 +10,8 @@ factor model, read from parquet. In the same run, on the same file, compare
   (``country=True, constraint_weights="cap"``) and ``method="huber"``;
 - (a) the IO floor: a streaming scan that only sums the columns the regression reads;
 - (b) polars-ols ``least_squares.wls`` in ``group_by("date")`` with one-hot industries;
-- (c) a pandas groupby loop calling statsmodels ``WLS`` per date;
+- (c) a pandas groupby loop calling statsmodels ``WLS`` per date; ``statsmodels_wls_hc1``
+  the same loop with ``.fit(cov_type="HC1")`` (vs ``ours_hc1``);
 - (d) a pandas groupby loop calling statsmodels ``RLM(HuberT())`` per date (the Huber
   reference);
 - (e) polars-ds 0.13, the Polars peer: ``lin_reg`` (``polars_ds.exprs.expr_linear``) per
@@ -22,9 +23,11 @@ factor model, read from parquet. In the same run, on the same file, compare
 Ours is also timed as ``ours_factor_returns`` (the same call as ``ours``, which
 collects only the factor returns) and ``ours_residuals`` (``pl.collect_all`` of the
 factor returns and the sum of ``result.residuals``, streaming): the price of the
-residuals.
+residuals; and as ``ours_hc1`` (``cov_type="HC1"``) and ``ours_cluster``
+(``cov_type="cluster", cluster="industry"``), streaming: the price of robust standard
+errors (a second pass over the rows).
 
-(c) and (d) are timed on the first ``--sm-dates`` dates (default 200) and scaled
+(c) (both loops) and (d) are timed on the first ``--sm-dates`` dates (default 200) and scaled
 linearly to the whole panel; the table says so. Ours and (a) also run on a second
 panel of 10,000 dates x 3,000 assets, to show that time grows linearly and memory
 stays flat with the number of dates.
@@ -35,7 +38,8 @@ factor returns + residuals at most 1.5x the factor returns alone, and at least 2
 than (e) with residuals.
 
 Before any timing, our factor returns are compared with polars-ols on every date and
-with statsmodels (WLS params and bse, RLM params and bse) on a few dates; the
+with statsmodels (WLS params and bse, HC1 and industry-clustered bse, RLM params and
+bse) on a few dates; the
 constrained model is checked against the unconstrained one (same styles; country +
 constrained industry = unconstrained industry; the cap-weighted industry returns sum
 to 0). Then (``verify_peers``, in its own child) every polars-ds coefficient is
@@ -85,6 +89,7 @@ MIN_MEMBERS = 5  # assets per industry, at least
 FULL = {"main": (2_000, 3_000), "big": (10_000, 3_000), "sm_dates": 200}
 SMALL = {"main": (250, 1_000), "big": (1_250, 1_000), "sm_dates": 50}
 Engine = Literal["streaming", "in-memory"]
+CovType = Literal["classical", "HC1", "cluster"]
 VERSIONS = ("polars", "polars-ols", "polars-ds", "pandas", "statsmodels", "numpy")
 FACTORS = [*STYLES, *INDUSTRIES]
 # polars-ds against ours, cell by cell: within PEER_RTOL relative or PEER_ATOL absolute.
@@ -177,6 +182,8 @@ def _ours_result(
     check_keys: bool = False,
     barra: bool = False,
     method: Literal["wls", "huber"] = "wls",
+    cov_type: CovType = "classical",
+    cluster: str | None = None,
 ) -> pf.CrossSectionResult[pl.LazyFrame]:
     return pf.cross_section(
         pl.scan_parquet(path),
@@ -187,6 +194,8 @@ def _ours_result(
         weights="w",
         method=method,
         constraint_weights="cap" if barra else None,
+        cov_type=cov_type,
+        cluster=cluster,
         check_keys=check_keys,
         engine=engine,
     )
@@ -199,8 +208,18 @@ def _ours(
     check_keys: bool = False,
     barra: bool = False,
     method: Literal["wls", "huber"] = "wls",
+    cov_type: CovType = "classical",
+    cluster: str | None = None,
 ) -> pl.DataFrame:
-    res = _ours_result(path, engine=engine, check_keys=check_keys, barra=barra, method=method)
+    res = _ours_result(
+        path,
+        engine=engine,
+        check_keys=check_keys,
+        barra=barra,
+        method=method,
+        cov_type=cov_type,
+        cluster=cluster,
+    )
     return res.factor_returns.collect(engine=engine)
 
 
@@ -243,6 +262,14 @@ def run_ours_barra(path: Path, _: dt.date | None) -> Checksum:
 
 def run_ours_huber(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, method="huber"))
+
+
+def run_ours_hc1(path: Path, _: dt.date | None) -> Checksum:
+    return _checksum(_ours(path, cov_type="HC1"))
+
+
+def run_ours_cluster(path: Path, _: dt.date | None) -> Checksum:
+    return _checksum(_ours(path, cov_type="cluster", cluster="industry"))
 
 
 def run_ours_factor_returns(path: Path, _: dt.date | None) -> Checksum:
@@ -361,13 +388,20 @@ def _read_pandas(path: Path, filters: list[tuple[str, str, Any]] | None) -> Any:
 
 
 def statsmodels_loop(
-    path: Path, filters: list[tuple[str, str, Any]] | None, *, method: Literal["wls", "huber"]
+    path: Path,
+    filters: list[tuple[str, str, Any]] | None,
+    *,
+    method: Literal["wls", "huber"],
+    cov_type: CovType = "classical",
 ) -> Any:
     """A pandas groupby loop calling statsmodels per date; the efficient version.
 
     Dummies are built once, and each date fits on numpy slices (no per-date pandas
     frames), so the loop measures statsmodels, not pandas indexing. Huber follows the
     package's definition: RLM on sqrt(w)-scaled data, HuberT(1.345), MAD scale.
+    ``cov_type`` (WLS only): ``.fit()`` (classical), ``.fit(cov_type="HC1")``, or
+    ``.fit(cov_type="cluster", cov_kwds={"groups": ...})`` with the integer codes of
+    the industries of the date's rows.
     """
     import pandas as pd  # noqa: PLC0415
     import statsmodels.api as sm  # noqa: PLC0415
@@ -376,10 +410,15 @@ def statsmodels_loop(
     dummies = pd.get_dummies(df["industry"], dtype=float)[INDUSTRIES]
     x = np.column_stack([df[STYLES].to_numpy(), dummies.to_numpy()])
     y, w = df["ret"].to_numpy(), df["w"].to_numpy()
+    codes = pd.factorize(df["industry"])[0] if cov_type == "cluster" else None
     rows = []
     for date, idx in df.groupby("date", sort=True).indices.items():
         if method == "wls":
-            fit = sm.WLS(y[idx], x[idx], weights=w[idx]).fit()
+            model = sm.WLS(y[idx], x[idx], weights=w[idx])
+            if codes is not None:
+                fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes[idx]})
+            else:
+                fit = model.fit(cov_type="nonrobust" if cov_type == "classical" else cov_type)
         else:
             sw = np.sqrt(w[idx])
             model = sm.RLM(y[idx] * sw, x[idx] * sw[:, None], M=sm.robust.norms.HuberT(1.345))
@@ -402,6 +441,11 @@ def _before(day: dt.date | None) -> list[tuple[str, str, Any]] | None:
 
 def run_statsmodels_wls(path: Path, before: dt.date | None) -> Checksum:
     out = statsmodels_loop(path, _before(before), method="wls")
+    return float(out["factor_return"].sum()), int(out["date"].nunique())
+
+
+def run_statsmodels_wls_hc1(path: Path, before: dt.date | None) -> Checksum:
+    out = statsmodels_loop(path, _before(before), method="wls", cov_type="HC1")
     return float(out["factor_return"].sum()), int(out["date"].nunique())
 
 
@@ -443,6 +487,16 @@ VARIANTS = [
         run_ours_residuals,
     ),
     bench.Variant(
+        "ours_hc1",
+        'WLS, cov_type="HC1" (robust std errors: a second pass over the rows), streaming',
+        run_ours_hc1,
+    ),
+    bench.Variant(
+        "ours_cluster",
+        'WLS, cov_type="cluster", cluster="industry" (clustered std errors), streaming',
+        run_ours_cluster,
+    ),
+    bench.Variant(
         "polars_ols",
         "(b) polars-ols `least_squares.wls` in group_by(date), one-hot industries",
         run_polars_ols,
@@ -454,6 +508,13 @@ VARIANTS = [
         run_statsmodels_wls,
         subset=True,
         ref="ours",
+    ),
+    bench.Variant(
+        "statsmodels_wls_hc1",
+        '(c) same loop, statsmodels `WLS(...).fit(cov_type="HC1")` per date',
+        run_statsmodels_wls_hc1,
+        subset=True,
+        ref="ours_hc1",
     ),
     bench.Variant(
         "statsmodels_rlm",
@@ -535,6 +596,17 @@ def verify(path: Path, n_dates: int, tolerance: float) -> dict[str, float]:
     checks["statsmodels WLS bse, 3 dates"] = _max_diff(
         ours_se, _wide(sm, "std_error"), factors, "sm WLS bse"
     )
+    # Robust std errors against statsmodels' on the same dates.
+    for label, cov_type, cluster in (
+        ("HC1", "HC1", None),
+        ("cluster (industry)", "cluster", "industry"),
+    ):
+        robust = _wide(_ours(path, cov_type=cov_type, cluster=cluster), "std_error")
+        theirs = statsmodels_loop(path, [("date", "in", pick)], method="wls", cov_type=cov_type)
+        sm_robust = pl.from_pandas(theirs).with_columns(pl.col("date").cast(pl.Date))
+        checks[f"statsmodels WLS {label} bse, 3 dates"] = _max_diff(
+            robust, _wide(sm_robust, "std_error"), factors, f"sm WLS {label} bse"
+        )
 
     # Barra: same fitted model, reparametrized.
     barra = _wide(_ours(path, barra=True))
@@ -679,7 +751,15 @@ def check_sums(
     """Repeated runs and engines of the same model must give the same sum of returns;
     the variants with residuals, the sum of our residuals (``verify_peers``)."""
     n_dates, n_assets = shape
-    same = ("ours", "ours_in_memory", "ours_check_keys", "ours_factor_returns", "polars_ols")
+    same = (
+        "ours",
+        "ours_in_memory",
+        "ours_check_keys",
+        "ours_factor_returns",
+        "ours_hc1",  # robust std errors: same factor returns
+        "ours_cluster",
+        "polars_ols",
+    )
     bench.check_checksums(results, (*same, "polars_ds"), 1e-8 * n_dates, "sum of factor returns")
     for name, ref in expected.items():
         for run in results.get(name, []):
@@ -811,6 +891,15 @@ def _goals(
     if "polars_ds" in full_s and "ours_factor_returns" in full_s:
         ratio = full_s["polars_ds"] / full_s["ours_factor_returns"]
         goals.append(f"- WLS, factor returns only: polars-ds / ours: **{ratio:.1f}** (no goal)")
+    for name, label in (("ours_hc1", "HC1"), ("ours_cluster", "cluster")):
+        if name in full_s:
+            ratio = full_s[name] / ours
+            goals.append(f"- WLS: {label} / classical (ours): **{ratio:.2f}** (no goal)")
+    if "statsmodels_wls_hc1" in full_s and "ours_hc1" in full_s:
+        ratio = full_s["statsmodels_wls_hc1"] / full_s["ours_hc1"]
+        goals.append(
+            f"- WLS: statsmodels WLS HC1 loop (scaled) / ours HC1: **{ratio:.1f}** (no goal)"
+        )
     if "statsmodels_rlm" in full_s and "ours_huber" in full_s:
         vs_rlm = full_s["statsmodels_rlm"] / full_s["ours_huber"]
         goals.append(
@@ -965,7 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
         names, main_path, args.repeats, subset_args=subset_args, label="main", width=20
     )
     check_sums(results, main_shape, expected)
-    subset = [n for n in ("statsmodels_wls", "statsmodels_rlm") if n in results]
+    subset = [
+        n for n in ("statsmodels_wls", "statsmodels_wls_hc1", "statsmodels_rlm") if n in results
+    ]
     bench.check_counts(results, subset, sm_dates, "dates")
     big = None
     if big_path is not None:
