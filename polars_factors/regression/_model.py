@@ -23,8 +23,8 @@ __all__ = ["CovType", "CrossSectionMethod", "Model", "build_model", "check_indus
 
 CrossSectionMethod = Literal["ols", "wls", "huber"]
 _METHODS = ("ols", "wls", "huber")
-CovType = Literal["classical", "HC0", "HC1", "cluster"]
-COV_TYPES = ("classical", "HC0", "HC1", "cluster")
+CovType = Literal["classical", "HC0", "HC1", "HC2", "HC3", "cluster"]
+COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "cluster")
 
 #: Kinds of factor, in model order.
 STYLE, COUNTRY, INDUSTRY = 0, 1, 2

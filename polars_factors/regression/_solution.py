@@ -415,7 +415,7 @@ def robust_cov(
     cells = meat_cells.join(ctx.date_index, on=model.date, how="inner", nulls_equal=True)
     if model.industry is not None:
         cells = cells.join(ctx.industry_index, on=model.ind, how="left")
-    if model.cov_type in ("HC0", "HC1"):
+    if model.cov_type in ("HC0", "HC1", "HC2", "HC3"):
         meat = assemble(cells, model, n_dates=ctx.n_dates, n_industries=len(ctx.industries)).xtx
         hc1 = model.cov_type == "HC1"
         factor = _cross.hc_factor(ctx.design.n_obs, fit.n_free, small_sample=hc1)
@@ -438,6 +438,60 @@ def robust_cov(
         )
         factor = _cross.cluster_factor(n_clusters, ctx.design.n_obs, fit.n_free)
     return _cross.sandwich_cov(fit, meat, ctx.transform, factor)
+
+
+def leverage_names(model: Model) -> tuple[list[str], list[str], str]:
+    """Columns of :func:`leverage_table`: ``a`` (``k <= l``), ``b`` per style, ``c``."""
+    p = model.n_styles
+    a = [model.col(f"la{k}_{m}") for k in range(p) for m in range(k, p)]
+    return a, [model.col(f"lb{k}") for k in range(p)], model.col("lc")
+
+
+def leverage_schema(model: Model) -> pl.Schema:
+    """Return the schema of :func:`leverage_table` (known before the data is read)."""
+    a, b, c = leverage_names(model)
+    keys: dict[str, pl.DataType] = {model.date: model.date_dtype}
+    if model.industry is not None:
+        keys[model.ind] = pl.String()
+    return pl.Schema({**keys, **dict.fromkeys([*a, *b, c], pl.Float64())})
+
+
+def leverage_table(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
+    r"""Per (date, industry): the coefficients of a row's leverage (HC2/HC3).
+
+    A used row's leverage is :math:`h = w (z' a z + 2 b' z + c)` with the columns of
+    :func:`leverage_names` (the ``map_batches`` step that feeds the HC2/HC3 pass).
+    """
+    industries = industries_of(cells, model)
+    chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
+    chunks = cells.select(chunk).get_column(model.col("chunk"))
+    names_a, names_b, name_c = leverage_names(model)
+    p = model.n_styles
+    frames = []
+    for i in chunks.unique().sort(nulls_last=True):
+        ctx = prepare(
+            cells.filter(chunks.is_null() if i is None else chunks == i), model, industries
+        )
+        fit, _ = solve_linear(ctx)
+        a, b, c = _cross.leverage_coefficients(
+            fit, ctx.transform, n_styles=p, country=model.country is not None,
+            n_industries=len(industries),
+        )  # fmt: skip
+        j = b.shape[1]
+        gid = pl.int_range(0, ctx.n_dates * j, eager=True) // j
+        columns: dict[str, pl.Series] = {model.date: ctx.dates.gather(gid)}
+        if model.industry is not None:
+            columns[model.ind] = pl.Series(industries * ctx.n_dates, dtype=pl.String)
+        pairs = [(k, m) for k in range(p) for m in range(k, p)]
+        for name, (k, m) in zip(names_a, pairs, strict=True):
+            columns[name] = pl.Series(a[:, k, m], dtype=pl.Float64).gather(gid)
+        for k, name in enumerate(names_b):
+            columns[name] = pl.Series(b[:, :, k].reshape(-1), dtype=pl.Float64)
+        columns[name_c] = pl.Series(c.reshape(-1), dtype=pl.Float64)
+        frames.append(pl.DataFrame(columns))
+    if not frames:
+        return pl.DataFrame(schema=leverage_schema(model))
+    return pl.concat(frames).cast(leverage_schema(model))
 
 
 def solve_batch(

@@ -154,7 +154,9 @@ def cross_section(
     cov_type
         Standard errors of ``method="ols"`` / ``"wls"``, as statsmodels
         ``WLS(...).fit(cov_type=...)``: ``"classical"`` (homoskedastic, the default),
-        ``"HC0"`` (White), ``"HC1"`` (HC0 times :math:`n/(n-p)`), or ``"cluster"``
+        ``"HC0"`` (White), ``"HC1"`` (HC0 times :math:`n/(n-p)`), ``"HC2"`` /
+        ``"HC3"`` (squared residuals over :math:`1 - h` / :math:`(1 - h)^2`, :math:`h`
+        the row's leverage), or ``"cluster"``
         (errors correlated within the groups of ``cluster`` on a date, with
         statsmodels' small-sample correction). The robust ones take a second pass
         over the rows (their residuals); the factor returns do not change.
@@ -221,9 +223,11 @@ def cross_section(
     returns and covariance mapped back. The standard errors are classical by default:
     :math:`\hat\sigma^2 (X'WX)^{-1}` with :math:`\hat\sigma^2 = \sum w e^2/(n-p)`
     (statsmodels ``WLS(...).bse``), :math:`p` the number of free parameters; with
-    ``cov_type`` the sandwich :math:`(X'WX)^{-1} B (X'WX)^{-1}`, :math:`B = \sum w^2 e^2
-    x x'` (HC0/HC1) or :math:`\sum_c s_c s_c'`, :math:`s_c = \sum_{i \in c} w e x`
-    (clusters), computed from per-cell sums of a second pass.
+    ``cov_type`` the sandwich :math:`(X'WX)^{-1} B (X'WX)^{-1}`, with
+    :math:`B = \sum w^2 e^2 x x'` (HC0/HC1; the squares divided by :math:`1-h` or
+    :math:`(1-h)^2` for HC2/HC3) or :math:`\sum_c s_c s_c'`,
+    :math:`s_c = \sum_{i \in c} w e x` (clusters), computed from per-cell sums of a
+    second pass.
 
     ``method="huber"`` runs statsmodels' ``RLM(M=HuberT(t=huber_t))`` algorithm on the
     :math:`\sqrt{w}`-scaled problem: OLS/WLS start, MAD scale of the residuals
@@ -307,10 +311,18 @@ def cross_section(
             # A second pass: the residuals of the fit give the sandwich's middle sums;
             # the dates are solved again (numpy on the cell sums) with them.
             part = model.col("part")
+            leverage = None
+            if model.cov_type in ("HC2", "HC3"):
+                leverage = cells.map_batches(
+                    partial(_solution.leverage_table, model=classical),
+                    schema=_solution.leverage_schema(model),
+                )
             solution = pl.concat(
                 [
                     cells.with_columns(pl.lit(0, dtype=pl.Int8).alias(part)),
-                    _meat_cells(lf, fit, model).with_columns(pl.lit(1, dtype=pl.Int8).alias(part)),
+                    _meat_cells(lf, fit, model, leverage).with_columns(
+                        pl.lit(1, dtype=pl.Int8).alias(part)
+                    ),
                 ],
                 how="diagonal_relaxed",
             ).map_batches(partial(_solution.solve_batch, model=model), schema=schema)
@@ -327,10 +339,14 @@ def cross_section(
     return result.collect(engine=engine)
 
 
-def _meat_cells(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:
+def _meat_cells(
+    lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model, leverage: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     r"""Sum the robust covariance's middle term from the rows and their residuals.
 
-    HC0/HC1: the cell sums with weight :math:`(w e)^2`; clusters: per (date, cluster,
+    HC0/HC1: the cell sums with weight :math:`(w e)^2` (over :math:`1-h` or
+    :math:`(1-h)^2` for HC2/HC3, ``leverage`` the :func:`_solution.leverage_table`
+    plan); clusters: per (date, cluster,
     industry) the scores :math:`\sum w e` and :math:`\sum w e x`. Rows without a
     residual (left out, or their date unsolved) add nothing.
     """
@@ -339,6 +355,17 @@ def _meat_cells(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.La
     score = pl.col(model.col("w")) * pl.col("residual")
     if model.cov_type in ("HC0", "HC1"):
         return rows.group_by(model.cell).agg(model.cell_sums(score * score))
+    if model.cov_type in ("HC2", "HC3"):
+        assert leverage is not None
+        rows = rows.join(leverage, on=model.cell, how="left", nulls_equal=True)
+        room = (1.0 - _leverage(model)).alias(model.col("room"))
+        rows = rows.with_columns(room)
+        room_col = pl.col(model.col("room"))
+        scale = room_col if model.cov_type == "HC2" else room_col * room_col
+        # A row of leverage 1 is fitted exactly (its own industry): its residual is 0
+        # and it adds nothing (rather than 0 / 0).
+        weight = pl.when(room_col > _LEVERAGE_ONE).then(score * score / scale).otherwise(0.0)
+        return rows.group_by(model.cell).agg(model.cell_sums(weight))
     return rows.group_by([*model.cell, model.col("cl")]).agg(
         pl.len().alias(model.col("n_rows")),
         score.sum().alias(model.col("sw")),
@@ -347,6 +374,24 @@ def _meat_cells(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.La
             for z, name in zip(model.z_names[:-1], model.first_names[: model.n_styles], strict=True)
         ),
     )
+
+
+#: ``1 - h`` at or below this is a leverage of 1 up to rounding.
+_LEVERAGE_ONE = 1e-10
+
+
+def _leverage(model: Model) -> pl.Expr:
+    r""":math:`h = w (z' a z + 2 b' z + c)` from the joined :func:`leverage_table` columns."""
+    names_a, names_b, name_c = _solution.leverage_names(model)
+    z = [pl.col(c) for c in model.z_names[:-1]]
+    p = model.n_styles
+    pairs = [(k, m) for k in range(p) for m in range(k, p)]
+    quad = [
+        pl.col(name) * z[k] * z[m] * (1.0 if k == m else 2.0)
+        for name, (k, m) in zip(names_a, pairs, strict=True)
+    ]
+    lin = [2.0 * pl.col(name) * z[k] for k, name in enumerate(names_b)]
+    return pl.col(model.col("w")) * pl.sum_horizontal(*quad, *lin, pl.col(name_c))
 
 
 def _residuals(lf: pl.LazyFrame, solution: pl.LazyFrame, model: Model) -> pl.LazyFrame:

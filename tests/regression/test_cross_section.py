@@ -396,6 +396,13 @@ ROBUST: dict[str, Spec] = {
         industry="ind", country=True, weights="w", constraint_weights="mcap", cov_type="HC0"
     ),
     "HC1 constrained equal": Spec(industry="ind", country=True, cov_type="HC1", method="ols"),
+    "HC2 wls industry": Spec(industry="ind", weights="w", cov_type="HC2"),
+    "HC3 ols styles": Spec(method="ols", cov_type="HC3"),
+    "HC3 wls country": Spec(country=True, weights="w", cov_type="HC3"),
+    "HC2 constrained cap": Spec(
+        industry="ind", country=True, weights="w", constraint_weights="mcap", cov_type="HC2"
+    ),
+    "HC3 constrained equal": Spec(industry="ind", country=True, cov_type="HC3", method="ols"),
     "cluster wls industry": Spec(industry="ind", weights="w", cov_type="cluster", cluster="grp"),
     "cluster constrained": Spec(
         industry="ind",
@@ -419,7 +426,7 @@ def with_groups(df: pl.DataFrame) -> pl.DataFrame:
 
 @pytest.mark.parametrize("case", list(ROBUST), ids=list(ROBUST))
 def test_robust_std_errors_match_statsmodels(rng: np.random.Generator, case: str) -> None:
-    # HC0 / HC1 / clustered standard errors against statsmodels WLS(...).fit(cov_type=...)
+    # HC0-HC3 / clustered standard errors against statsmodels WLS(...).fit(cov_type=...)
     # per date, on the messy panel (nulls, ragged dates, empty industries, a tiny date);
     # rows with a null cluster are left out of the fit, as statsmodels' missing="drop".
     spec = ROBUST[case]
@@ -463,7 +470,9 @@ def test_robust_std_errors_near_classical_when_homoskedastic() -> None:
     )  # fmt: skip
     kw: dict[str, Any] = {"industry": "ind", "method": "ols"}
     classical = pf.cross_section(df, "y", ["x1", "x2"], **kw).factor_returns["std_error"]
-    for cov_type, cluster in (("HC0", None), ("HC1", None), ("cluster", "grp")):
+    for cov_type, cluster in (
+        ("HC0", None), ("HC1", None), ("HC2", None), ("HC3", None), ("cluster", "grp"),
+    ):  # fmt: skip
         robust = pf.cross_section(
             df, "y", ["x1", "x2"], cov_type=cov_type, cluster=cluster, **kw
         ).factor_returns["std_error"]

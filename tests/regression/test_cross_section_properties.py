@@ -217,11 +217,15 @@ def test_vif_at_least_one_and_invariant(data: st.DataObject, factor: float, c: f
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), st.sampled_from([0.25, 3.0, 1e3]), st.sampled_from(["HC0", "HC1", "cluster"]))
+@given(
+    st.data(),
+    st.sampled_from([0.25, 3.0, 1e3]),
+    st.sampled_from(["HC0", "HC1", "HC2", "HC3", "cluster"]),
+)
 def test_robust_std_errors_invariant_to_weight_scale(
     data: st.DataObject, factor: float, cov_type: str
 ) -> None:
-    """Scaling the weights leaves HC0, HC1 and clustered standard errors unchanged."""
+    """Scaling the weights leaves the robust and clustered standard errors unchanged."""
     df = draw_panel(data.draw).with_columns(
         (pl.int_range(pl.len()) % 3).cast(pl.String).alias("grp")
     )

@@ -506,6 +506,37 @@ def cluster_factor(n_clusters: FloatArray, n_obs: FloatArray, n_free: IntArray) 
     return np.asarray(np.where((g > 1) & (n > p), out, np.nan))
 
 
+def leverage_coefficients(
+    fit: LinearFit, transform: FloatArray, *, n_styles: int, country: bool, n_industries: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    r"""Per date and industry, the coefficients of a row's leverage in its styles.
+
+    With :math:`M = T A^{-1} T'` (the inverse normal equations in the factor space) and
+    a row :math:`x = (z, 1_{\text{country}}, e_j)`, the leverage is
+    :math:`h = w\, x' M x = w\,(z' a z + 2 b_j' z + c_j)`. Returns ``a`` ``(G, P, P)``,
+    ``b`` ``(G, J', P)`` and ``c`` ``(G, J')`` with :math:`J' = J`, or 1 without
+    industries. Zero on dates without a solution.
+    """
+    m = transform @ fit.inverse @ np.swapaxes(transform, 1, 2)
+    p = n_styles
+    a = m[:, :p, :p]
+    n_groups = m.shape[0]
+    if n_industries:
+        idx = p + int(country) + np.arange(n_industries)
+        b = np.swapaxes(m[:, :p, idx], 1, 2)  # (G, J, P): M[k, j]
+        c = m[:, idx, idx]
+        if country:
+            b = b + m[:, None, p, :p]
+            c = c + 2.0 * m[:, p, idx] + m[:, p, p][:, None]
+    elif country:
+        b = m[:, None, p, :p]
+        c = m[:, p, p][:, None]
+    else:
+        b = np.zeros((n_groups, 1, p))
+        c = np.zeros((n_groups, 1))
+    return np.asarray(a), np.asarray(b), np.asarray(c)
+
+
 def cluster_meat(
     *,
     group: IntArray,
