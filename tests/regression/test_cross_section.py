@@ -885,7 +885,12 @@ def test_all_zero_exposure_on_a_date() -> None:
     np.testing.assert_allclose(res.residuals["residual"].to_numpy(), y - b * x2, atol=1e-14)
 
 
-def test_lazy_input_runs_nothing_until_collected(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize(
+    "robust", [{}, {"cov_type": "HC3"}, {"cov_type": "cluster", "cluster": "ind"}]
+)
+def test_lazy_input_runs_nothing_until_collected(
+    rng: np.random.Generator, robust: dict[str, str]
+) -> None:
     df = oracle.make_panel(rng, n_dates=4, messy=False, tiny_date=False, empty_date=False)
     calls: list[int] = []
 
@@ -893,12 +898,13 @@ def test_lazy_input_runs_nothing_until_collected(rng: np.random.Generator) -> No
         calls.append(s.len())
         return s
 
+    kw: dict[str, Any] = {"industry": "ind", "country": True, "weights": "w", **robust}
     lf = df.lazy().with_columns(pl.col("ret").map_batches(spy, return_dtype=pl.Float64))
-    res = pf.cross_section(lf, "ret", ["size"], industry="ind", country=True, weights="w")
+    res = pf.cross_section(lf, "ret", ["size"], **kw)
     assert calls == []  # only the key columns are read at call time
     got = res.collect()
     assert calls
-    eager = pf.cross_section(df, "ret", ["size"], industry="ind", country=True, weights="w")
+    eager = pf.cross_section(df, "ret", ["size"], **kw)
     assert_frame_equal(got.factor_returns, eager.factor_returns, rel_tol=1e-10, abs_tol=1e-12)
 
 
