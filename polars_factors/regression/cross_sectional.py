@@ -295,7 +295,7 @@ def cross_section(
     checked = _validate.check_magnitude(frame, squared, function="cross_section")
     lf = check_units(checked, [model.returns], function="cross_section").lazy()
     if model.method == "huber":
-        solution = fit = _huber.solve(lf, model, engine=engine).lazy()
+        solution = _huber.solve(lf, model, engine=engine).lazy()
     else:
         cells = (
             lf.select(model.row_columns())
@@ -325,12 +325,18 @@ def cross_section(
                     ),
                 ],
                 how="diagonal_relaxed",
-            ).map_batches(partial(_solution.solve_batch, model=model), schema=schema)
+            ).map_batches(
+                # The fit's own solve, upstream in the same plan, warns (once).
+                partial(_solution.solve_batch, model=model, warn=False),
+                schema=schema,
+            )
     result: CrossSectionResult[pl.LazyFrame] = CrossSectionResult(
         factor_returns=solution.select(
             model.date, "factor", "factor_return", "std_error", "t_stat"
         ),
-        residuals=_residuals(lf, fit, model),
+        # From the final solution (the same factor returns), so that the three frames
+        # share one plan: collected together, the fit runs once.
+        residuals=_residuals(lf, solution, model),
         stats=solution.filter(pl.col(model.col("first"))).select(model.date, *_STATS),
         method=model.method,
     )
@@ -346,9 +352,9 @@ def _meat_cells(
 
     HC0/HC1: the cell sums with weight :math:`(w e)^2` (over :math:`1-h` or
     :math:`(1-h)^2` for HC2/HC3, ``leverage`` the :func:`_solution.leverage_table`
-    plan); clusters: per (date, cluster,
-    industry) the scores :math:`\sum w e` and :math:`\sum w e x`. Rows without a
-    residual (left out, or their date unsolved) add nothing.
+    plan); clusters: per (date, cluster, industry) the scores :math:`\sum w e` and
+    :math:`\sum w e x`. Rows without a residual (left out, or their date unsolved) add
+    nothing.
     """
     rows = _residual_rows(lf, solution, model, ordered=False)
     rows = rows.filter(pl.col("residual").is_not_null())

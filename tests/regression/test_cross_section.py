@@ -480,6 +480,20 @@ def test_robust_std_errors_near_classical_when_homoskedastic() -> None:
         assert np.all(np.abs(ratio - 1.0) < 0.1), (cov_type, ratio)
 
 
+def test_robust_fit_warns_once() -> None:
+    # The fit's solve is shared by the three frames: one warning per collect.
+    df = pl.DataFrame(
+        {"date": [1] * 6 + [2] * 6, "asset": list("abcdef") * 2,
+         "x": [1.0, 2, 3, 4, 5, 6, 1, 2, None, None, None, None],
+         "y": [0.01, 0.02, -0.01, 0.0, 0.01, 0.03, 0.0, 0.01, 0.02, 0.01, 0.0, -0.01]}
+    )  # fmt: skip
+    for cov_type in ("HC1", "HC3"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pf.cross_section(df.lazy(), "y", "x", cov_type=cov_type).collect()
+        assert [type(w.message) for w in caught] == [DataLossWarning], cov_type
+
+
 def test_robust_options_are_checked() -> None:
     df = pl.DataFrame({"date": [1, 1, 1], "asset": ["a", "b", "c"], "x": [1.0, 2.0, 0.5],
                        "y": [0.1, 0.2, 0.0], "s": ["u", "v", "u"]})  # fmt: skip
