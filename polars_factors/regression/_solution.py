@@ -9,6 +9,7 @@ per-date statistics repeated on each row (``first`` marks one row per date).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -440,6 +441,19 @@ def robust_cov(
     return _cross.sandwich_cov(fit, meat, ctx.transform, factor)
 
 
+def contexts(cells: pl.DataFrame, model: Model, industries: list[str]) -> Iterator[Context]:
+    """Prepare the dates of ``cells`` :data:`CHUNK_DATES` at a time, in date order.
+
+    One chunk at a time (a filter copies only that chunk's cells), so that the numpy
+    work arrays stay bounded whatever the length of the panel.
+    """
+    chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
+    chunks = cells.select(chunk).get_column(model.col("chunk"))
+    for i in chunks.unique().sort(nulls_last=True):
+        part = cells.filter(chunks.is_null() if i is None else chunks == i)
+        yield prepare(part, model, industries)
+
+
 def leverage_names(model: Model) -> tuple[list[str], list[str], str]:
     """Columns of :func:`leverage_table`: ``a`` (``k <= l``), ``b`` per style, ``c``."""
     p = model.n_styles
@@ -463,15 +477,10 @@ def leverage_table(cells: pl.DataFrame, model: Model) -> pl.DataFrame:
     :func:`leverage_names` (the ``map_batches`` step that feeds the HC2/HC3 pass).
     """
     industries = industries_of(cells, model)
-    chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
-    chunks = cells.select(chunk).get_column(model.col("chunk"))
     names_a, names_b, name_c = leverage_names(model)
     p = model.n_styles
     frames = []
-    for i in chunks.unique().sort(nulls_last=True):
-        ctx = prepare(
-            cells.filter(chunks.is_null() if i is None else chunks == i), model, industries
-        )
+    for ctx in contexts(cells, model, industries):
         fit, _ = solve_linear(ctx)
         a, b, c = _cross.leverage_coefficients(
             fit, ctx.transform, n_styles=p, country=model.country is not None,
@@ -514,14 +523,8 @@ def solve_batch(
     if industries is None:
         check_cells(cells, model)
         industries = industries_of(cells, model)
-    chunk = ((pl.col(model.date).rank("dense") - 1) // CHUNK_DATES).alias(model.col("chunk"))
-    chunks = cells.select(chunk).get_column(model.col("chunk"))
     frames = []
-    # One chunk at a time (a filter copies only that chunk's cells).
-    for i in chunks.unique().sort(nulls_last=True):
-        ctx = prepare(
-            cells.filter(chunks.is_null() if i is None else chunks == i), model, industries
-        )
+    for ctx in contexts(cells, model, industries):
         fit, cov = solve_linear(ctx)
         if meat_cells is not None:
             cov = robust_cov(ctx, fit, model, meat_cells)
