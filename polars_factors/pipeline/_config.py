@@ -74,6 +74,8 @@ PRESETS = tuple(PRESET_STYLES)
 ALL_STYLES = tuple(dict.fromkeys([*STYLES, *(s for p in PRESETS for s in PRESET_STYLES[p])]))
 RISK_PRESETS = ("USE4S", "USE4L", "hsr")
 METHODS = ("wls", "huber")
+COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "cluster")
+CLUSTERS = ("sector", "industry")
 FORMATS = ("auto", "parquet", "csv")
 #: Parameters of the rolling time-series betas: alpha, mkt, smb, hml.
 BETA_PARAMETERS = 4
@@ -185,6 +187,11 @@ class ModelConfig:
         Whether the regression has a country (market) factor.
     method
         ``"wls"`` or ``"huber"`` cross-sectional regressions.
+    cov_type, cluster
+        Standard errors of the ``wls`` factor returns
+        (:func:`polars_factors.cross_section`): ``"classical"`` (default), ``"HC0"`` to
+        ``"HC3"``, or ``"cluster"`` with ``cluster`` the classification whose groups
+        share errors on a date (``"sector"`` or ``"industry"``, a column of the data).
     min_count
         Fewest stocks with a descriptor for it to be standardized on a date.
     momentum_lookback, momentum_skip
@@ -224,6 +231,8 @@ class ModelConfig:
     industry: str | None = "sector"
     country: bool = True
     method: str = "wls"
+    cov_type: str = "classical"
+    cluster: str | None = None
     min_count: int = 25
     momentum_lookback: int = 252
     momentum_skip: int = 21
@@ -239,8 +248,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         self._resolve_preset()
-        problem = ""
-        if self.momentum_lookback <= self.momentum_skip:
+        problem = self._cov_type_problem()
+        if not problem and self.momentum_lookback <= self.momentum_skip:
             problem = (
                 f"[model] momentum_lookback ({self.momentum_lookback}) must be larger than "
                 f"momentum_skip ({self.momentum_skip}): momentum is the return from "
@@ -270,6 +279,25 @@ class ModelConfig:
         if self.preset is None:
             return {}
         return {s: dict(PRESET_STYLES[self.preset][s]) for s in self.styles}
+
+    def _cov_type_problem(self) -> str:
+        """Return the contradiction of ``cov_type``, ``cluster`` and ``method`` ("" if none)."""
+        if self.cov_type != "classical" and self.method == "huber":
+            return (
+                f"[model] cov_type = {self.cov_type!r} applies to method = 'wls'; a Huber "
+                "regression reports statsmodels' H1 standard errors: remove cov_type"
+            )
+        if self.cov_type == "cluster" and self.cluster is None:
+            return (
+                "[model] cov_type = 'cluster' needs cluster = 'sector' or 'industry' (the "
+                "classification whose stocks share errors on a date)"
+            )
+        if self.cluster is not None and self.cov_type != "cluster":
+            return (
+                f"[model] cluster = {self.cluster!r} is only used with cov_type = 'cluster' "
+                f"(got {self.cov_type!r})"
+            )
+        return ""
 
     def _resolve_preset(self) -> None:
         """Set the preset's default styles, infer a preset from ``styles``, check both."""
@@ -487,6 +515,8 @@ _MODEL_KEYS: dict[str, Check] = {
     "industry": choice(("sector", "industry"), none="none"),
     "country": boolean,
     "method": choice(METHODS),
+    "cov_type": choice(COV_TYPES),
+    "cluster": choice(CLUSTERS, none="none"),
     "min_count": integer(1),
     "momentum_lookback": integer(2),
     "momentum_skip": integer(0),

@@ -26,6 +26,8 @@ def _regression_keywords(res: Results, model: ModelConfig) -> dict[str, object]:
         "country": model.country,
         "weights": "w" if res.has_mcap else None,
         "constraint_weights": "mcap" if res.has_mcap and res.industry else None,
+        "cov_type": model.cov_type,
+        "cluster": model.cluster,
     }
 
 

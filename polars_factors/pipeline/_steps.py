@@ -18,7 +18,7 @@ import polars as pl
 
 import polars_factors as pf
 from polars_factors.descriptors._registry import DESCRIPTORS, FUNDAMENTAL_ROLES
-from polars_factors.exceptions import InsufficientDataError
+from polars_factors.exceptions import ConfigError, InsufficientDataError
 from polars_factors.partition._run import write_frames
 from polars_factors.pipeline._config import ModelConfig
 
@@ -435,6 +435,16 @@ def standardize(desc: pl.LazyFrame, model: ModelConfig, res: Results, sink: Sink
         lf = lf.filter(pl.col(res.industry).is_not_null())
     weights = "mcap" if res.has_mcap else None
     keep = ["date", "asset", *([res.industry] if res.industry else [])]
+    if model.cluster is not None:
+        if model.cluster not in columns:
+            msg = (
+                f"[model] cluster = {model.cluster!r}: the data has no {model.cluster} "
+                "column (map one in [columns], or choose another cov_type)"
+            )
+            raise ConfigError(msg)
+        # The groups of the clustered standard errors (a row without one is left out
+        # of the regression, not of the standardization).
+        keep += [model.cluster] if model.cluster not in keep else []
     if res.descriptors:  # a style preset
         lf = _preset_exposures(lf, keep, weights, model, res)
     else:
