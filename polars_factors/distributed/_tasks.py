@@ -11,6 +11,9 @@ otherwise only reach the worker's log).
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import itertools
 import os
 import threading
 import warnings
@@ -25,6 +28,7 @@ from polars_factors.exceptions import WorkerVersionError
 
 __all__ = [
     "DaskMapper",
+    "FuturesMapper",
     "Mapper",
     "Outcome",
     "Task",
@@ -140,12 +144,60 @@ class DaskMapper:
             try:
                 result = future.result()
             except BaseException:
-                self.client.cancel(window)
+                _settle(window)
                 raise
             future.release()
             yield result
             for args in items:
                 window.append(self.client.submit(fn, *args, pure=False))
+                break
+
+
+def _settle(futures: list[Any]) -> None:
+    """Wait for the tasks in flight to end, ignoring their results and errors.
+
+    After a task failed, the caller removes what the tasks wrote (a partial output
+    folder). A task already running cannot be stopped (Dask's ``cancel`` only
+    forgets it; so does ``Future.cancel`` of a started ``concurrent.futures`` task),
+    and one still writing after that clean-up would leave a partial file behind. The
+    window is a few tasks: waiting for them costs at most one task's time.
+    """
+    for future in futures:
+        with contextlib.suppress(BaseException):
+            future.result()
+        release = getattr(future, "release", None)
+        if callable(release):
+            release()
+
+
+@dataclass(frozen=True)
+class FuturesMapper:
+    """Run tasks on a ``concurrent.futures`` executor, a bounded number ahead, in order.
+
+    ``Executor.map`` submits every task at once and, when a result raises, leaves the
+    started ones running while the caller cleans up; here at most ``ahead`` tasks are
+    in flight, and after a failure they end before the error is raised.
+    """
+
+    executor: Any
+    ahead: int
+
+    def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
+        """Apply ``fn`` to every item on the executor, yielding the results in order."""
+        items = iter(zip(*iterables, strict=True))
+        window = [self.executor.submit(fn, *args) for args in itertools.islice(items, self.ahead)]
+        while window:
+            future = window.pop(0)
+            try:
+                result = future.result()
+            except BaseException:
+                for waiting in window:
+                    waiting.cancel()  # not started: never runs
+                _settle(window)
+                raise
+            yield result
+            for args in items:
+                window.append(self.executor.submit(fn, *args))
                 break
 
 
@@ -157,7 +209,8 @@ def resolve_executor(executor: object) -> Mapper | None:
     """Return the mapper to run tasks with (``None``: in this process).
 
     A Dask ``Client`` (or its ``get_executor()``) becomes a :class:`DaskMapper` after
-    :func:`check_workers`; anything else must have ``map``.
+    :func:`check_workers`; a ``concurrent.futures`` executor a :class:`FuturesMapper`;
+    anything else must have ``map``.
     """
     if executor is None or isinstance(executor, DaskMapper):
         return executor
@@ -165,6 +218,9 @@ def resolve_executor(executor: object) -> Mapper | None:
     if client is not None and _is_client(client):
         n_workers = len(check_workers(client))
         return DaskMapper(client, ahead=max(2 * n_workers, 4))
+    if isinstance(executor, concurrent.futures.Executor):
+        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        return FuturesMapper(executor, ahead=max(2 * int(workers), 4))
     if not callable(getattr(executor, "map", None)):
         msg = (
             "`executor` must have a `map(fn, iterable)` method (a concurrent.futures "

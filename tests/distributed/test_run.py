@@ -8,6 +8,7 @@ executor; atomic output folders; the layout each kind of work needs.
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,38 @@ def test_sink_is_atomic(by_date: pf.distributed.Dataset, tmp_path: Path, dask_cl
     # The previous output is untouched and no partial folder is left beside it.
     assert sorted(p.name for p in out.iterdir()) == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_failed_sink_waits_for_the_tasks_in_flight(
+    by_date: pf.distributed.Dataset, tmp_path: Path, thread_pool: Any
+) -> None:
+    # The first task fails at once while the others are still running: the error is
+    # raised only after they have ended, so none writes after the clean-up (a late
+    # write could leave a partial folder beside the output).
+    started: list[int] = []
+    ended: list[int] = []
+    first = by_date.files[0]
+
+    def slow_or_failing(lf: pl.LazyFrame) -> pl.LazyFrame:
+        def work(dates: pl.Series) -> pl.Series:
+            started.append(dates.len())
+            if dates.min() == pl.read_parquet(first)["date"].min():
+                msg = "the first part fails"
+                raise ValueError(msg)
+            time.sleep(0.3)
+            ended.append(dates.len())
+            return dates
+
+        return lf.with_columns(pl.col("date").map_batches(work, return_dtype=pl.Date))
+
+    out = tmp_path / "out"
+    with pytest.raises(Exception, match="the first part fails"):
+        pf.distributed.sink_parquet(by_date, out, build=slow_or_failing, executor=thread_pool)
+    assert len(ended) == len(started) - 1  # every other task that started has ended
+    seen = (len(started), len(ended))
+    time.sleep(0.8)  # nothing still in flight starts or ends later
+    assert (len(started), len(ended)) == seen
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_per_partition_work_needs_a_layout(
