@@ -133,24 +133,49 @@ class DaskMapper:
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
         """Apply ``fn`` to every item on the cluster, yielding the results in order."""
-        items = iter(zip(*iterables, strict=True))
-        window: list[Any] = []
-        for args in items:
-            window.append(self.client.submit(fn, *args, pure=False))
-            if len(window) >= self.ahead:
-                break
-        while window:
-            future = window.pop(0)
-            try:
-                result = future.result()
-            except BaseException:
-                _settle(window)
-                raise
-            future.release()
-            yield result
-            for args in items:
-                window.append(self.client.submit(fn, *args, pure=False))
-                break
+        # No cancel on failure: Dask's forgets a running task, which keeps running.
+        return _windowed(
+            lambda args: self.client.submit(fn, *args, pure=False),
+            zip(*iterables, strict=True),
+            self.ahead,
+            cancel=False,
+        )
+
+
+def _windowed(
+    submit: Callable[[tuple[Any, ...]], Any],
+    items: Iterable[tuple[Any, ...]],
+    ahead: int,
+    *,
+    cancel: bool,
+) -> Iterator[Any]:
+    """Submit ``items`` at most ``ahead`` in flight; yield their results in order.
+
+    A result is released once read (Dask futures). When one raises, the tasks in
+    flight are cancelled if ``cancel`` (only those not started are stopped) and then
+    settled (:func:`_settle`) before the error propagates.
+    """
+    pending = iter(items)
+    window = [submit(args) for args in itertools.islice(pending, ahead)]
+    while window:
+        future = window.pop(0)
+        try:
+            result = future.result()
+        except BaseException:
+            if cancel:
+                for waiting in window:
+                    waiting.cancel()
+            _settle(window)
+            raise
+        _release(future)
+        yield result
+        window.extend(submit(args) for args in itertools.islice(pending, 1))
+
+
+def _release(future: Any) -> None:
+    release = getattr(future, "release", None)
+    if callable(release):
+        release()
 
 
 def _settle(futures: list[Any]) -> None:
@@ -165,9 +190,7 @@ def _settle(futures: list[Any]) -> None:
     for future in futures:
         with contextlib.suppress(BaseException):
             future.result()
-        release = getattr(future, "release", None)
-        if callable(release):
-            release()
+        _release(future)
 
 
 @dataclass(frozen=True)
@@ -184,21 +207,12 @@ class FuturesMapper:
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
         """Apply ``fn`` to every item on the executor, yielding the results in order."""
-        items = iter(zip(*iterables, strict=True))
-        window = [self.executor.submit(fn, *args) for args in itertools.islice(items, self.ahead)]
-        while window:
-            future = window.pop(0)
-            try:
-                result = future.result()
-            except BaseException:
-                for waiting in window:
-                    waiting.cancel()  # not started: never runs
-                _settle(window)
-                raise
-            yield result
-            for args in items:
-                window.append(self.executor.submit(fn, *args))
-                break
+        return _windowed(
+            lambda args: self.executor.submit(fn, *args),
+            zip(*iterables, strict=True),
+            self.ahead,
+            cancel=True,
+        )
 
 
 def _is_client(obj: object) -> bool:
