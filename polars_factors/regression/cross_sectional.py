@@ -303,6 +303,11 @@ def cross_section(
             .agg(model.cell_sums(pl.col(model.col("w"))))
         )
         schema = _solution.solution_schema(model)
+        if model.cov_type != "classical":
+            # The cell sums feed the fit and the robust solve below: cached (a small
+            # table), or the plan would sum the panel twice (common-subplan
+            # elimination does not look below the fit's Python node).
+            cells = cells.cache()
         # The fit itself (the same rows: a cluster column's nulls leave rows out too).
         classical = replace(model, cov_type="classical")
         fit = cells.map_batches(partial(_solution.solve_batch, model=classical), schema=schema)

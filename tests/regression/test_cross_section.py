@@ -922,6 +922,30 @@ def test_lazy_input_runs_nothing_until_collected(
     assert_frame_equal(got.factor_returns, eager.factor_returns, rel_tol=1e-10, abs_tol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("robust", "passes"),
+    [({}, 1), ({"cov_type": "HC1"}, 2), ({"cov_type": "HC3"}, 2),
+     ({"cov_type": "cluster", "cluster": "ind"}, 2)],
+)  # fmt: skip
+def test_robust_plan_reads_the_rows_twice_not_more(
+    rng: np.random.Generator, robust: dict[str, str], passes: int
+) -> None:
+    # The fit's cell sums (one pass) and, for robust standard errors, the residuals
+    # joined back (a second pass); the cell sums are not computed again for the
+    # robust solve.
+    df = oracle.make_panel(rng, n_dates=4, messy=False, tiny_date=False, empty_date=False)
+    seen: list[int] = []
+
+    def spy(s: pl.Series) -> pl.Series:
+        seen.append(s.len())
+        return s
+
+    lf = df.lazy().with_columns(pl.col("ret").map_batches(spy, return_dtype=pl.Float64))
+    kw: dict[str, Any] = {"industry": "ind", "country": True, "weights": "w", **robust}
+    pf.cross_section(lf, "ret", ["size"], **kw).factor_returns.collect()
+    assert sum(seen) == passes * df.height
+
+
 @pytest.mark.parametrize("method", ["wls", "huber"])
 def test_dates_solved_in_chunks_match_the_oracle(
     rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch, method: str
