@@ -201,26 +201,9 @@ def _ours_result(
     )
 
 
-def _ours(
-    path: Path,
-    *,
-    engine: Engine = "streaming",
-    check_keys: bool = False,
-    barra: bool = False,
-    method: Literal["wls", "huber"] = "wls",
-    cov_type: CovType = "classical",
-    cluster: str | None = None,
-) -> pl.DataFrame:
-    res = _ours_result(
-        path,
-        engine=engine,
-        check_keys=check_keys,
-        barra=barra,
-        method=method,
-        cov_type=cov_type,
-        cluster=cluster,
-    )
-    return res.factor_returns.collect(engine=engine)
+def _ours(path: Path, *, engine: Engine = "streaming", **options: Any) -> pl.DataFrame:
+    """The factor returns of :func:`_ours_result` (same options), collected with ``engine``."""
+    return _ours_result(path, engine=engine, **options).factor_returns.collect(engine=engine)
 
 
 Checksum = tuple[float | None, int | None]  # sum of the factor returns, dates covered
