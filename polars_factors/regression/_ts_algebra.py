@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PIVOT_TOL", "SUM_MIN", "SumNames", "solve_stages"]
+__all__ = ["PIVOT_TOL", "SUM_MIN", "SumNames", "sandwich_stages", "solve_stages"]
 
 #: A regressor whose scaled Cholesky pivot (one minus its R^2 on the regressors before
 #: it, intercept included) is at most this is treated as collinear: the row gets nulls.
@@ -87,6 +87,31 @@ def solve_stages(
         solver.residuals(),
     ]
     return [s for s in stages if s], solver.estimates(shift_x, shift_y)
+
+
+def sandwich_stages(
+    sums: SumNames,
+    *,
+    k: int,
+    intercept: bool,
+    shift_x: Sequence[pl.Expr],
+    meat: dict[tuple[int, int], pl.Expr],
+    scale: pl.Expr,
+    prefix: str,
+) -> tuple[list[list[pl.Expr]], dict[str, pl.Expr]]:
+    """Return the stages and the sandwich standard errors, after :func:`solve_stages`.
+
+    ``meat[(r, s)]`` (``r <= s``) is the meat in the coordinates of the summed data
+    (the shifted regressors, the intercept first when there is one); ``scale``
+    multiplies the covariance (HC1's ``n / (n - p)``). The bread is the solver's:
+    in window-centred coordinates it is ``diag(1/W, C^-1)``, so the meat is centred
+    the same way (``G M G'``) and the intercept mapped back to the raw data. The
+    estimates are keyed ``se_alpha`` and ``se_beta_i``, null where the classical
+    ones are.
+    """
+    return _Unrolled(sums, k=k, intercept=intercept, prefix=prefix).sandwich(
+        meat, scale=scale, shift_x=shift_x
+    )
 
 
 class _Unrolled:
@@ -219,6 +244,75 @@ class _Unrolled:
             )
             stages.append(row)
         return stages
+
+    def cinv(self, i: int, j: int) -> pl.Expr:
+        """Entry ``(i, j)`` of ``C^-1 = M'M`` (``M = L^-1``, lower triangular)."""
+        return _sum_of([self.inv(m, i) * self.inv(m, j) for m in range(max(i, j), self.k)])
+
+    def solved(self) -> pl.Expr:
+        out = self.col("ok").fill_null(value=False)
+        for j in range(self.k):
+            out = out & self.col(f"ok{j}")
+        return out
+
+    def sandwich(
+        self, meat: dict[tuple[int, int], pl.Expr], *, scale: pl.Expr, shift_x: Sequence[pl.Expr]
+    ) -> tuple[list[list[pl.Expr]], dict[str, pl.Expr]]:
+        """Standard errors from the meat (see :func:`sandwich_stages`)."""
+        k, o = self.k, int(self.intercept)
+
+        def m(r: int, s: int) -> pl.Expr:
+            return meat[(min(r, s), max(r, s))]
+
+        def mx(i: int) -> pl.Expr:
+            return self.col(f"mx{i}")
+
+        # The meat centred by the window means (regressors i, j; the intercept 0).
+        centred = []
+        for i in range(k):
+            for j in range(i, k):
+                e = m(o + i, o + j)
+                if self.intercept:
+                    e = e - mx(i) * m(0, o + j) - mx(j) * m(0, o + i) + mx(i) * mx(j) * m(0, 0)
+                centred.append(e.alias(f"{self.p}q{i}_{j}"))
+            if self.intercept:
+                centred.append((m(0, o + i) - mx(i) * m(0, 0)).alias(f"{self.p}q0x{i}"))
+        centred.extend(self.cinv(i, j).alias(f"{self.p}ci{i}_{j}") for i in range(k) for j in range(i, k))
+
+        def q(i: int, j: int) -> pl.Expr:
+            return self.col(f"q{min(i, j)}_{max(i, j)}")
+
+        def ci(i: int, j: int) -> pl.Expr:
+            return self.col(f"ci{min(i, j)}_{max(i, j)}")
+
+        def quad(v: Sequence[pl.Expr]) -> pl.Expr:
+            terms = [v[r] * v[r] * q(r, r) for r in range(k)]
+            terms += [2.0 * v[r] * v[s] * q(r, s) for r in range(k) for s in range(r + 1, k)]
+            return _sum_of(terms)
+
+        solved = self.solved()
+        df_ok = pl.col(self.sums.n_obs) > (k + o)
+
+        def se(var: pl.Expr) -> pl.Expr:
+            return pl.when(solved & df_ok).then((scale * var.clip(lower_bound=0.0)).sqrt())
+
+        out = {f"se_beta_{i}": se(quad([ci(i, r) for r in range(k)])) for i in range(k)}
+        stages = [centred]
+        if self.intercept:
+            assert self.sums.w is not None
+            inv_w = pl.lit(1.0) / pl.col(self.sums.w)
+            raw_mx = [mx(j) + shift_x[j] for j in range(k)]
+            v = [_sum_of([ci(r, j) * raw_mx[j] for j in range(k)]) for r in range(k)]
+            stages.append([e.alias(f"{self.p}v{r}") for r, e in enumerate(v)])
+            vs = [self.col(f"v{r}") for r in range(k)]
+            var_a = (
+                self.col("q00") * inv_w * inv_w
+                - 2.0 * inv_w * _sum_of([vs[r] * self.col(f"q0x{r}") for r in range(k)])
+                + quad(vs)
+            )
+            stages[0].append(m(0, 0).alias(f"{self.p}q00"))
+            out["se_alpha"] = se(var_a)
+        return stages, out
 
     def residuals(self) -> list[pl.Expr]:
         """Compute SSR = TSS - z'z and sigma^2 = SSR / (n - p)."""

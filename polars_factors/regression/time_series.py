@@ -25,7 +25,8 @@ from polars_factors import _validate
 from polars_factors._frame import report_lost, temp_name, user_stacklevel
 from polars_factors._units import check_units
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError, SchemaError
-from polars_factors.regression._ts_algebra import SumNames, solve_stages
+from polars_factors.regression._ts_algebra import SumNames, sandwich_stages, solve_stages
+from polars_factors.regression._ts_robust import TS_COV_TYPES, Meat
 from polars_factors.typing import ColumnNames, EngineType, FrameT
 
 __all__ = ["betas", "join_factors"]
@@ -35,6 +36,8 @@ _DURATION = re.compile(r"(\d+(ns|us|ms|s|m|h|d|w|mo|q|y|i))+")
 #: ``window`` values: None (full sample), a number of rows, ``"expanding"`` or a
 #: Polars duration string such as ``"252d"`` or ``"12mo"``.
 Window = int | str | None
+#: ``cov_type`` values of :func:`betas`.
+TsCovType = Literal["classical", "HC0", "HC1", "HAC"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class _Spec:
     # Check the time order inside the plan, after the sort by asset (a LazyFrame with
     # check_keys=None and a window or half-life).
     order_guard: bool = False
+    cov_type: str = "classical"
+    nw_lags: int = 0  # Newey-West lags (cov_type="HAC")
 
     @property
     def n_params(self) -> int:
@@ -181,6 +186,8 @@ def betas(
     weights: str | None = None,
     asset: str = "asset",
     date: str = "date",
+    cov_type: TsCovType = "classical",
+    nw_lags: int | None = None,
     check_keys: bool | None = None,
     engine: EngineType = "auto",
 ) -> FrameT:
@@ -339,6 +346,7 @@ def betas(
         asset=asset,
         date=date,
     )
+    spec = _with_cov_type(spec, cov_type, nw_lags)
     if spec.kind != "full" and _validate.checks_in_plan(frame, check_keys):
         spec = replace(spec, order_guard=True)
     checked = _check_data(frame, spec, check_keys=check_keys)
@@ -414,6 +422,33 @@ def _spec(
         date=date,
         tmp=temp_name(set(schema.names()), "ts_", prefix=True),
     )
+
+
+def _with_cov_type(spec: _Spec, cov_type: str, nw_lags: int | None) -> _Spec:
+    _validate.check_choice("cov_type", cov_type, TS_COV_TYPES)
+    if cov_type != "HAC":
+        if nw_lags is not None:
+            msg = f"nw_lags={nw_lags!r} is only used with cov_type='HAC' (got {cov_type!r})."
+            raise ValueError(msg)
+        return replace(spec, cov_type=cov_type)
+    if nw_lags is None:
+        msg = (
+            "cov_type='HAC' needs nw_lags=<number of lags> (statsmodels' maxlags), e.g. "
+            "nw_lags=5 for daily returns; the Newey-West (1994) rule of thumb is "
+            "floor(4 * (n / 100) ** (2 / 9)) for n observations."
+        )
+        raise ValueError(msg)
+    if isinstance(nw_lags, bool) or not isinstance(nw_lags, int) or nw_lags < 0:
+        msg = f"`nw_lags` must be an int >= 0; got {nw_lags!r}."
+        raise ValueError(msg)
+    if spec.kind == "duration":
+        msg = (
+            f"cov_type='HAC' is not available with a duration window ({spec.window!r}): the "
+            "lag pairs inside a window of dates are not a window sum. Use an int window "
+            "(rows), 'expanding' or None, or cov_type='HC0'/'HC1'."
+        )
+        raise ValueError(msg)
+    return replace(spec, cov_type=cov_type, nw_lags=nw_lags)
 
 
 def _min_periods(min_periods: int | None, *, n_params: int, window: Window, kind: str) -> int:
@@ -502,7 +537,7 @@ def _output_names(factors: Sequence[str], *, intercept: bool) -> list[str]:
 
 def _check_data(frame: FrameT, spec: _Spec, *, check_keys: bool | None) -> FrameT:
     """Check the data, at call time or in the plan (``_validate.checks_now``)."""
-    if spec.kind == "full" and spec.decay is None:
+    if spec.kind == "full" and spec.decay is None and spec.cov_type != "HAC":
         _validate.unique_keys(frame, check_keys, date=spec.date, asset=spec.asset)
     elif not spec.order_guard:  # else checked inside the plan, after its sort (_plan)
         frame = _validate.time_order(frame, check_keys, date=spec.date, asset=spec.asset)
@@ -534,8 +569,13 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     sums = model.sum_names()
     keys: list[str]
     has_window = pl.lit(value=True)
+    meat = _meat(spec, model) if spec.cov_type != "classical" else None
+    if meat is not None:
+        lf = lf.with_columns(meat.lag_columns())
     if spec.kind == "full":
         aggs = [e.sum().alias(name) for name, e in products.items()]
+        if meat is not None:
+            aggs += [e.sum().alias(n) for n, e in meat.products(meat.keys).items()]
         aggs += [c(n).first() for n in [*model.shift_x, model.shift_y] if spec.intercept]
         lf = lf.group_by(spec.asset).agg(aggs)
         keys = [spec.asset]
@@ -557,6 +597,9 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     stages[0].append(pl.when(has_window).then(c(sums.n_obs)).alias(f"{spec.tmp}nobs"))
     for stage in stages:
         lf = lf.with_columns(stage)
+    if meat is not None:
+        lf, robust = _robust(lf, spec, meat, sums, contiguous=contiguous)
+        est = {**est, **robust}
     names = _coef_names(spec.factors, intercept=spec.intercept)
     coefs = [*([est["alpha"]] if spec.intercept else []), *(est[f"beta_{i}"] for i in range(k))]
     ses = [*([est["se_alpha"]] if spec.intercept else []), *(est[f"se_beta_{i}"] for i in range(k))]
@@ -577,6 +620,83 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         est["r2"].alias("r2"),
     )
     return out if windowed else out.sort(spec.asset)
+
+
+def _meat(spec: _Spec, model: _ModelExprs) -> Meat:
+    """The robust meat's sums over the cleaned (shifted, zeroed) columns of ``model``."""
+    p, k = spec.tmp, len(spec.factors)
+    asset = pl.col(spec.asset)
+    windowed = spec.kind != "full"
+
+    def shift(e: pl.Expr, lag: int) -> pl.Expr:
+        if windowed:  # rows sorted by asset
+            return pl.when(asset.shift(lag) == asset).then(e.shift(lag)).otherwise(0.0)
+        return e.shift(lag, fill_value=0.0).over(spec.asset)
+
+    return Meat(
+        regressors=(*([None] if spec.intercept else []), *(f"{p}t{i}" for i in range(k))),
+        response=f"{p}t{k}",
+        weight=f"{p}v" if model.unit_weights else f"{p}wt",
+        prefix=f"{p}r_",
+        lags=spec.nw_lags,
+        # Windowed half-lives decay in the window sums; a full fit's are in the weights.
+        fir_decay=spec.decay if windowed and spec.decay is not None else 1.0,
+        shift=shift,
+    )
+
+
+def _robust(
+    lf: pl.LazyFrame, spec: _Spec, meat: Meat, sums: SumNames, *, contiguous: bool
+) -> tuple[pl.LazyFrame, dict[str, pl.Expr]]:
+    """Fold the meat's sums and return the robust standard errors (after the solve)."""
+    c = pl.col
+    k, s = len(spec.factors), f"{spec.tmp}s_"
+    gamma = [c(f"{s}beta{i}") * -1.0 for i in range(k)]
+    if spec.intercept:
+        # In the summed (shifted) coordinates the intercept is my - mx'beta.
+        a = c(f"{s}my") - _sum([c(f"{s}mx{i}") * c(f"{s}beta{i}") for i in range(k)])
+        gamma = [-a, *gamma]
+    lf = lf.with_columns(meat.gamma_columns([*gamma, pl.lit(1.0)]))
+    lf = lf.with_columns(meat.init())
+    if spec.kind == "full":
+        lf = lf.with_columns(meat.fold(meat.keys))
+    else:
+        lam = spec.decay
+        squared = replace(spec, decay=None if lam is None else lam * lam)
+        for batch in meat.batches():
+            products = meat.products(batch)
+            lf = _window_sums(lf, products, squared, count="", contiguous=contiguous)
+            if spec.kind == "rows" and spec.nw_lags:
+                assert isinstance(spec.window, int)
+                decay = 1.0 if lam is None else lam * lam
+                edges = {
+                    n: meat.edge(key, window=spec.window, decay=decay)
+                    for n, key in zip(products, batch, strict=True)
+                }
+                lf = lf.with_columns((c(n) - e).alias(n) for n, e in edges.items() if e is not None)
+            lf = lf.with_columns(meat.fold(batch)).drop(list(products))
+    n = c(sums.n_obs).cast(pl.Float64)
+    n_params = spec.n_params
+    scale = n / (n - n_params) if spec.cov_type == "HC1" else pl.lit(1.0)
+    stages, est = sandwich_stages(
+        sums,
+        k=k,
+        intercept=spec.intercept,
+        shift_x=[c(f"{spec.tmp}cx{i}") for i in range(k)],
+        meat=meat.meat(),
+        scale=scale,
+        prefix=s,
+    )
+    for stage in stages:
+        lf = lf.with_columns(stage)
+    return lf, est
+
+
+def _sum(terms: Sequence[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    return out
 
 
 class _ModelExprs:

@@ -1,0 +1,227 @@
+r"""Heteroskedasticity- and autocorrelation-robust meat of time-series betas, from sums.
+
+A window's sandwich covariance needs the "meat"
+:math:`\sum_t u_t u_t'` (HC0/HC1) and, for Newey-West (HAC), the weighted lag terms
+:math:`\sum_l k_l \sum_t (u_t u_{t-l}' + u_{t-l} u_t')`, with the scores
+:math:`u_t = w_t e_t z_t` (:math:`z_t` the regressors, intercept included,
+:math:`w_t` the row's weight, :math:`e_t` its residual). The residuals depend on the
+window's own coefficients, so a window's meat is not a sum of per-row values. Writing
+:math:`e_t = \gamma' \zeta_t` with :math:`\zeta_t = (z_t, y_t)` and
+:math:`\gamma = (-\theta, 1)` (the window's coefficients) makes it one:
+
+.. math::
+
+    \sum_t u_{t,i} u_{t,j} = \sum_{m,n} \gamma_m \gamma_n
+        \sum_t w_t^2 z_{t,i} z_{t,j} \zeta_{t,m} \zeta_{t,n},
+
+a quadratic form in :math:`\gamma` over window sums of fourth-order products of the
+data, which the window machinery sums like any other product (a ``group_by``,
+rolling, cumulative or exponentially weighted sum). The lag terms are the same with
+:math:`a_t[P] = w_t \zeta_{t,P_1} \zeta_{t,P_2}` at the row and the Bartlett-weighted
+sum of its lags :math:`b_t[Q] = \sum_{l=1}^{L} k_l a_{t-l}[Q]` (one column per pair,
+built once per row), so every lag is in one window sum per pair of pairs, whatever
+``L``. A rolling window of ``w`` rows also holds the pairs whose lagged row is before
+the window's first row; those are subtracted exactly (a few shifted products).
+
+The sums are folded into the meat a few at a time (``batches``) and dropped, so the
+frame holds the accumulators, not every sum. The cost grows as :math:`p^4` sums for
+:math:`p` parameters (HC) and :math:`(p(p+3)/2)^2` more for HAC, independent of the
+number of lags.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+__all__ = ["TS_COV_TYPES", "Meat"]
+
+#: ``cov_type`` values of :func:`polars_factors.betas`.
+TS_COV_TYPES = ("classical", "HC0", "HC1", "HAC")
+
+#: Window sums computed per batch before they are folded into the meat and dropped.
+BATCH = 12
+
+
+def _product(terms: Sequence[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for term in terms[1:]:
+        out = out * term
+    return out
+
+
+def _sum_of(terms: Sequence[pl.Expr]) -> pl.Expr:
+    out = terms[0]
+    for term in terms[1:]:
+        out = out + term
+    return out
+
+
+@dataclass
+class Meat:
+    """The meat's window sums and how they fold into the accumulators.
+
+    Indexes: ``0 .. p-1`` are the regressors (``None`` columns are the intercept's
+    constant 1), ``p`` the response. ``shift(e, l)`` is ``e`` at the row ``l`` rows
+    before in the same asset, and zero where that row is in another asset.
+    """
+
+    regressors: tuple[str | None, ...]
+    response: str
+    weight: str
+    prefix: str
+    lags: int  # 0 for HC0/HC1
+    fir_decay: float  # the lag l's extra weight is fir_decay ** l (windowed half-life)
+    shift: Callable[[pl.Expr, int], pl.Expr]
+    keys: list[tuple[object, ...]] = field(init=False)
+    _coefs: dict[tuple[object, ...], dict[tuple[int, int], dict[tuple[int, int], int]]] = field(
+        init=False
+    )
+
+    def __post_init__(self) -> None:
+        p = len(self.regressors)
+        coefs: dict[tuple[object, ...], dict[tuple[int, int], dict[tuple[int, int], int]]]
+        coefs = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        for i in range(p):
+            for j in range(i, p):
+                for m in range(p + 1):
+                    for n in range(p + 1):
+                        g = (min(m, n), max(m, n))
+                        coefs[("hc", self._monomial(i, j, m, n))][(i, j)][g] += 1
+                        if self.lags:
+                            coefs[("lag", self._pair(i, m), self._pair(j, n))][(i, j)][g] += 1
+                            coefs[("lag", self._pair(j, m), self._pair(i, n))][(i, j)][g] += 1
+        self._coefs = coefs
+        self.keys = list(coefs)
+
+    # --- the data -------------------------------------------------------------------
+
+    def _is_const(self, idx: int) -> bool:
+        return idx < len(self.regressors) and self.regressors[idx] is None
+
+    def _monomial(self, *idx: int) -> tuple[int, ...]:
+        return tuple(sorted(i for i in idx if not self._is_const(i)))
+
+    def _pair(self, a: int, b: int) -> tuple[int, ...]:
+        return self._monomial(a, b)
+
+    def _value(self, idx: int) -> pl.Expr:
+        if idx == len(self.regressors):
+            return pl.col(self.response)
+        name = self.regressors[idx]
+        assert name is not None
+        return pl.col(name)
+
+    def _row(self, idx: tuple[int, ...], weight_power: int) -> pl.Expr:
+        w = pl.col(self.weight)
+        terms = [w] * weight_power + [self._value(i) for i in idx]
+        return _product(terms)
+
+    def _lagged_name(self, pair: tuple[int, ...]) -> str:
+        return f"{self.prefix}b{'_'.join(map(str, pair)) or 'c'}"
+
+    def lag_columns(self) -> list[pl.Expr]:
+        """Per row, :math:`b_t[Q] = \\sum_l k_l d^l a_{t-l}[Q]` for each pair ``Q``."""
+        if not self.lags:
+            return []
+        pairs = sorted({key[2] for key in self.keys if key[0] == "lag"})  # type: ignore[type-var]
+        out = []
+        for pair in pairs:
+            assert isinstance(pair, tuple)
+            a = self._row(pair, 1)
+            terms = [
+                self.kernel(lag) * self.fir_decay**lag * self.shift(a, lag)
+                for lag in range(1, self.lags + 1)
+            ]
+            out.append(_sum_of(terms).alias(self._lagged_name(pair)))
+        return out
+
+    def kernel(self, lag: int) -> float:
+        """The Bartlett weight of lag ``lag``."""
+        return 1.0 - lag / (self.lags + 1)
+
+    def name(self, key: tuple[object, ...]) -> str:
+        return f"{self.prefix}S{self.keys.index(key)}"
+
+    def product(self, key: tuple[object, ...]) -> pl.Expr:
+        """The per-row value whose window sum is ``key``'s sum."""
+        if key[0] == "hc":
+            mono = key[1]
+            assert isinstance(mono, tuple)
+            return self._row(mono, 2)
+        p_pair, q_pair = key[1], key[2]
+        assert isinstance(p_pair, tuple)
+        assert isinstance(q_pair, tuple)
+        return self._row(p_pair, 1) * pl.col(self._lagged_name(q_pair))
+
+    def products(self, keys: Sequence[tuple[object, ...]]) -> dict[str, pl.Expr]:
+        return {self.name(k): self.product(k) for k in keys}
+
+    def edge(self, key: tuple[object, ...], *, window: int, decay: float) -> pl.Expr | None:
+        """The lag pairs that a rolling window of ``window`` rows sums but does not hold.
+
+        Row ``t = s + j`` of the window starting at ``s`` (``j < L``) is paired in
+        :math:`b_t` with rows ``t - l < s``; at the window's last row they are the
+        product of the row and its lag, ``window - 1 - j`` rows back, with the window
+        sum's decay ``decay ** (window - 1 - j)``.
+        """
+        if key[0] != "lag":
+            return None
+        p_pair, q_pair = key[1], key[2]
+        assert isinstance(p_pair, tuple)
+        assert isinstance(q_pair, tuple)
+        a_p, a_q = self._row(p_pair, 1), self._row(q_pair, 1)
+        terms = []
+        for j in range(min(self.lags, window)):
+            back = window - 1 - j
+            for lag in range(j + 1, self.lags + 1):
+                c = decay**back * self.kernel(lag) * self.fir_decay**lag
+                terms.append(c * (a_p * self.shift(a_q, lag)).shift(back))
+        return _sum_of(terms).fill_null(0.0)
+
+    # --- the fold -------------------------------------------------------------------
+
+    def batches(self) -> Iterator[list[tuple[object, ...]]]:
+        for start in range(0, len(self.keys), BATCH):
+            yield self.keys[start : start + BATCH]
+
+    def gamma_columns(self, gamma: Sequence[pl.Expr]) -> list[pl.Expr]:
+        """The products :math:`\\gamma_m \\gamma_n` of the window's coefficients."""
+        q = len(gamma)
+        return [
+            (gamma[m] * gamma[n]).alias(self._gamma_name(m, n)) for m in range(q) for n in range(m, q)
+        ]
+
+    def _gamma_name(self, m: int, n: int) -> str:
+        return f"{self.prefix}g{m}_{n}"
+
+    def acc(self, i: int, j: int) -> str:
+        return f"{self.prefix}M{i}_{j}"
+
+    def init(self) -> list[pl.Expr]:
+        p = len(self.regressors)
+        return [pl.lit(0.0).alias(self.acc(i, j)) for i in range(p) for j in range(i, p)]
+
+    def fold(self, keys: Sequence[tuple[object, ...]]) -> list[pl.Expr]:
+        """Add the batch's sums (columns named by :meth:`name`) to the accumulators."""
+        terms: dict[tuple[int, int], list[pl.Expr]] = defaultdict(list)
+        for key in keys:
+            total = pl.col(self.name(key))
+            for ij, gammas in self._coefs[key].items():
+                coef = _sum_of(
+                    [
+                        (pl.lit(float(count)) * pl.col(self._gamma_name(*g)))
+                        if count != 1
+                        else pl.col(self._gamma_name(*g))
+                        for g, count in gammas.items()
+                    ]
+                )
+                terms[ij].append(coef * total)
+        return [(pl.col(self.acc(*ij)) + _sum_of(t)).alias(self.acc(*ij)) for ij, t in terms.items()]
+
+    def meat(self) -> dict[tuple[int, int], pl.Expr]:
+        p = len(self.regressors)
+        return {(i, j): pl.col(self.acc(i, j)) for i in range(p) for j in range(i, p)}
