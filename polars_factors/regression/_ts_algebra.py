@@ -258,7 +258,7 @@ class _Unrolled:
     def sandwich(
         self, meat: dict[tuple[int, int], pl.Expr], *, scale: pl.Expr, shift_x: Sequence[pl.Expr]
     ) -> tuple[list[list[pl.Expr]], dict[str, pl.Expr]]:
-        """Standard errors from the meat (see :func:`sandwich_stages`)."""
+        """Return the stages and standard errors (see :func:`sandwich_stages`)."""
         k, o = self.k, int(self.intercept)
 
         def m(r: int, s: int) -> pl.Expr:
@@ -277,7 +277,8 @@ class _Unrolled:
                 centred.append(e.alias(f"{self.p}q{i}_{j}"))
             if self.intercept:
                 centred.append((m(0, o + i) - mx(i) * m(0, 0)).alias(f"{self.p}q0x{i}"))
-        centred.extend(self.cinv(i, j).alias(f"{self.p}ci{i}_{j}") for i in range(k) for j in range(i, k))
+        pairs = [(i, j) for i in range(k) for j in range(i, k)]
+        centred.extend(self.cinv(i, j).alias(f"{self.p}ci{i}_{j}") for i, j in pairs)
 
         def q(i: int, j: int) -> pl.Expr:
             return self.col(f"q{min(i, j)}_{max(i, j)}")

@@ -124,7 +124,7 @@ class Meat:
         return f"{self.prefix}b{'_'.join(map(str, pair)) or 'c'}"
 
     def lag_columns(self) -> list[pl.Expr]:
-        """Per row, :math:`b_t[Q] = \\sum_l k_l d^l a_{t-l}[Q]` for each pair ``Q``."""
+        r"""Add per row :math:`b_t[Q] = \sum_l k_l d^l a_{t-l}[Q]`, one column per pair ``Q``."""
         if not self.lags:
             return []
         pairs = sorted({key[2] for key in self.keys if key[0] == "lag"})  # type: ignore[type-var]
@@ -140,14 +140,14 @@ class Meat:
         return out
 
     def kernel(self, lag: int) -> float:
-        """The Bartlett weight of lag ``lag``."""
+        """Return the Bartlett weight of lag ``lag``."""
         return 1.0 - lag / (self.lags + 1)
 
     def name(self, key: tuple[object, ...]) -> str:
         return f"{self.prefix}S{self.keys.index(key)}"
 
     def product(self, key: tuple[object, ...]) -> pl.Expr:
-        """The per-row value whose window sum is ``key``'s sum."""
+        """Return the per-row value whose window sum is ``key``'s sum."""
         if key[0] == "hc":
             mono = key[1]
             assert isinstance(mono, tuple)
@@ -160,40 +160,49 @@ class Meat:
     def products(self, keys: Sequence[tuple[object, ...]]) -> dict[str, pl.Expr]:
         return {self.name(k): self.product(k) for k in keys}
 
-    def edge(self, key: tuple[object, ...], *, window: int, decay: float) -> pl.Expr | None:
-        """The lag pairs that a rolling window of ``window`` rows sums but does not hold.
+    def lag_name(self, key: tuple[object, ...], lag: int) -> str:
+        return f"{self.name(key)}_l{lag}"
 
-        Row ``t = s + j`` of the window starting at ``s`` (``j < L``) is paired in
-        :math:`b_t` with rows ``t - l < s``; at the window's last row they are the
-        product of the row and its lag, ``window - 1 - j`` rows back, with the window
-        sum's decay ``decay ** (window - 1 - j)``.
+    def lag_products(self, keys: Sequence[tuple[object, ...]], lag: int) -> dict[str, pl.Expr]:
+        """Return :math:`a_t[P] a_{t-l}[Q]` of each lag key, for windows of rows.
+
+        A rolling window of ``w`` rows holds the pairs at lag ``l`` whose later row is
+        among its last ``w - l`` rows: their sum is a rolling sum over ``w - l`` rows,
+        one per lag. (Subtracting the pairs that reach before the window from a sum
+        of :math:`a_t b_t` needs shifts by ``w - 1 - j`` rows, which the streaming
+        engine of Polars 2.1 runs far slower than rolling sums.)
         """
-        if key[0] != "lag":
-            return None
-        p_pair, q_pair = key[1], key[2]
-        assert isinstance(p_pair, tuple)
-        assert isinstance(q_pair, tuple)
-        a_p, a_q = self._row(p_pair, 1), self._row(q_pair, 1)
-        terms = []
-        for j in range(min(self.lags, window)):
-            back = window - 1 - j
-            for lag in range(j + 1, self.lags + 1):
-                c = decay**back * self.kernel(lag) * self.fir_decay**lag
-                terms.append(c * (a_p * self.shift(a_q, lag)).shift(back))
-        return _sum_of(terms).fill_null(0.0)
+        out = {}
+        for key in keys:
+            if key[0] != "lag":
+                continue
+            p_pair, q_pair = key[1], key[2]
+            assert isinstance(p_pair, tuple)
+            assert isinstance(q_pair, tuple)
+            a_p, a_q = self._row(p_pair, 1), self._row(q_pair, 1)
+            out[self.lag_name(key, lag)] = a_p * self.shift(a_q, lag)
+        return out
+
+    def per_lag_total(self, key: tuple[object, ...]) -> pl.Expr:
+        """Return the lag key's sum from its per-lag window sums (:meth:`lag_products`)."""
+        return _sum_of(
+            [
+                self.kernel(lag) * self.fir_decay**lag * pl.col(self.lag_name(key, lag))
+                for lag in range(1, self.lags + 1)
+            ]
+        )
 
     # --- the fold -------------------------------------------------------------------
 
-    def batches(self) -> Iterator[list[tuple[object, ...]]]:
-        for start in range(0, len(self.keys), BATCH):
-            yield self.keys[start : start + BATCH]
+    def batches(self, size: int = BATCH) -> Iterator[list[tuple[object, ...]]]:
+        for start in range(0, len(self.keys), size):
+            yield self.keys[start : start + size]
 
     def gamma_columns(self, gamma: Sequence[pl.Expr]) -> list[pl.Expr]:
-        """The products :math:`\\gamma_m \\gamma_n` of the window's coefficients."""
+        r"""Return the products :math:`\gamma_m \gamma_n` of the window's coefficients."""
         q = len(gamma)
-        return [
-            (gamma[m] * gamma[n]).alias(self._gamma_name(m, n)) for m in range(q) for n in range(m, q)
-        ]
+        names = [(m, n) for m in range(q) for n in range(m, q)]
+        return [(gamma[m] * gamma[n]).alias(self._gamma_name(m, n)) for m, n in names]
 
     def _gamma_name(self, m: int, n: int) -> str:
         return f"{self.prefix}g{m}_{n}"
@@ -205,11 +214,17 @@ class Meat:
         p = len(self.regressors)
         return [pl.lit(0.0).alias(self.acc(i, j)) for i in range(p) for j in range(i, p)]
 
-    def fold(self, keys: Sequence[tuple[object, ...]]) -> list[pl.Expr]:
-        """Add the batch's sums (columns named by :meth:`name`) to the accumulators."""
+    def fold(self, keys: Sequence[tuple[object, ...]], *, per_lag: bool = False) -> list[pl.Expr]:
+        """Add the batch's sums (columns named by :meth:`name`) to the accumulators.
+
+        ``per_lag``: the lag keys' sums are per lag (:meth:`lag_products`).
+        """
         terms: dict[tuple[int, int], list[pl.Expr]] = defaultdict(list)
         for key in keys:
-            total = pl.col(self.name(key))
+            if per_lag and key[0] == "lag":
+                total = self.per_lag_total(key)
+            else:
+                total = pl.col(self.name(key))
             for ij, gammas in self._coefs[key].items():
                 coef = _sum_of(
                     [
@@ -220,7 +235,9 @@ class Meat:
                     ]
                 )
                 terms[ij].append(coef * total)
-        return [(pl.col(self.acc(*ij)) + _sum_of(t)).alias(self.acc(*ij)) for ij, t in terms.items()]
+        return [
+            (pl.col(self.acc(*ij)) + _sum_of(t)).alias(self.acc(*ij)) for ij, t in terms.items()
+        ]
 
     def meat(self) -> dict[tuple[int, int], pl.Expr]:
         p = len(self.regressors)

@@ -26,7 +26,7 @@ from polars_factors._frame import report_lost, temp_name, user_stacklevel
 from polars_factors._units import check_units
 from polars_factors.exceptions import DataLossWarning, InsufficientDataError, SchemaError
 from polars_factors.regression._ts_algebra import SumNames, sandwich_stages, solve_stages
-from polars_factors.regression._ts_robust import TS_COV_TYPES, Meat
+from polars_factors.regression._ts_robust import BATCH, TS_COV_TYPES, Meat
 from polars_factors.typing import ColumnNames, EngineType, FrameT
 
 __all__ = ["betas", "join_factors"]
@@ -570,7 +570,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     keys: list[str]
     has_window = pl.lit(value=True)
     meat = _meat(spec, model) if spec.cov_type != "classical" else None
-    if meat is not None:
+    if meat is not None and spec.kind != "rows":
         lf = lf.with_columns(meat.lag_columns())
     if spec.kind == "full":
         aggs = [e.sum().alias(name) for name, e in products.items()]
@@ -623,7 +623,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
 
 
 def _meat(spec: _Spec, model: _ModelExprs) -> Meat:
-    """The robust meat's sums over the cleaned (shifted, zeroed) columns of ``model``."""
+    """Return the robust meat over the cleaned (shifted, zeroed) columns of ``model``."""
     p, k = spec.tmp, len(spec.factors)
     asset = pl.col(spec.asset)
     windowed = spec.kind != "full"
@@ -663,18 +663,27 @@ def _robust(
     else:
         lam = spec.decay
         squared = replace(spec, decay=None if lam is None else lam * lam)
-        for batch in meat.batches():
-            products = meat.products(batch)
-            lf = _window_sums(lf, products, squared, count="", contiguous=contiguous)
-            if spec.kind == "rows" and spec.nw_lags:
+        per_lag = spec.kind == "rows" and spec.nw_lags > 0
+        size = max(1, BATCH // spec.nw_lags) if per_lag else BATCH
+        for batch in meat.batches(size):
+            added: list[str] = []
+            if per_lag:
+                # A window of w rows holds the lag-l pairs of its last w - l rows.
                 assert isinstance(spec.window, int)
-                decay = 1.0 if lam is None else lam * lam
-                edges = {
-                    n: meat.edge(key, window=spec.window, decay=decay)
-                    for n, key in zip(products, batch, strict=True)
-                }
-                lf = lf.with_columns((c(n) - e).alias(n) for n, e in edges.items() if e is not None)
-            lf = lf.with_columns(meat.fold(batch)).drop(list(products))
+                for lag in range(1, spec.nw_lags + 1):
+                    products = meat.lag_products(batch, lag)
+                    if lag >= spec.window:  # no pair of rows this far apart in a window
+                        lf = lf.with_columns(pl.lit(0.0).alias(n) for n in products)
+                    elif products:
+                        short = replace(squared, window=spec.window - lag)
+                        lf = _window_sums(lf, products, short, count="", contiguous=contiguous)
+                    added += products
+                products = meat.products([key for key in batch if key[0] != "lag"])
+            else:
+                products = meat.products(batch)
+            lf = _window_sums(lf, products, squared, count="", contiguous=contiguous)
+            added += products
+            lf = lf.with_columns(meat.fold(batch, per_lag=per_lag)).drop(added)
     n = c(sums.n_obs).cast(pl.Float64)
     n_params = spec.n_params
     scale = n / (n - n_params) if spec.cov_type == "HC1" else pl.lit(1.0)
