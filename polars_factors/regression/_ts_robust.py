@@ -31,6 +31,7 @@ number of lags.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ def _sum_of(terms: Sequence[pl.Expr]) -> pl.Expr:
     for term in terms[1:]:
         out = out + term
     return out
+
+
+def _scaled(count: int, e: pl.Expr) -> pl.Expr:
+    return e if count == 1 else float(count) * e
 
 
 @dataclass
@@ -91,11 +96,39 @@ class Meat:
                     for n in range(p + 1):
                         g = (min(m, n), max(m, n))
                         coefs[("hc", self._monomial(i, j, m, n))][(i, j)][g] += 1
-                        if self.lags:
-                            coefs[("lag", self._pair(i, m), self._pair(j, n))][(i, j)][g] += 1
-                            coefs[("lag", self._pair(j, m), self._pair(i, n))][(i, j)][g] += 1
+                if not self.lags:
+                    continue
+                for m in range(p + 1):
+                    for n in range(m, p + 1):
+                        key, factor = self._lag_key(i, j, m, n)
+                        coefs[key][(i, j)][(m, n)] += factor
         self._coefs = coefs
         self.keys = list(coefs)
+
+    def _lag_key(self, i: int, j: int, m: int, n: int) -> tuple[tuple[object, ...], int]:
+        """Return the lag sum that ``gamma_m gamma_n`` multiplies in meat ``(i, j)``.
+
+        Summed over both orders of ``m, n`` and both of ``i, j`` (the meat is
+        ``Gamma_l + Gamma_l'``), the term is the window sum of
+        :math:`a_t[im] a_{t-l}[jn] + a_t[jm] a_{t-l}[in]` (+ the same with ``m, n``
+        swapped when they differ). Different ``(i, j, m, n)`` often give the same
+        terms (or a multiple of them): they share one sum, keyed by its terms
+        divided by their common factor, which is returned.
+        """
+        terms = [(self._pair(i, m), self._pair(j, n)), (self._pair(j, m), self._pair(i, n))]
+        if m != n:
+            terms += [(self._pair(i, n), self._pair(j, m)), (self._pair(j, n), self._pair(i, m))]
+        counts: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = defaultdict(int)
+        for term in terms:
+            counts[term] += 1
+        factor = math.gcd(*counts.values())
+        key = ("lag", tuple(sorted((a, b, c // factor) for (a, b), c in counts.items())))
+        return key, factor
+
+    def _terms(self, key: tuple[object, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...], int]]:
+        terms = key[1]
+        assert isinstance(terms, tuple)
+        return list(terms)
 
     # --- the data -------------------------------------------------------------------
 
@@ -127,10 +160,9 @@ class Meat:
         r"""Add per row :math:`b_t[Q] = \sum_l k_l d^l a_{t-l}[Q]`, one column per pair ``Q``."""
         if not self.lags:
             return []
-        pairs = sorted({key[2] for key in self.keys if key[0] == "lag"})  # type: ignore[type-var]
+        pairs = sorted({q for key in self.keys if key[0] == "lag" for _, q, _ in self._terms(key)})
         out = []
         for pair in pairs:
-            assert isinstance(pair, tuple)
             a = self._row(pair, 1)
             terms = [
                 self.kernel(lag) * self.fir_decay**lag * self.shift(a, lag)
@@ -152,10 +184,12 @@ class Meat:
             mono = key[1]
             assert isinstance(mono, tuple)
             return self._row(mono, 2)
-        p_pair, q_pair = key[1], key[2]
-        assert isinstance(p_pair, tuple)
-        assert isinstance(q_pair, tuple)
-        return self._row(p_pair, 1) * pl.col(self._lagged_name(q_pair))
+        return _sum_of(
+            [
+                _scaled(c, self._row(a, 1) * pl.col(self._lagged_name(b)))
+                for a, b, c in self._terms(key)
+            ]
+        )
 
     def products(self, keys: Sequence[tuple[object, ...]]) -> dict[str, pl.Expr]:
         return {self.name(k): self.product(k) for k in keys}
@@ -176,11 +210,12 @@ class Meat:
         for key in keys:
             if key[0] != "lag":
                 continue
-            p_pair, q_pair = key[1], key[2]
-            assert isinstance(p_pair, tuple)
-            assert isinstance(q_pair, tuple)
-            a_p, a_q = self._row(p_pair, 1), self._row(q_pair, 1)
-            out[self.lag_name(key, lag)] = a_p * self.shift(a_q, lag)
+            out[self.lag_name(key, lag)] = _sum_of(
+                [
+                    _scaled(c, self._row(a, 1) * self.shift(self._row(b, 1), lag))
+                    for a, b, c in self._terms(key)
+                ]
+            )
         return out
 
     def per_lag_total(self, key: tuple[object, ...]) -> pl.Expr:

@@ -570,6 +570,16 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     keys: list[str]
     has_window = pl.lit(value=True)
     meat = _meat(spec, model) if spec.cov_type != "classical" else None
+    if meat is not None and windowed:
+        # 1.0 where the row `lag` rows before is of the same asset (rows sorted by asset).
+        asset = pl.col(spec.asset)
+        lf = lf.with_columns(
+            (asset.shift(lag) == asset)
+            .fill_null(value=False)
+            .cast(pl.Float64)
+            .alias(f"{spec.tmp}same{lag}")
+            for lag in range(1, spec.nw_lags + 1)
+        )
     if meat is not None and spec.kind != "rows":
         lf = lf.with_columns(meat.lag_columns())
     if spec.kind == "full":
@@ -598,7 +608,7 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     for stage in stages:
         lf = lf.with_columns(stage)
     if meat is not None:
-        lf, robust = _robust(lf, spec, meat, sums, contiguous=contiguous)
+        lf, robust = _robust(lf, spec, meat, sums, contiguous=False)
         est = {**est, **robust}
     names = _coef_names(spec.factors, intercept=spec.intercept)
     coefs = [*([est["alpha"]] if spec.intercept else []), *(est[f"beta_{i}"] for i in range(k))]
@@ -625,12 +635,11 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
 def _meat(spec: _Spec, model: _ModelExprs) -> Meat:
     """Return the robust meat over the cleaned (shifted, zeroed) columns of ``model``."""
     p, k = spec.tmp, len(spec.factors)
-    asset = pl.col(spec.asset)
     windowed = spec.kind != "full"
 
     def shift(e: pl.Expr, lag: int) -> pl.Expr:
-        if windowed:  # rows sorted by asset
-            return pl.when(asset.shift(lag) == asset).then(e.shift(lag)).otherwise(0.0)
+        if windowed:  # rows sorted by asset; the mask is a column (_same_asset)
+            return e.shift(lag, fill_value=0.0) * pl.col(f"{p}same{lag}")
         return e.shift(lag, fill_value=0.0).over(spec.asset)
 
     return Meat(
