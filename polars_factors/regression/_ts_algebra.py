@@ -30,7 +30,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["PIVOT_TOL", "SUM_MIN", "SumNames", "sandwich_stages", "solve_stages"]
+__all__ = [
+    "PIVOT_TOL",
+    "SUM_MIN",
+    "SumNames",
+    "sandwich_inputs",
+    "sandwich_stages",
+    "solve_stages",
+]
 
 #: A regressor whose scaled Cholesky pivot (one minus its R^2 on the regressors before
 #: it, intercept included) is at most this is treated as collinear: the row gets nulls.
@@ -112,6 +119,21 @@ def sandwich_stages(
     return _Unrolled(sums, k=k, intercept=intercept, prefix=prefix).sandwich(
         meat, scale=scale, shift_x=shift_x
     )
+
+
+def sandwich_inputs(sums: SumNames, *, k: int, intercept: bool, prefix: str) -> list[str]:
+    """Return the solver's columns that :func:`sandwich_stages` and the residuals read.
+
+    The residuals' coefficients (``beta``, and ``my``/``mx`` for the intercept), the
+    inverse Cholesky factor, the flags and the sums of weights and observations.
+    """
+    names = [f"{prefix}beta{i}" for i in range(k)]
+    names += [f"{prefix}m{i}_{j}" for i in range(k) for j in range(i + 1)]
+    names += [f"{prefix}ok", *(f"{prefix}ok{j}" for j in range(k)), sums.n_obs]
+    if intercept:
+        assert sums.w is not None
+        names += [f"{prefix}my", *(f"{prefix}mx{i}" for i in range(k)), sums.w]
+    return list(dict.fromkeys(names))
 
 
 class _Unrolled:

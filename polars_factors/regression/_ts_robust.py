@@ -81,6 +81,7 @@ class Meat:
     lags: int  # 0 for HC0/HC1
     fir_decay: float  # the lag l's extra weight is fir_decay ** l (windowed half-life)
     shift: Callable[[pl.Expr, int], pl.Expr]
+    fir: bool  # the lags are summed per row first (lag_columns), not per lag
     keys: list[tuple[object, ...]] = field(init=False)
     _coefs: dict[tuple[object, ...], dict[tuple[int, int], dict[tuple[int, int], int]]] = field(
         init=False
@@ -233,15 +234,6 @@ class Meat:
         for start in range(0, len(self.keys), size):
             yield self.keys[start : start + size]
 
-    def gamma_columns(self, gamma: Sequence[pl.Expr]) -> list[pl.Expr]:
-        r"""Return the products :math:`\gamma_m \gamma_n` of the window's coefficients."""
-        q = len(gamma)
-        names = [(m, n) for m in range(q) for n in range(m, q)]
-        return [(gamma[m] * gamma[n]).alias(self._gamma_name(m, n)) for m, n in names]
-
-    def _gamma_name(self, m: int, n: int) -> str:
-        return f"{self.prefix}g{m}_{n}"
-
     def acc(self, i: int, j: int) -> str:
         return f"{self.prefix}M{i}_{j}"
 
@@ -249,9 +241,13 @@ class Meat:
         p = len(self.regressors)
         return [pl.lit(0.0).alias(self.acc(i, j)) for i in range(p) for j in range(i, p)]
 
-    def fold(self, keys: Sequence[tuple[object, ...]], *, per_lag: bool = False) -> list[pl.Expr]:
-        """Add the batch's sums (columns named by :meth:`name`) to the accumulators.
+    def fold(
+        self, keys: Sequence[tuple[object, ...]], gamma: Sequence[pl.Expr], *, per_lag: bool = False
+    ) -> list[pl.Expr]:
+        r"""Add the batch's sums (columns named by :meth:`name`) to the accumulators.
 
+        ``gamma``: the window's coefficients on the regressors and the response
+        (:math:`e_t = \gamma' (z_t, y_t)`), columns or cheap expressions of them.
         ``per_lag``: the lag keys' sums are per lag (:meth:`lag_products`).
         """
         terms: dict[tuple[int, int], list[pl.Expr]] = defaultdict(list)
@@ -262,17 +258,19 @@ class Meat:
                 total = pl.col(self.name(key))
             for ij, gammas in self._coefs[key].items():
                 coef = _sum_of(
-                    [
-                        (pl.lit(float(count)) * pl.col(self._gamma_name(*g)))
-                        if count != 1
-                        else pl.col(self._gamma_name(*g))
-                        for g, count in gammas.items()
-                    ]
+                    [_scaled(count, gamma[m] * gamma[n]) for (m, n), count in gammas.items()]
                 )
                 terms[ij].append(coef * total)
         return [
             (pl.col(self.acc(*ij)) + _sum_of(t)).alias(self.acc(*ij)) for ij, t in terms.items()
         ]
+
+    def inputs(self) -> list[str]:
+        """Return the per-row columns the meat's sums read."""
+        names = [n for n in self.regressors if n is not None]
+        lagged = sorted({q for key in self.keys if key[0] == "lag" for _, q, _ in self._terms(key)})
+        out = [*names, self.response, self.weight]
+        return out + [self._lagged_name(q) for q in lagged] if self.fir else out
 
     def meat(self) -> dict[tuple[int, int], pl.Expr]:
         p = len(self.regressors)
