@@ -195,6 +195,20 @@ class Meat:
     def products(self, keys: Sequence[tuple[object, ...]]) -> dict[str, pl.Expr]:
         return {self.name(k): self.product(k) for k in keys}
 
+    def _pair_name(self, pair: tuple[int, ...]) -> str:
+        return f"{self.prefix}a{'_'.join(map(str, pair)) or 'c'}"
+
+    def pair_columns(self) -> list[pl.Expr]:
+        """Add :math:`a_t[P] = w_t z_{t,P_1} z_{t,P_2}` per pair, for :meth:`lag_products`."""
+        pairs = {
+            x
+            for key in self.keys
+            if key[0] == "lag"
+            for a, b, _ in self._terms(key)
+            for x in (a, b)
+        }
+        return [self._row(pair, 1).alias(self._pair_name(pair)) for pair in sorted(pairs)]
+
     def lag_name(self, key: tuple[object, ...], lag: int) -> str:
         return f"{self.name(key)}_l{lag}"
 
@@ -213,7 +227,9 @@ class Meat:
                 continue
             out[self.lag_name(key, lag)] = _sum_of(
                 [
-                    _scaled(c, self._row(a, 1) * self.shift(self._row(b, 1), lag))
+                    _scaled(
+                        c, pl.col(self._pair_name(a)) * self.shift(pl.col(self._pair_name(b)), lag)
+                    )
                     for a, b, c in self._terms(key)
                 ]
             )
@@ -246,8 +262,8 @@ class Meat:
     ) -> list[pl.Expr]:
         r"""Add the batch's sums (columns named by :meth:`name`) to the accumulators.
 
-        ``gamma``: the window's coefficients on the regressors and the response
-        (:math:`e_t = \gamma' (z_t, y_t)`), columns or cheap expressions of them.
+        ``gamma``: the window's coefficients on the regressors (:math:`e_t =
+        \gamma' (z_t, y_t)`, the response's is 1), columns or cheap expressions.
         ``per_lag``: the lag keys' sums are per lag (:meth:`lag_products`).
         """
         terms: dict[tuple[int, int], list[pl.Expr]] = defaultdict(list)
@@ -257,13 +273,30 @@ class Meat:
             else:
                 total = pl.col(self.name(key))
             for ij, gammas in self._coefs[key].items():
-                coef = _sum_of(
-                    [_scaled(count, gamma[m] * gamma[n]) for (m, n), count in gammas.items()]
-                )
-                terms[ij].append(coef * total)
+                constant = sum(c for (m, n), c in gammas.items() if m == n == self.y)
+                parts = [
+                    _scaled(c, self._gamma_product(gamma, m, n))
+                    for (m, n), c in gammas.items()
+                    if not m == n == self.y
+                ]
+                if constant:
+                    parts.append(pl.lit(float(constant)))
+                terms[ij].append(_sum_of(parts) * total)
         return [
             (pl.col(self.acc(*ij)) + _sum_of(t)).alias(self.acc(*ij)) for ij, t in terms.items()
         ]
+
+    @property
+    def y(self) -> int:
+        """Index of the response, whose coefficient in the residual is 1."""
+        return len(self.regressors)
+
+    def _gamma_product(self, gamma: Sequence[pl.Expr], m: int, n: int) -> pl.Expr:
+        if m == self.y:
+            return gamma[n]
+        if n == self.y:
+            return gamma[m]
+        return gamma[m] * gamma[n]
 
     def inputs(self) -> list[str]:
         """Return the per-row columns the meat's sums read."""

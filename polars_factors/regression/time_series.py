@@ -652,23 +652,10 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
     for stage in stages:
         lf = lf.with_columns(stage)
     if meat is not None:
-        # The classical outputs as columns, then only the columns the robust part
-        # reads: the frame is narrower while it holds the meat's sums.
-        done = {n: f"{spec.tmp}o_{n}" for n in est if not n.startswith("se_")}
-        lf = lf.with_columns(est[n].alias(name) for n, name in done.items())
-        est = {**est, **{n: c(name) for n, name in done.items()}}
-        keep = [
-            *keys,
-            f"{spec.tmp}nobs",
-            *done.values(),
-            *meat.inputs(),
-            *(f"{spec.tmp}same{lag}" for lag in range(1, spec.nw_lags + 1) if windowed),
-            *sandwich_inputs(sums, k=k, intercept=spec.intercept, prefix=f"{spec.tmp}s_"),
-            *(model.shift_x if spec.intercept else []),
-        ]
-        if windowed:  # a full-sample fit has its sums already (one row per asset)
-            lf = lf.select(list(dict.fromkeys(keep)))
-        lf, robust = _robust(lf, spec, meat, sums, contiguous=False)
+        lf, est = _narrow(lf, spec, meat=meat, model=model, sums=sums, est=est, keys=keys)
+        # Rolling HAC sums run per asset: the streaming engine held 4 GB for 750k rows
+        # of its hundreds of whole-column rolling sums (0.9 GB per asset).
+        lf, robust = _robust(lf, spec, meat, sums, contiguous=contiguous and not spec.nw_lags)
         est = {**est, **robust}
     names = _coef_names(spec.factors, intercept=spec.intercept)
     coefs = [*([est["alpha"]] if spec.intercept else []), *(est[f"beta_{i}"] for i in range(k))]
@@ -690,6 +677,41 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         est["r2"].alias("r2"),
     )
     return out if windowed else out.sort(spec.asset)
+
+
+def _narrow(
+    lf: pl.LazyFrame,
+    spec: _Spec,
+    *,
+    meat: Meat,
+    model: _ModelExprs,
+    sums: SumNames,
+    est: dict[str, pl.Expr],
+    keys: list[str],
+) -> tuple[pl.LazyFrame, dict[str, pl.Expr]]:
+    """Keep the classical outputs as columns, then only the columns the meat reads.
+
+    The frame is narrower (by the solver's intermediates) while it holds the meat's
+    sums. A full-sample fit has its sums already, one row per asset: it is left as is.
+    """
+    c = pl.col
+    done = {n: f"{spec.tmp}o_{n}" for n in est if not n.startswith("se_")}
+    lf = lf.with_columns(est[n].alias(name) for n, name in done.items())
+    est = {**est, **{n: c(name) for n, name in done.items()}}
+    if spec.kind == "full":
+        return lf, est
+    keep = [
+        *keys,
+        f"{spec.tmp}nobs",
+        *done.values(),
+        *meat.inputs(),
+        *(f"{spec.tmp}same{lag}" for lag in range(1, spec.nw_lags + 1)),
+        *sandwich_inputs(
+            sums, k=len(spec.factors), intercept=spec.intercept, prefix=f"{spec.tmp}s_"
+        ),
+        *(model.shift_x if spec.intercept else []),
+    ]
+    return lf.select(list(dict.fromkeys(keep))), est
 
 
 def _meat(spec: _Spec, model: _ModelExprs) -> Meat:
@@ -727,7 +749,6 @@ def _robust(
         a = c(f"{s}my") - _sum([c(f"{s}mx{i}") * c(f"{s}beta{i}") for i in range(k)])
         lf = lf.with_columns((-a).alias(f"{s}g0"))
         gamma = [c(f"{s}g0"), *gamma]
-    gamma.append(pl.lit(1.0))
     lf = lf.with_columns(meat.init())
     if spec.kind == "full":
         lf = lf.with_columns(meat.fold(meat.keys, gamma))
@@ -736,6 +757,8 @@ def _robust(
         squared = replace(spec, decay=None if lam is None else lam * lam)
         per_lag = spec.kind == "rows" and spec.nw_lags > 0
         size = max(1, BATCH // spec.nw_lags) if per_lag else BATCH
+        if per_lag:
+            lf = lf.with_columns(meat.pair_columns())
         for batch in meat.batches(size):
             added: list[str] = []
             if per_lag:
