@@ -67,6 +67,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/standardize.py
 	$(BIN)/python benchmarks/cross_section.py
 	$(BIN)/python benchmarks/rolling_betas.py
+	$(BIN)/python benchmarks/robust_betas.py
 	$(BIN)/python benchmarks/portfolios.py
 	$(BIN)/python benchmarks/risk.py
 	$(BIN)/python benchmarks/pipeline.py
