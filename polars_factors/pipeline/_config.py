@@ -76,6 +76,8 @@ RISK_PRESETS = ("USE4S", "USE4L", "hsr")
 METHODS = ("wls", "huber")
 COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "cluster")
 CLUSTERS = ("sector", "industry")
+#: ``[model] betas_cov_type``: the standard errors of the time-series betas.
+BETAS_COV_TYPES = ("classical", "HC0", "HC1", "HAC")
 FORMATS = ("auto", "parquet", "csv")
 #: Parameters of the rolling time-series betas: alpha, mkt, smb, hml.
 BETA_PARAMETERS = 4
@@ -203,6 +205,11 @@ class ModelConfig:
         Number of quantile portfolios per style.
     rolling_window
         Rows of the rolling time-series betas.
+    betas_cov_type, betas_nw_lags
+        Standard errors of the full-sample and rolling betas
+        (:func:`polars_factors.betas`): ``"classical"`` (default), ``"HC0"``,
+        ``"HC1"``, or ``"HAC"`` with ``betas_nw_lags`` Newey-West lags (required
+        with it, refused without it).
     risk_preset
         Factor covariance preset (``USE4S``, ``USE4L``, ``hsr``).
     specific_half_life, specific_nw_lags
@@ -240,6 +247,8 @@ class ModelConfig:
     liquidity_window: int = 21
     quantiles: int = 5
     rolling_window: int = 252
+    betas_cov_type: str = "classical"
+    betas_nw_lags: int | None = None
     risk_preset: str = "USE4S"
     specific_half_life: int = 84
     specific_nw_lags: int = 5
@@ -281,7 +290,11 @@ class ModelConfig:
         return {s: dict(PRESET_STYLES[self.preset][s]) for s in self.styles}
 
     def _cov_type_problem(self) -> str:
-        """Return the contradiction of ``cov_type``, ``cluster`` and ``method`` ("" if none)."""
+        """Return the contradiction of the standard-error options ("" if none).
+
+        ``cov_type``, ``cluster`` and ``method`` of the regression; ``betas_cov_type``
+        and ``betas_nw_lags`` of the betas.
+        """
         if self.cov_type != "classical" and self.method == "huber":
             return (
                 f"[model] cov_type = {self.cov_type!r} applies to method = 'wls'; a Huber "
@@ -296,6 +309,16 @@ class ModelConfig:
             return (
                 f"[model] cluster = {self.cluster!r} is only used with cov_type = 'cluster' "
                 f"(got {self.cov_type!r})"
+            )
+        if self.betas_cov_type == "HAC" and self.betas_nw_lags is None:
+            return (
+                "[model] betas_cov_type = 'HAC' needs betas_nw_lags = <lags> (Newey-West; "
+                "e.g. 5 for daily returns)"
+            )
+        if self.betas_nw_lags is not None and self.betas_cov_type != "HAC":
+            return (
+                f"[model] betas_nw_lags = {self.betas_nw_lags} is only used with "
+                f"betas_cov_type = 'HAC' (got {self.betas_cov_type!r})"
             )
         return ""
 
@@ -524,6 +547,8 @@ _MODEL_KEYS: dict[str, Check] = {
     "liquidity_window": integer(1),
     "quantiles": integer(2),
     "rolling_window": integer(2),
+    "betas_cov_type": choice(BETAS_COV_TYPES),
+    "betas_nw_lags": integer(0),
     "risk_preset": choice(RISK_PRESETS),
     "specific_half_life": integer(1),
     "specific_nw_lags": integer(0),

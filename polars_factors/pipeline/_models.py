@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
@@ -14,6 +14,9 @@ from polars_factors.partition._run import map_chunks
 from polars_factors.pipeline._config import ModelConfig
 from polars_factors.pipeline._steps import ANNUAL, Results, Sink
 from polars_factors.risk.covariance import covariance_frames
+
+if TYPE_CHECKING:
+    from polars_factors.regression.time_series import TsCovType
 
 __all__ = ["betas", "cross_section", "portfolio_weights", "risk_model"]
 
@@ -170,6 +173,20 @@ def betas(
     panel = panel.select(
         "date", "asset", (pl.col("ret") - pl.col("rf")).alias("excess"), *FF3
     ).filter(pl.col("excess").is_not_null() & pl.col("mkt").is_not_null())
+
+    def fit(rows: pl.LazyFrame, window: int | None) -> pl.LazyFrame:
+        if model.betas_cov_type == "HAC":  # pairs rows with earlier ones: time order
+            rows = rows.sort("asset", "date")  # (one chunk of whole assets)
+        return pf.betas(
+            rows,
+            "excess",
+            FF3,
+            window=window,
+            cov_type=cast("TsCovType", model.betas_cov_type),
+            nw_lags=model.betas_nw_lags,
+            check_keys=False,
+        )
+
     # Through a scratch file of the output folder rather than pf.partition.collect:
     # its shuffle files would sit in this machine's temporary folder, which the
     # workers of a cluster do not see.
@@ -177,7 +194,7 @@ def betas(
     try:
         pf.partition.sink_parquet(
             panel, scratch, by="asset", rows=sink.rows,
-            build=lambda rows: pf.betas(rows, "excess", FF3, check_keys=False),
+            build=lambda rows: fit(rows, None),
             shuffle=True, executor=sink.executor,
         )  # fmt: skip
         full = pl.read_parquet(scratch)
@@ -186,7 +203,7 @@ def betas(
     res.tables["betas"] = full.filter(pl.col("beta_mkt").is_not_null()).sort("asset")
 
     def rolling(rows: pl.LazyFrame) -> pl.LazyFrame:
-        out = pf.betas(rows, "excess", FF3, window=model.rolling_window, check_keys=False)
+        out = fit(rows, model.rolling_window)
         return out.filter(pl.col("beta_mkt").is_not_null())
 
     sink.write(panel, "rolling_betas", res, by="asset", build=rolling, shuffle=True)
