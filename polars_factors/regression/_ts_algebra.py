@@ -37,6 +37,7 @@ __all__ = [
     "sandwich_inputs",
     "sandwich_stages",
     "solve_stages",
+    "sum_of",
 ]
 
 #: A regressor whose scaled Cholesky pivot (one minus its R^2 on the regressors before
@@ -60,7 +61,8 @@ class SumNames:
     yy: str
 
 
-def _sum_of(terms: Sequence[pl.Expr]) -> pl.Expr:
+def sum_of(terms: Sequence[pl.Expr]) -> pl.Expr:
+    """Return the sum of the expressions, as a chain of additions (no horizontal op)."""
     out = terms[0]
     for term in terms[1:]:
         out = out + term
@@ -223,7 +225,7 @@ class _Unrolled:
             c_jj = self.c(j, j)
             pivot = c_jj
             if j:
-                pivot = pivot - _sum_of([low(j, m) * low(j, m) for m in range(j)])
+                pivot = pivot - sum_of([low(j, m) * low(j, m) for m in range(j)])
             good = pivot > PIVOT_TOL * c_jj
             diag = pl.when(good).then(pivot).otherwise(c_jj.abs() + 1.0).sqrt()
             stages.append([diag.alias(f"{self.p}l{j}_{j}"), good.alias(f"{self.p}ok{j}")])
@@ -231,7 +233,7 @@ class _Unrolled:
             for i in range(j + 1, self.k):
                 num = self.c(i, j)
                 if j:
-                    num = num - _sum_of([low(i, m) * low(j, m) for m in range(j)])
+                    num = num - sum_of([low(i, m) * low(j, m) for m in range(j)])
                 below.append((num / low(j, j)).alias(f"{self.p}l{i}_{j}"))
             stages.append(below)
         return stages
@@ -243,12 +245,12 @@ class _Unrolled:
         for i in range(k):
             num = self.col(f"cy{i}")
             if i:
-                num = num - _sum_of([low(i, m) * self.col(f"z{m}") for m in range(i)])
+                num = num - sum_of([low(i, m) * self.col(f"z{m}") for m in range(i)])
             stages.append([(num / low(i, i)).alias(f"{self.p}z{i}")])
         for i in reversed(range(k)):
             num = self.col(f"z{i}")
             if i < k - 1:
-                num = num - _sum_of([low(m, i) * self.col(f"beta{m}") for m in range(i + 1, k)])
+                num = num - sum_of([low(m, i) * self.col(f"beta{m}") for m in range(i + 1, k)])
             stages.append([(num / low(i, i)).alias(f"{self.p}beta{i}")])
         return stages
 
@@ -259,7 +261,7 @@ class _Unrolled:
         for i in range(self.k):
             row = [(pl.lit(1.0) / low(i, i)).alias(f"{self.p}m{i}_{i}")]
             row.extend(
-                (-_sum_of([low(i, m) * inv(m, j) for m in range(j, i)]) / low(i, i)).alias(
+                (-sum_of([low(i, m) * inv(m, j) for m in range(j, i)]) / low(i, i)).alias(
                     f"{self.p}m{i}_{j}"
                 )
                 for j in range(i)
@@ -269,7 +271,7 @@ class _Unrolled:
 
     def cinv(self, i: int, j: int) -> pl.Expr:
         """Entry ``(i, j)`` of ``C^-1 = M'M`` (``M = L^-1``, lower triangular)."""
-        return _sum_of([self.inv(m, i) * self.inv(m, j) for m in range(max(i, j), self.k)])
+        return sum_of([self.inv(m, i) * self.inv(m, j) for m in range(max(i, j), self.k)])
 
     def solved(self) -> pl.Expr:
         out = self.col("ok").fill_null(value=False)
@@ -311,7 +313,7 @@ class _Unrolled:
         def quad(v: Sequence[pl.Expr]) -> pl.Expr:
             terms = [v[r] * v[r] * q(r, r) for r in range(k)]
             terms += [2.0 * v[r] * v[s] * q(r, s) for r in range(k) for s in range(r + 1, k)]
-            return _sum_of(terms)
+            return sum_of(terms)
 
         solved = self.solved()
         df_ok = pl.col(self.sums.n_obs) > (k + o)
@@ -325,12 +327,12 @@ class _Unrolled:
             assert self.sums.w is not None
             inv_w = pl.lit(1.0) / pl.col(self.sums.w)
             raw_mx = [mx(j) + shift_x[j] for j in range(k)]
-            v = [_sum_of([ci(r, j) * raw_mx[j] for j in range(k)]) for r in range(k)]
+            v = [sum_of([ci(r, j) * raw_mx[j] for j in range(k)]) for r in range(k)]
             stages.append([e.alias(f"{self.p}v{r}") for r, e in enumerate(v)])
             vs = [self.col(f"v{r}") for r in range(k)]
             var_a = (
                 self.col("q00") * inv_w * inv_w
-                - 2.0 * inv_w * _sum_of([vs[r] * self.col(f"q0x{r}") for r in range(k)])
+                - 2.0 * inv_w * sum_of([vs[r] * self.col(f"q0x{r}") for r in range(k)])
                 + quad(vs)
             )
             stages[0].append(m(0, 0).alias(f"{self.p}q00"))
@@ -340,7 +342,7 @@ class _Unrolled:
     def residuals(self) -> list[pl.Expr]:
         """Compute SSR = TSS - z'z and sigma^2 = SSR / (n - p)."""
         z = [self.col(f"z{i}") for i in range(self.k)]
-        ssr = (self.col("syy") - _sum_of([z_i * z_i for z_i in z])).clip(lower_bound=0.0)
+        ssr = (self.col("syy") - sum_of([z_i * z_i for z_i in z])).clip(lower_bound=0.0)
         df_resid = pl.col(self.sums.n_obs).cast(pl.Float64) - (self.k + int(self.intercept))
         return [
             ssr.alias(f"{self.p}ssr"),
@@ -357,16 +359,16 @@ class _Unrolled:
         s2 = self.col("s2")
         out: dict[str, pl.Expr] = {}
         for i in range(k):
-            diag = _sum_of([inv(m, i) * inv(m, i) for m in range(i, k)])
+            diag = sum_of([inv(m, i) * inv(m, i) for m in range(i, k)])
             out[f"beta_{i}"] = pl.when(solved).then(betas[i])
             out[f"se_beta_{i}"] = pl.when(solved).then((s2 * diag).sqrt())
         if self.intercept:
             assert self.sums.w is not None
             raw_mx = [self.col(f"mx{i}") + shift_x[i] for i in range(k)]
-            alpha = self.col("my") + shift_y - _sum_of([raw_mx[i] * betas[i] for i in range(k)])
+            alpha = self.col("my") + shift_y - sum_of([raw_mx[i] * betas[i] for i in range(k)])
             # (X'WX)^-1 at the intercept: 1/W + mx' Sxx^-1 mx, with mx the raw means.
-            u = [_sum_of([inv(i, m) * raw_mx[m] for m in range(i + 1)]) for i in range(k)]
-            quad = _sum_of([u_i * u_i for u_i in u])
+            u = [sum_of([inv(i, m) * raw_mx[m] for m in range(i + 1)]) for i in range(k)]
+            quad = sum_of([u_i * u_i for u_i in u])
             out["alpha"] = pl.when(solved).then(alpha)
             out["se_alpha"] = pl.when(solved).then(
                 (s2 * (pl.lit(1.0) / pl.col(self.sums.w) + quad)).sqrt()

@@ -30,6 +30,7 @@ from polars_factors.regression._ts_algebra import (
     sandwich_inputs,
     sandwich_stages,
     solve_stages,
+    sum_of,
 )
 from polars_factors.regression._ts_robust import BATCH, TS_COV_TYPES, Meat
 from polars_factors.typing import ColumnNames, EngineType, FrameT
@@ -335,10 +336,10 @@ def betas(
     pairs of rows both in the window. The residuals depend on each window's own
     coefficients, so :math:`S` is expanded into window sums of fourth-order
     products of the data (a quadratic form in the coefficients): HC0/HC1 add
-    12 window sums for one factor, 65 for three, 120 for four; HAC adds per lag
-    15, 105 and 210 more (a rolling window of rows sums each lag over its own
-    ``window - l`` rows; expanding, full-sample and half-life fits fold the lags
-    into one sum per pair). The expansion loses about two more digits than the
+    12 window sums for one factor, 65 for three, 120 for four; HAC adds 15, 105 and
+    210 more, per lag for a rolling window of rows (which sums each lag over its
+    last ``window - l`` rows; expanding and full-sample fits, half-life or not,
+    fold the lags into one sum per pair first). The expansion loses about two more digits than the
     classical formula where the fit is nearly exact (:math:`R^2` above 0.999).
     Standard errors are null where the classical ones are (no degree of freedom
     left). ``cov_type="HAC"`` with ``window=None`` needs each asset's rows in
@@ -653,8 +654,8 @@ def _plan(lf: pl.LazyFrame, spec: _Spec) -> pl.LazyFrame:
         lf = lf.with_columns(stage)
     if meat is not None:
         lf, est = _narrow(lf, spec, meat=meat, model=model, sums=sums, est=est, keys=keys)
-        # Rolling HAC sums run per asset: the streaming engine held 4 GB for 750k rows
-        # of its hundreds of whole-column rolling sums (0.9 GB per asset).
+        # Rolling HAC sums run per asset: with hundreds of whole-column rolling sums
+        # the streaming engine held 4 GB for 750k rows (0.9 GB per asset).
         lf, robust = _robust(lf, spec, meat, sums, contiguous=contiguous and not spec.nw_lags)
         est = {**est, **robust}
     names = _coef_names(spec.factors, intercept=spec.intercept)
@@ -720,7 +721,7 @@ def _meat(spec: _Spec, model: _ModelExprs) -> Meat:
     windowed = spec.kind != "full"
 
     def shift(e: pl.Expr, lag: int) -> pl.Expr:
-        if windowed:  # rows sorted by asset; the mask is a column (_same_asset)
+        if windowed:  # rows sorted by asset; the mask is a column (`same{lag}`, _plan)
             return e.shift(lag, fill_value=0.0) * pl.col(f"{p}same{lag}")
         return e.shift(lag, fill_value=0.0).over(spec.asset)
 
@@ -746,7 +747,7 @@ def _robust(
     gamma = [-c(f"{s}beta{i}") for i in range(k)]
     if spec.intercept:
         # In the summed (shifted) coordinates the intercept is my - mx'beta.
-        a = c(f"{s}my") - _sum([c(f"{s}mx{i}") * c(f"{s}beta{i}") for i in range(k)])
+        a = c(f"{s}my") - sum_of([c(f"{s}mx{i}") * c(f"{s}beta{i}") for i in range(k)])
         lf = lf.with_columns((-a).alias(f"{s}g0"))
         gamma = [c(f"{s}g0"), *gamma]
     lf = lf.with_columns(meat.init())
@@ -793,13 +794,6 @@ def _robust(
     for stage in stages:
         lf = lf.with_columns(stage)
     return lf, est
-
-
-def _sum(terms: Sequence[pl.Expr]) -> pl.Expr:
-    out = terms[0]
-    for term in terms[1:]:
-        out = out + term
-    return out
 
 
 class _ModelExprs:
