@@ -584,23 +584,8 @@ def render(
 # ---------------------------------------------------------------------------- main
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = bench.parser(__doc__, tolerance=1e-8)
-    parser.add_argument(
-        "--small", action="store_true", help="smoke run: 500 x 300 panel, statsmodels on 5 assets"
-    )
-    parser.add_argument(
-        "--sm-assets", type=int, default=None, help="assets the statsmodels loops are timed on"
-    )
-    parser.add_argument(
-        "--variants", nargs="+", default=None, help="time only these (default: all)"
-    )
-    parser.add_argument("--assets", type=int, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = rb.parse_args(argv, doc=__doc__, small_sm_assets=SMALL_SM_ASSETS)
     if args.child:
         return child(args)
 

@@ -519,10 +519,15 @@ def render(
 # ---------------------------------------------------------------------------- main
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = bench.parser(__doc__, tolerance=1e-8)
+def parse_args(
+    argv: list[str] | None, *, doc: str | None = __doc__, small_sm_assets: int = 30
+) -> argparse.Namespace:
+    """The options of this script, and of ``robust_betas.py`` (same panel, own ``doc``)."""
+    parser = bench.parser(doc or "", tolerance=1e-8)
     parser.add_argument(
-        "--small", action="store_true", help="smoke run: 500 x 300 panel, statsmodels on 30 assets"
+        "--small",
+        action="store_true",
+        help=f"smoke run: 500 x 300 panel, statsmodels on {small_sm_assets} assets",
     )
     parser.add_argument(
         "--sm-assets", type=int, default=None, help="assets the statsmodels loops are timed on"

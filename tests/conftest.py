@@ -13,6 +13,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -36,6 +37,25 @@ DATA_DIR = Path(
 )
 
 FrameFn = Callable[[pl.DataFrame | pl.LazyFrame], pl.DataFrame | pl.LazyFrame]
+
+
+@pytest.fixture
+def collects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every LazyFrame collect (and ``pl.collect_all``) made while active."""
+    seen: list[str] = []
+    real_collect, real_all = pl.LazyFrame.collect, pl.collect_all
+
+    def collect(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
+        seen.append("collect")
+        return real_collect(self, *args, **kwargs)
+
+    def collect_all(frames: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append("collect_all")
+        return real_all(frames, *args, **kwargs)
+
+    monkeypatch.setattr(pl.LazyFrame, "collect", collect)
+    monkeypatch.setattr(pl, "collect_all", collect_all)
+    return seen
 
 
 @pytest.fixture

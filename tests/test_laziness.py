@@ -111,25 +111,6 @@ CALLS: dict[str, Callable[..., Any]] = {
 }
 
 
-@pytest.fixture
-def collects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every LazyFrame collect (and ``pl.collect_all``) made while active."""
-    seen: list[str] = []
-    real_collect, real_all = pl.LazyFrame.collect, pl.collect_all
-
-    def collect(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
-        seen.append("collect")
-        return real_collect(self, *args, **kwargs)
-
-    def collect_all(frames: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append("collect_all")
-        return real_all(frames, *args, **kwargs)
-
-    monkeypatch.setattr(pl.LazyFrame, "collect", collect)
-    monkeypatch.setattr(pl, "collect_all", collect_all)
-    return seen
-
-
 def test_every_panel_function_is_listed() -> None:
     names = {name for _, name in PANEL_FUNCTIONS}
     assert set(CALLS) == names

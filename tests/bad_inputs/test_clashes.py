@@ -72,19 +72,6 @@ def test_lazy_cross_section_reads_nothing_at_call(panel: pl.DataFrame, collects:
     assert collects == []  # the clash is found when the plan is collected
 
 
-@pytest.fixture
-def collects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    real = pl.LazyFrame.collect
-
-    def collect(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
-        seen.append("collect")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(pl.LazyFrame, "collect", collect)
-    return seen
-
-
 # -- outputs never overwrite a column ----------------------------------------------------
 
 SUFFIXED: dict[str, Callable[..., Any]] = {

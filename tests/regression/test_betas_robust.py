@@ -498,25 +498,6 @@ def test_eager_lazy_and_engines_agree(
             assert_columns_close(got, eager, columns, rtol=RTOL_ENGINES)
 
 
-@pytest.fixture
-def collects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every LazyFrame collect (and ``pl.collect_all``), as tests/test_laziness.py."""
-    seen: list[str] = []
-    real_collect, real_all = pl.LazyFrame.collect, pl.collect_all
-
-    def collect(self: pl.LazyFrame, *args: Any, **kwargs: Any) -> Any:
-        seen.append("collect")
-        return real_collect(self, *args, **kwargs)
-
-    def collect_all(frames: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append("collect_all")
-        return real_all(frames, *args, **kwargs)
-
-    monkeypatch.setattr(pl.LazyFrame, "collect", collect)
-    monkeypatch.setattr(pl, "collect_all", collect_all)
-    return seen
-
-
 @pytest.mark.parametrize(
     "kwargs",
     [
