@@ -270,10 +270,11 @@ class _Unrolled:
         return stages
 
     def cinv(self, i: int, j: int) -> pl.Expr:
-        """Entry ``(i, j)`` of ``C^-1 = M'M`` (``M = L^-1``, lower triangular)."""
+        """Return entry ``(i, j)`` of ``C^-1 = M'M`` (``M = L^-1``, lower triangular)."""
         return sum_of([self.inv(m, i) * self.inv(m, j) for m in range(max(i, j), self.k)])
 
     def solved(self) -> pl.Expr:
+        """Return the flag of the rows solved: a window, spread, and every pivot good."""
         out = self.col("ok").fill_null(value=False)
         for j in range(self.k):
             out = out & self.col(f"ok{j}")
@@ -352,9 +353,7 @@ class _Unrolled:
     def estimates(self, shift_x: Sequence[pl.Expr], shift_y: pl.Expr) -> dict[str, pl.Expr]:
         """Coefficients, standard errors and R^2 from the staged columns."""
         k, inv = self.k, self.inv
-        solved = self.col("ok").fill_null(value=False)
-        for j in range(k):
-            solved = solved & self.col(f"ok{j}")
+        solved = self.solved()
         betas = [self.col(f"beta{i}") for i in range(k)]
         s2 = self.col("s2")
         out: dict[str, pl.Expr] = {}
