@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.regression.rolling import RollingOLS
+from statsmodels.stats.sandwich_covariance import S_hac_simple
 
 import polars_factors as pf
 from tests.conftest import DATA_DIR
@@ -182,3 +183,42 @@ def test_real_rolling_betas_match_statsmodels() -> None:
         row = full.filter(pl.col("asset") == asset).row(0, named=True)
         np.testing.assert_allclose([row[n] for n in NAMES], ols.params, rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose([row[n] for n in SE_NAMES], ols.bse, rtol=1e-10)
+
+
+@needs_data
+def test_real_robust_betas_match_statsmodels() -> None:
+    # Real daily returns are heteroskedastic and the robust errors differ from the
+    # classical ones; each must still be statsmodels' on the same rows.
+    panel = sp500_panel(["AAPL", "NWL", "XOM"])
+    hc0 = pf.betas(panel.lazy(), "ret", FACTORS, window=126, cov_type="HC0").collect()
+    hac = pf.betas(panel, "ret", FACTORS, window=126, cov_type="HAC", nw_lags=5)
+    full = pf.betas(panel, "ret", FACTORS, cov_type="HAC", nw_lags=5)
+    for asset in panel["asset"].unique().to_list():
+        d = panel.filter(pl.col("asset") == asset)
+        x = sm.add_constant(d.select(FACTORS).to_numpy())
+        y = d["ret"].fill_null(np.nan).to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = RollingOLS(y, x, window=126).fit(method="pinv", cov_type="HCCM")
+        want = pl.DataFrame({n: res.bse[:, j] for j, n in enumerate(SE_NAMES)}).fill_nan(None)
+        assert_columns_close(hc0.filter(pl.col("asset") == asset), want, SE_NAMES, rtol=1e-8)
+        # HAC: every 50th window without a missing return (lags count rows).
+        mine = hac.filter(pl.col("asset") == asset)
+        for end in range(125, len(y), 50):
+            rows = slice(end - 125, end + 1)
+            if np.isnan(y[rows]).any():
+                continue
+            fit = sm.OLS(y[rows], x[rows]).fit(cov_type="HAC", cov_kwds={"maxlags": 5})
+            got = [mine.row(end, named=True)[n] for n in SE_NAMES]
+            np.testing.assert_allclose(got, fit.bse, rtol=1e-8)
+        # Full sample: statsmodels' HAC meat (S_hac_simple) on the scores of every row,
+        # zero on the rows with a missing return (a lag step, no score).
+        ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+        fit = sm.OLS(y[ok], x[ok]).fit()
+        scores = np.zeros_like(x)
+        scores[ok] = fit.resid[:, None] * x[ok]
+        bread = np.linalg.inv(x[ok].T @ x[ok])
+        se = np.sqrt(np.diag(bread @ S_hac_simple(scores, nlags=5) @ bread))
+        row = full.filter(pl.col("asset") == asset).row(0, named=True)
+        np.testing.assert_allclose([row[n] for n in SE_NAMES], se, rtol=1e-8)
+        assert (~ok).any()  # a missing return (the first) is among the rows
