@@ -23,7 +23,8 @@ factor model, read from parquet. In the same run, on the same file, compare
 Ours is also timed as ``ours_factor_returns`` (the same call as ``ours``, which
 collects only the factor returns) and ``ours_residuals`` (``pl.collect_all`` of the
 factor returns and the sum of ``result.residuals``, streaming): the price of the
-residuals; and as ``ours_hc1`` (``cov_type="HC1"``) and ``ours_cluster``
+residuals; and as ``ours_hc0``, ``ours_hc1``, ``ours_hc3`` (``cov_type="HC0"`` ...;
+HC2 is HC3's computation with another power of ``1 - h``) and ``ours_cluster``
 (``cov_type="cluster", cluster="industry"``), streaming: the price of robust standard
 errors (a second pass over the rows).
 
@@ -251,6 +252,14 @@ def run_ours_hc1(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, cov_type="HC1"))
 
 
+def run_ours_hc0(path: Path, _: dt.date | None) -> Checksum:
+    return _checksum(_ours(path, cov_type="HC0"))
+
+
+def run_ours_hc3(path: Path, _: dt.date | None) -> Checksum:
+    return _checksum(_ours(path, cov_type="HC3"))
+
+
 def run_ours_cluster(path: Path, _: dt.date | None) -> Checksum:
     return _checksum(_ours(path, cov_type="cluster", cluster="industry"))
 
@@ -473,6 +482,12 @@ VARIANTS = [
         "ours_hc1",
         'WLS, cov_type="HC1" (robust std errors: a second pass over the rows), streaming',
         run_ours_hc1,
+    ),
+    bench.Variant("ours_hc0", 'same, cov_type="HC0"', run_ours_hc0),
+    bench.Variant(
+        "ours_hc3",
+        'WLS, cov_type="HC3" (leverages joined back per row: HC2 costs the same), streaming',
+        run_ours_hc3,
     ),
     bench.Variant(
         "ours_cluster",
@@ -740,6 +755,8 @@ def check_sums(
         "ours_check_keys",
         "ours_factor_returns",
         "ours_hc1",  # robust std errors: same factor returns
+        "ours_hc0",
+        "ours_hc3",
         "ours_cluster",
         "polars_ols",
     )
@@ -874,7 +891,12 @@ def _goals(
     if "polars_ds" in full_s and "ours_factor_returns" in full_s:
         ratio = full_s["polars_ds"] / full_s["ours_factor_returns"]
         goals.append(f"- WLS, factor returns only: polars-ds / ours: **{ratio:.1f}** (no goal)")
-    for name, label in (("ours_hc1", "HC1"), ("ours_cluster", "cluster")):
+    for name, label in (
+        ("ours_hc0", "HC0"),
+        ("ours_hc1", "HC1"),
+        ("ours_hc3", "HC3"),
+        ("ours_cluster", "cluster"),
+    ):
         if name in full_s:
             ratio = full_s[name] / ours
             goals.append(f"- WLS: {label} / classical (ours): **{ratio:.2f}** (no goal)")
