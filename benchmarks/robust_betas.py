@@ -69,7 +69,6 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -480,13 +479,7 @@ def check_sums(results: dict[str, list[bench.Run]], n_assets: int) -> None:
 # -------------------------------------------------------------------------- report
 
 
-@dataclass(frozen=True)
-class Setup:
-    shape: tuple[int, int]
-    sm_assets: int
-    mb: float
-    repeats: int
-    blas: str
+Setup = rb.Setup  # the panel shape, statsmodels' subset, file size, repeats, BLAS
 
 
 def render(
